@@ -1,1 +1,18 @@
-export {};
+// @medtune/testing: test support shared by every TS spec (see libs/testing/README.md).
+// Server URLs come from the vitest globalSetup in ./global-setup.ts (not exported: vitest loads it).
+export { testServerUrls } from './context';
+export { collectEvents, subjectMatches, type CollectedEvent, type EventCollector, type EventMatch } from './events';
+export { grpcHealthStatus, type HealthStatus } from './grpc-health';
+export { randomId } from './ids';
+export { testMongo, type TestMongo, type TestMongoOptions } from './mongo';
+export { testNats, type TestNats, type TestNatsOptions } from './nats';
+export { freePort } from './ports';
+export {
+  printLogsOnFailure,
+  startProcess,
+  type ExitInfo,
+  type ReadyWhen,
+  type RunningProcess,
+  type StartProcessOptions,
+} from './process';
+export { waitFor, type WaitForOptions } from './wait-for';
