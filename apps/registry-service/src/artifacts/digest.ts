@@ -1,0 +1,69 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ArtifactDigest, FileDigest } from '../core/verify';
+import type { ArtifactReader } from '../core/ports';
+
+/** Hex sha256 of a file's bytes, streamed (artifacts are gigabytes). */
+export async function sha256File(path: string): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+/** Paths compare by their UTF-8 bytes, which is code-point order, as Python's sorted() does. */
+export function comparePaths(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** The manifest text of a directory artifact: "<sha256>  <path>\n" per file, sorted by path. */
+export function manifestOf(files: readonly { path: string; sha256: string }[]): string {
+  return [...files]
+    .sort((x, y) => comparePaths(x.path, y.path))
+    .map((f) => `${f.sha256}  ${f.path}\n`)
+    .join('');
+}
+
+async function listFiles(root: string, rel = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(join(root, rel), { withFileTypes: true })) {
+    const child = rel ? `${rel}/${entry.name}` : entry.name;
+    // Symbolic links are followed: what a loader would read is what gets hashed.
+    const isDir = entry.isDirectory() || (entry.isSymbolicLink() && (await stat(join(root, child))).isDirectory());
+    if (isDir) out.push(...(await listFiles(root, child)));
+    else out.push(child);
+  }
+  return out;
+}
+
+/** Hashes a file or a directory artifact at `path` (throws ENOENT etc. as fs does). */
+export async function digestPath(path: string): Promise<ArtifactDigest> {
+  const info = await stat(path);
+  if (!info.isDirectory()) {
+    const d = await sha256File(path);
+    return { sha256: d.sha256, size: d.size, files: [{ path: '', ...d }], directory: false };
+  }
+  const files: FileDigest[] = [];
+  for (const rel of (await listFiles(path)).sort(comparePaths)) {
+    files.push({ path: rel, ...(await sha256File(join(path, rel))) });
+  }
+  const sha256 = createHash('sha256').update(manifestOf(files), 'utf8').digest('hex');
+  return { sha256, size: files.reduce((n, f) => n + f.size, 0), files, directory: true };
+}
+
+/** The file-system reader of artifacts: a missing path reads as null. */
+export const fileArtifactReader: ArtifactReader = {
+  async digest(path: string): Promise<ArtifactDigest | null> {
+    try {
+      return await digestPath(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+      throw err;
+    }
+  },
+};
