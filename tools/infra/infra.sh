@@ -22,7 +22,7 @@ NATS_PORT=${MEDTUNE_NATS_PORT:-4222}
 MONGO_PORT=${MEDTUNE_MONGO_PORT:-27017}
 READY_TIMEOUT_S=${MEDTUNE_INFRA_READY_TIMEOUT_S:-30}
 FERRETDB_VERSION=v1.24.2
-BIN_DIR=${MEDTUNE_BIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/medtune/bin}
+BIN_DIR=${MEDTUNE_BIN_DIR:-${XDG_CACHE_HOME:-${HOME:-$ROOT/var}/.cache}/medtune/bin}
 FERRETDB_BIN=${MEDTUNE_FERRETDB_BIN:-$BIN_DIR/ferretdb-$FERRETDB_VERSION}
 RUN_DIR=$VAR_DIR/run
 LOG_DIR=$VAR_DIR/log
@@ -102,8 +102,9 @@ ensure_nats_server() {
   nats_bin >/dev/null && return 0
   local sudo=()
   if [[ $(id -u) != 0 ]]; then
-    command -v sudo >/dev/null && sudo -n true 2>/dev/null ||
+    if ! command -v sudo >/dev/null || ! sudo -n true 2>/dev/null; then
       die "nats-server is missing; install it with: sudo apt-get install -y nats-server"
+    fi
     sudo=(sudo -n)
   fi
   say "installing nats-server (Debian package nats-server, 2.9.x) with apt-get into /usr/sbin/nats-server"
@@ -370,5 +371,5 @@ case ${1:-} in
   status) cmd_status ;;
   env) cmd_env ;;
   install) ensure_nats_server; ensure_ferretdb; say "nats-server: $(nats_bin); ferretdb: $FERRETDB_BIN" ;;
-  *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { beforeEach, onTestFailed } from 'vitest';
 import { grpcHealthStatus } from './grpc-health';
+import { waitGroupGone } from './process-group';
 
 /** When {@link startProcess} considers the process ready. */
 export type ReadyWhen =
@@ -267,34 +267,6 @@ function installExitHook(): void {
   process.once('exit', () => {
     for (const proc of running) proc.killGroup('SIGKILL');
   });
-}
-
-/** Waits until no live (non-zombie) process of group `pgid` is left; Linux /proc only. */
-async function waitGroupGone(pgid: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && groupMembers(pgid) > 0) await sleep(20).promise;
-}
-
-function groupMembers(pgid: number): number {
-  let count = 0;
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return 0;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      // stat: pid (comm) state ppid pgrp ...; comm may hold spaces, so split after the last ')'
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') count++;
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return count;
 }
 
 function lineMatches(pattern: RegExp | string, line: string): boolean {
