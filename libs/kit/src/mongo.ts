@@ -1,0 +1,84 @@
+/**
+ * MongoDB: connection, idempotent index provisioning, duplicate-key detection. Works against
+ * MongoDB and FerretDB (the test server); no transactions or change streams, which FerretDB v1
+ * lacks: idempotency comes from unique indexes instead.
+ */
+import { MongoClient, type CreateIndexesOptions, type Db, type IndexSpecification } from 'mongodb';
+import type { Logger } from './logger';
+
+/** Options of {@link connectMongo}. */
+export interface MongoOptions {
+  uri: string;
+  /** Database name (each service owns one; tests use random names). */
+  db: string;
+  log: Logger;
+  /** Shown in server logs; default the database name. */
+  appName?: string;
+  /** How long to look for a server before an operation fails; default 10 s. */
+  serverSelectionTimeoutMs?: number;
+}
+
+/** A connected client and the service's database. */
+export interface MongoHandle {
+  readonly client: MongoClient;
+  readonly db: Db;
+  /** Closes the client (waits for operations in progress). Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Connects and checks the server answers (fails fast at startup instead of at the first request). */
+export async function connectMongo(options: MongoOptions): Promise<MongoHandle> {
+  const log = options.log.child({ component: 'mongo' });
+  const client = new MongoClient(options.uri, {
+    appName: options.appName ?? options.db,
+    serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 10_000,
+  });
+  await client.connect();
+  const db = client.db(options.db);
+  await db.command({ ping: 1 });
+  log.info({ db: options.db }, 'connected to MongoDB');
+  let closed: Promise<void> | undefined;
+  return {
+    client,
+    db,
+    close() {
+      closed ??= client.close().then(() => log.info('MongoDB client closed'));
+      return closed;
+    },
+  };
+}
+
+/** One index: its key and options (unique, name, sparse, expireAfterSeconds, ...). */
+export interface IndexDefinition extends Omit<CreateIndexesOptions, 'name'> {
+  key: IndexSpecification;
+  name?: string;
+}
+
+/** Collection name → its indexes. */
+export type IndexPlan = Record<string, readonly IndexDefinition[]>;
+
+/**
+ * Creates the indexes (and so the collections) of a plan. Creating an index that exists with the
+ * same key and options is a no-op, so this runs at every start; an index whose options changed
+ * fails with the server's error naming it (drop it on purpose, in a migration).
+ */
+export async function ensureIndexes(db: Db, plan: IndexPlan): Promise<void> {
+  for (const [collection, indexes] of Object.entries(plan)) {
+    for (const { key, ...options } of indexes) {
+      try {
+        await db.collection(collection).createIndex(key, options);
+      } catch (err) {
+        throw new Error(`creating index ${JSON.stringify(key)} on ${db.databaseName}.${collection} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
+    }
+  }
+}
+
+/** True when a write failed because a unique index already has the value (E11000), also inside bulk errors. */
+export function isDuplicateKeyError(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { code?: unknown; writeErrors?: unknown; errorResponse?: { code?: unknown } };
+  if (e.code === 11000 || e.code === 11001 || e.errorResponse?.code === 11000) return true;
+  const writeErrors = Array.isArray(e.writeErrors) ? e.writeErrors : [];
+  return writeErrors.length > 0 && writeErrors.every((w: { code?: unknown }) => w?.code === 11000);
+}
