@@ -109,7 +109,7 @@ describe('createVersion', () => {
   it('re-verifies versions left PENDING by a restart', async () => {
     const t = testRegistry();
     const { artifact } = writeAdapter();
-    t.verifier.schedule = () => {}; // the process "dies" before verifying
+    t.verifier.schedule = () => undefined; // the process "dies" before verifying
     await t.core.createVersion({ name: 'm', idempotencyKey: 'k', artifacts: [artifact], tags: {}, lineage: undefined });
     expect((await t.core.getVersion('m', 1)).status).toBe(S.MODEL_VERSION_STATUS_PENDING_REGISTRATION);
     const again = testRegistry();

@@ -113,7 +113,7 @@ export class Verifier implements VerificationScheduler {
       this.attempts.set(key, n);
       const delays = this.d.retryDelaysMs ?? [1_000, 5_000, 30_000];
       const delay = delays[Math.min(n - 1, delays.length - 1)] ?? 30_000;
-      this.d.log.warn({ err, model: name, version, attempt: n, retryInMs: delay }, 'verification could not read the artifacts; will retry');
+      this.d.log.warn({ err, model: name, version, attempt: n, retryInMs: delay }, 'verification did not finish (read or store error); will retry');
       if (this.stopped) return;
       const timer = setTimeout(() => {
         this.timers.delete(timer);

@@ -5,6 +5,7 @@
  *   versions       _id = "<name>@<version>" (so (name, version) is unique by construction and a
  *                  lookup is by _id); unique idempotencyKey; the outbox of version events
  *   alias_history  _id = change id
+ * FerretDB v1 has no projection in findAndModify, so those return whole documents.
  * Tags are stored twice: as pairs (to rebuild the map; keys may hold '.') and as "k\u0001v"
  * strings for $all filters. Artifacts, lineage and policy are stored in their proto-JSON form.
  */
@@ -184,7 +185,7 @@ export class MongoRegistryStore implements RegistryStore {
       set['tags'] = tagPairs(tags);
       set['tagIndex'] = tagIndex(tags);
     }
-    const d = await this.models.findOneAndUpdate({ _id: name }, { $set: set }, { returnDocument: 'after', projection: { outbox: 0 } });
+    const d = await this.models.findOneAndUpdate({ _id: name }, { $set: set }, { returnDocument: 'after' });
     return d ? toModelRecord(d) : null;
   }
 
@@ -196,7 +197,7 @@ export class MongoRegistryStore implements RegistryStore {
       $push: { outbox: outboxDoc(event) },
       $inc: { outboxCount: 1 },
     };
-    const d = await this.models.findOneAndUpdate(filter, update as never, { returnDocument: 'after', projection: { outbox: 0 } });
+    const d = await this.models.findOneAndUpdate(filter, update as never, { returnDocument: 'after' });
     return d ? toModelRecord(d) : null;
   }
 
@@ -270,7 +271,7 @@ export class MongoRegistryStore implements RegistryStore {
     const d = await this.versions.findOneAndUpdate(
       { _id: versionId(name, version), status: PENDING },
       { $set: { status, statusMessage: message, updateTime: time }, $push: { outbox: outboxDoc(event) }, $inc: { outboxCount: 1 } },
-      { returnDocument: 'after', projection: { outbox: 0 } },
+      { returnDocument: 'after' },
     );
     return d ? toVersionRecord(d) : null;
   }
@@ -283,7 +284,7 @@ export class MongoRegistryStore implements RegistryStore {
     const d = await this.versions.findOneAndUpdate(
       { _id: versionId(name, version) },
       { $set: { tags: tagPairs(tags), tagIndex: tagIndex(tags), updateTime: time } },
-      { returnDocument: 'after', projection: { outbox: 0 } },
+      { returnDocument: 'after' },
     );
     return d ? toVersionRecord(d) : null;
   }

@@ -1,0 +1,106 @@
+/**
+ * Wires the registry service: connections → store → core → adapters → server. main.ts calls it
+ * with the loaded config; integration tests call it in-process with test servers.
+ */
+import { admin, registry, STREAMS } from '@medtune/contracts';
+import {
+  adminHandlers,
+  connectMongo,
+  connectNats,
+  createDeadLetterStore,
+  createGrpcServer,
+  createIdGenerator,
+  createPublisher,
+  ensureStreams,
+  natsNamespace,
+  systemClock,
+  type Clock,
+  type KitGrpcServer,
+  type Logger,
+  type MongoHandle,
+  type RunningConsumer,
+} from '@medtune/kit';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { fileArtifactReader } from './artifacts/digest';
+import type { RegistryConfig } from './config';
+import { AliasCore } from './core/aliases';
+import { OutboxRelay } from './core/outbox';
+import { RegistryCore } from './core/registry';
+import { ResolveCache } from './core/resolve-cache';
+import { Verifier } from './core/verification';
+import { natsEventSink, startJobSucceededConsumer } from './events/nats';
+import { registryHandlers } from './grpc/handlers';
+import { ensureRegistryIndexes, MongoRegistryStore } from './repo/mongo-store';
+
+/** A started registry service. */
+export interface RegistryApp {
+  readonly port: number;
+  readonly server: KitGrpcServer;
+  readonly nc: NatsConnection;
+  readonly mongo: MongoHandle;
+  readonly consumers: readonly RunningConsumer[];
+  readonly core: RegistryCore;
+  readonly verifier: Verifier;
+  /** Stops the background loops (outbox timer, verifier); part of the shutdown's "background" step. */
+  stopBackground(): Promise<void>;
+}
+
+/** Connects, provisions, starts every part, and returns them (the caller owns shutdown). */
+export async function startRegistry(cfg: RegistryConfig, log: Logger, clock: Clock = systemClock): Promise<RegistryApp> {
+  const namespace = natsNamespace(cfg.natsNamespace);
+  const mongo = await connectMongo({ uri: cfg.mongoUri, db: cfg.db, log });
+  await ensureRegistryIndexes(mongo.db);
+  const nc = await connectNats({ servers: cfg.natsUrl, name: 'registry-service', log });
+  await ensureStreams(nc, [STREAMS.registry, STREAMS.training], { namespace, log });
+
+  const newId = createIdGenerator(clock);
+  const store = new MongoRegistryStore(mongo.db);
+  const publisher = createPublisher(nc, { source: 'medtune/registry-service', clock, namespace });
+  const outbox = new OutboxRelay(store, natsEventSink(publisher), log.child({ component: 'outbox' }));
+  const cache = new ResolveCache(cfg.resolveCacheTtlMs, clock);
+  const verifier = new Verifier({
+    store,
+    reader: fileArtifactReader,
+    outbox,
+    cache,
+    clock,
+    newId,
+    log: log.child({ component: 'verifier' }),
+    concurrency: cfg.verifyConcurrency,
+  });
+  const deps = { store, outbox, verifier, cache, clock, newId, log: log.child({ component: 'core' }) };
+  const core = new RegistryCore(deps);
+  const aliases = new AliasCore(deps);
+
+  // Restart safety: publish what a previous run left in the outboxes, verify what it left PENDING.
+  await outbox.flush();
+  const resumed = await verifier.resumePending();
+  if (resumed) log.info({ versions: resumed }, 'resuming verification of pending versions');
+  const timer = setInterval(() => void outbox.flush(), cfg.outboxIntervalMs);
+  timer.unref();
+
+  const deadLetters = createDeadLetterStore(mongo.db);
+  const server = createGrpcServer({ log, authToken: cfg.authToken });
+  server.add(registry.RegistryServiceService, registryHandlers(core, aliases));
+  server.add(admin.AdminServiceService, adminHandlers({ deadLetters, nc, log }));
+  const consumers = [
+    await startJobSucceededConsumer(nc, { core, deadLetters, log, namespace, maxDeliver: cfg.maxDeliver }),
+  ];
+  const port = await server.start(cfg.grpcAddr);
+  log.info({ port }, 'registry service listening');
+
+  return {
+    port,
+    server,
+    nc,
+    mongo,
+    consumers,
+    core,
+    verifier,
+    async stopBackground() {
+      clearInterval(timer);
+      await verifier.stop();
+      await outbox.flush();
+    },
+  };
+}

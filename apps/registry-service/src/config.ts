@@ -1,0 +1,19 @@
+/** The registry service's configuration (env prefix MEDTUNE_REGISTRY_). */
+import { duration, int, loadConfig, serviceConfigSpec, type ConfigOf } from '@medtune/kit';
+
+/** Every variable the registry reads. */
+export const registryConfigSpec = {
+  ...serviceConfigSpec({ grpcAddr: '127.0.0.1:50055', db: 'medtune_registry' }),
+  maxDeliver: int({ env: 'MAX_DELIVER', default: 5, min: 1, description: 'deliveries of a training event before it is dead-lettered' }),
+  verifyConcurrency: int({ env: 'VERIFY_CONCURRENCY', default: 2, min: 1, description: 'versions verified at once' }),
+  resolveCacheTtlMs: duration({ env: 'RESOLVE_CACHE_TTL', default: 2_000, description: 'ResolveModel cache lifetime (0 = off); bounds staleness across replicas' }),
+  outboxIntervalMs: duration({ env: 'OUTBOX_INTERVAL', default: 5_000, min: 100, description: 'how often unpublished events are retried' }),
+};
+
+/** The loaded configuration. */
+export type RegistryConfig = ConfigOf<typeof registryConfigSpec>;
+
+/** Reads the configuration from an environment (process.env in main.ts). */
+export function loadRegistryConfig(env: Readonly<Record<string, string | undefined>>): RegistryConfig {
+  return loadConfig(registryConfigSpec, { prefix: 'MEDTUNE_REGISTRY_' }, env);
+}
