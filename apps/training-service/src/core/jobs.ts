@@ -1,0 +1,218 @@
+/**
+ * The job API, transport-free: CreateJob (validation, idempotency, dataset check), GetJob,
+ * ListJobs, CancelJob, WatchJob and ListCheckpoints. Errors are the kit's DomainError classes; the
+ * gRPC adapter maps them to status codes.
+ */
+import { AlreadyExistsError, type Clock, FailedPreconditionError, InvalidArgumentError, NotFoundError, decodePageToken, encodePageToken } from '@medtune/kit';
+import { dataset, type trainer, training } from '@medtune/contracts';
+import type { Logger } from 'pino';
+import { DEFAULT_EXPERIMENT, DEFAULT_MAX_RETRIES, resolveBackend, resolveExports, resolveHyperparameters, resolveLora } from './defaults';
+import type { JobLedger } from './ledger';
+import type { JobRecord } from './model';
+import { type DatasetClient, IdempotencyKeyTakenError, type JobEventRepository, type JobRepository, type WorkerClientFactory } from './ports';
+import { requestHash } from './request-hash';
+import { isTerminal } from './state-machine';
+import { newJobRecord, requestCancel } from './transitions';
+import { type ResolvedSpec, validateCreateJob } from './validation';
+import { FieldErrorsError } from './errors';
+
+/** Dependencies of {@link JobService}. */
+export interface JobServiceDeps {
+  jobs: JobRepository;
+  events: JobEventRepository;
+  ledger: JobLedger;
+  datasets: DatasetClient;
+  workerClients: WorkerClientFactory;
+  clock: Clock;
+  newJobId: () => string;
+  log: Logger;
+  /** Called after a job becomes runnable (created), so the scheduler looks at once. */
+  onQueued?: () => void;
+  /** How often a watcher re-reads the log when no in-process signal came (another instance wrote). */
+  watchPollMs?: number;
+}
+
+/** ListJobs page size bounds. */
+const PAGE = { default: 50, max: 500 } as const;
+
+/** The job API. */
+export class JobService {
+  constructor(private readonly deps: JobServiceDeps) {}
+
+  /** CreateJob: see training.proto for the contract. */
+  async createJob(req: training.CreateJobRequest): Promise<training.CreateJobResponse> {
+    const { clock, log } = this.deps;
+    const validatedSince = clock();
+    const spec: ResolvedSpec = {
+      hyperparameters: resolveHyperparameters(req.hyperparameters),
+      lora: resolveLora(req.lora),
+      exports: resolveExports(req.exports),
+      backend: resolveBackend(req.backend),
+      maxRetries: req.maxRetries ?? DEFAULT_MAX_RETRIES,
+      experiment: req.experiment || DEFAULT_EXPERIMENT,
+    };
+    const errors = validateCreateJob(req, spec);
+    if (errors.length > 0) throw new FieldErrorsError(errors);
+
+    const hash = requestHash(req, spec);
+    const existing = await this.deps.jobs.getByIdempotencyKey(req.idempotencyKey);
+    if (existing) return this.repeat(existing, hash);
+
+    const digest = await this.readyDigest(req.datasetDigest);
+    const record = newJobRecord({ jobId: this.deps.newJobId(), request: req, spec, requestHash: hash, datasetDigest: digest, validatedSince }, clock());
+    try {
+      await this.deps.ledger.create(record);
+    } catch (err) {
+      if (!(err instanceof IdempotencyKeyTakenError)) throw err;
+      // Another call with the same key won the race: answer as a repeat of it.
+      const winner = await this.deps.jobs.getByIdempotencyKey(req.idempotencyKey);
+      if (!winner) throw err;
+      return this.repeat(winner, hash);
+    }
+    log.info({ jobId: record.job.jobId, datasetDigest: digest, baseModel: req.baseModel, priority: req.priority }, 'job created');
+    this.deps.onQueued?.();
+    return { job: record.job, created: true };
+  }
+
+  private repeat(existing: JobRecord, hash: string): training.CreateJobResponse {
+    if (existing.requestHash !== hash) {
+      throw new AlreadyExistsError(
+        `idempotency_key ${JSON.stringify(existing.job.idempotencyKey)} was used for job ${existing.job.jobId} with a different request; use a new key for a new job`,
+      );
+    }
+    return { job: existing.job, created: false };
+  }
+
+  /** The full digest of a READY version; NOT_FOUND / FAILED_PRECONDITION otherwise. */
+  private async readyDigest(digest: string): Promise<string> {
+    let res: dataset.GetVersionResponse;
+    try {
+      res = await this.deps.datasets.getVersion(digest);
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new NotFoundError(`dataset_digest: no dataset version ${JSON.stringify(digest)}`, { cause: err });
+      if (err instanceof InvalidArgumentError) throw new InvalidArgumentError('dataset_digest', err.message);
+      throw err;
+    }
+    const version = res.version;
+    if (!version) throw new NotFoundError(`dataset_digest: no dataset version ${JSON.stringify(digest)}`);
+    if (version.state !== dataset.VersionState.VERSION_STATE_READY) {
+      throw new FailedPreconditionError(`dataset_digest: version ${version.digest} is ${dataset.VersionState[version.state] ?? version.state}, not READY`);
+    }
+    return version.digest;
+  }
+
+  /** GetJob. */
+  async getJob(jobId: string): Promise<training.Job> {
+    return (await this.load(jobId)).job;
+  }
+
+  /** ListJobs: newest first; the page token carries the last job id served. */
+  async listJobs(req: training.ListJobsRequest): Promise<training.ListJobsResponse> {
+    if (req.pageSize > PAGE.max) throw new InvalidArgumentError('page_size', `must be <= ${PAGE.max} (got ${req.pageSize})`);
+    const limit = req.pageSize || PAGE.default;
+    let beforeJobId: string | undefined;
+    if (req.pageToken) {
+      const token = decodePageToken(req.pageToken, 'page_token') as { after?: unknown };
+      if (typeof token?.after !== 'string') throw new InvalidArgumentError('page_token', 'not a token from a ListJobs response');
+      beforeJobId = token.after;
+    }
+    const rows = await this.deps.jobs.list({
+      ...(req.states.length ? { states: req.states } : {}),
+      ...(req.datasetDigest ? { datasetDigest: req.datasetDigest } : {}),
+      ...(req.experiment ? { experiment: req.experiment } : {}),
+      ...(Object.keys(req.tags).length ? { tags: req.tags } : {}),
+      ...(beforeJobId ? { beforeJobId } : {}),
+      limit: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return { jobs: page.map((r) => r.job), nextPageToken: rows.length > limit && last ? encodePageToken({ after: last.job.jobId }) : '' };
+  }
+
+  /** CancelJob: see training.proto. A running job's worker is asked to stop; failure to reach it is retried by heartbeats. */
+  async cancelJob(jobId: string, reason: string): Promise<training.Job> {
+    const now = this.deps.clock();
+    const { record, result } = await this.deps.ledger.update<boolean>(jobId, (current) => {
+      const decision = requestCancel(current, reason, now);
+      return { ...(decision.draft ? { draft: decision.draft } : {}), result: decision.askWorker };
+    });
+    if (!record) throw new NotFoundError(`job ${jobId} not found`);
+    if (result && record.workerAddress) {
+      try {
+        await this.deps.workerClients(record.workerAddress).cancelJob(jobId, reason || 'cancelled by request');
+      } catch (err) {
+        // The worker gets the cancel again with its next heartbeat's answer.
+        this.deps.log.warn({ err, jobId, workerId: record.job.workerId }, 'could not reach the worker to cancel; it will be told on its next heartbeat');
+      }
+    }
+    this.deps.log.info({ jobId, state: record.job.state }, 'cancel requested');
+    return record.job;
+  }
+
+  /**
+   * WatchJob: the job's stored events from `fromSequence`, gap-free and in order, then the new ones
+   * as they are logged, until the job is final and every event has been sent (or `signal` aborts).
+   */
+  async *watchJob(jobId: string, fromSequence: number, signal: AbortSignal): AsyncGenerator<training.JobEvent> {
+    await this.load(jobId);
+    let next = Math.max(1, fromSequence);
+    const pollMs = this.deps.watchPollMs ?? 1_000;
+    let wake: (() => void) | undefined;
+    let signalled = false;
+    const unsubscribe = this.deps.ledger.onLogged(jobId, () => {
+      signalled = true;
+      wake?.();
+    });
+    const onAbort = (): void => wake?.();
+    signal.addEventListener('abort', onAbort);
+    try {
+      while (!signal.aborted) {
+        signalled = false;
+        // Read the record before the log: once it is final, its last sequence is the end.
+        const record = await this.load(jobId);
+        const batch = await this.deps.events.listFrom(jobId, next, 500);
+        for (const stored of batch) {
+          if (stored.seq !== next) break; // a gap: that event is still being written; wait for it
+          yield stored.event;
+          next++;
+          if (signal.aborted) return;
+        }
+        if (isTerminal(record.job.state) && next > record.job.lastSequence) return;
+        const last = batch[batch.length - 1];
+        if (signalled || (batch.length === 500 && last && last.seq < next)) continue;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, pollMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+    } finally {
+      unsubscribe();
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** ListCheckpoints: every checkpoint of every attempt, oldest first. */
+  async listCheckpoints(jobId: string): Promise<trainer.Checkpoint[]> {
+    await this.load(jobId);
+    const stored = await this.deps.events.listKind(jobId, 'checkpoint');
+    const out: trainer.Checkpoint[] = [];
+    for (const s of stored) {
+      const p = s.event.payload;
+      if (p?.$case === 'workerEvent' && p.workerEvent.payload?.$case === 'checkpointSaved' && p.workerEvent.payload.checkpointSaved.checkpoint) {
+        out.push(p.workerEvent.payload.checkpointSaved.checkpoint);
+      }
+    }
+    return out;
+  }
+
+  private async load(jobId: string): Promise<JobRecord> {
+    if (!jobId) throw new InvalidArgumentError('job_id', 'is required');
+    const record = await this.deps.jobs.get(jobId);
+    if (!record) throw new NotFoundError(`job ${jobId} not found`);
+    return record;
+  }
+}

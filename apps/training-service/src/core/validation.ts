@@ -1,0 +1,199 @@
+/**
+ * Field-level validation of a CreateJob request. Every problem is collected (not just the first),
+ * each naming the request field in proto (snake_case) form, so a client fixes its request in one
+ * round: "lora.r: must be >= 1 (got 0); hyperparameters.learning_rate: must be > 0 (got -1)".
+ */
+import { common, training } from '@medtune/contracts';
+
+/** One problem with one field of a request. */
+export interface FieldError {
+  /** Path of the field in proto form, e.g. "lora.r", "tags[\"team\"]". */
+  readonly field: string;
+  /** What is wrong, without the field name, e.g. "must be >= 1 (got 0)". */
+  readonly message: string;
+}
+
+/** The settings a job would run with, every default resolved. */
+export interface ResolvedSpec {
+  hyperparameters: common.Hyperparameters;
+  lora: common.LoraConfig;
+  exports: common.ExportOptions;
+  backend: common.Backend;
+  maxRetries: number;
+  experiment: string;
+}
+
+/** Optimizers the workers implement (common.proto documents these four). */
+export const OPTIMIZERS = ['adamw_8bit', 'adamw_torch', 'paged_adamw_8bit', 'sgd'] as const;
+/** transformers' SchedulerType values. */
+export const LR_SCHEDULERS = [
+  'linear',
+  'cosine',
+  'cosine_with_restarts',
+  'polynomial',
+  'constant',
+  'constant_with_warmup',
+  'inverse_sqrt',
+  'cosine_with_min_lr',
+  'warmup_stable_decay',
+] as const;
+const LORA_BIAS = ['none', 'all', 'lora_only'] as const;
+const GRADIENT_CHECKPOINTING = ['unsloth', 'true', 'false'] as const;
+const GGUF_QUANTIZATIONS = ['f16', 'bf16', 'q8_0'] as const;
+
+/** Limits that keep one request from storing or asking for something absurd. */
+export const LIMITS = {
+  idempotencyKey: 256,
+  displayName: 256,
+  name: 256,
+  baseModel: 1024,
+  tags: 64,
+  tagKey: 128,
+  tagValue: 1024,
+  maxRetries: 10,
+  loraR: 4096,
+  batchSize: 4096,
+  gradientAccumulationSteps: 65536,
+  maxSeqLength: 1 << 20,
+  numTrainEpochs: 10_000,
+} as const;
+
+/** Collects field errors; `list` is in the order the checks ran (request field order). */
+class Collector {
+  readonly list: FieldError[] = [];
+  add(field: string, message: string): void {
+    this.list.push({ field, message });
+  }
+}
+
+const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));
+
+/**
+ * Checks a request and the settings resolved from it. Returns every problem found; an empty list
+ * means the job may be created (the dataset version is checked separately, by the dataset service).
+ */
+export function validateCreateJob(req: training.CreateJobRequest, spec: ResolvedSpec): FieldError[] {
+  const c = new Collector();
+  requiredText(c, 'idempotency_key', req.idempotencyKey, LIMITS.idempotencyKey);
+  optionalText(c, 'display_name', req.displayName, LIMITS.displayName);
+  requiredText(c, 'dataset_digest', req.datasetDigest, 128);
+  if (req.datasetDigest && !/^[A-Za-z0-9:_-]+$/.test(req.datasetDigest)) {
+    c.add('dataset_digest', `must be a content digest (letters, digits, ':', '_' or '-'), got ${show(req.datasetDigest)}`);
+  }
+  requiredText(c, 'base_model', req.baseModel, LIMITS.baseModel);
+  if (req.baseModel.trim() !== '' && req.baseModel.trim() !== req.baseModel) c.add('base_model', 'must not start or end with whitespace');
+  validateHyperparameters(c, spec.hyperparameters);
+  validateLora(c, spec.lora);
+  const backends = [common.Backend.BACKEND_AUTO, common.Backend.BACKEND_UNSLOTH, common.Backend.BACKEND_HF];
+  if (!backends.includes(spec.backend)) {
+    c.add('backend', `must be one of BACKEND_AUTO, BACKEND_UNSLOTH, BACKEND_HF (got ${show(req.backend)})`);
+  }
+  if (!Number.isInteger(req.priority)) c.add('priority', `must be an integer (got ${show(req.priority)})`);
+  validateExports(c, spec.exports);
+  optionalText(c, 'experiment', req.experiment, LIMITS.name);
+  if (req.registerAs !== '' && !/^[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$/.test(req.registerAs)) {
+    c.add('register_as', `must start with a letter or digit and hold only letters, digits, '.', '_', '-', '/' (got ${show(req.registerAs)})`);
+  }
+  validateTags(c, req.tags);
+  if (spec.maxRetries > LIMITS.maxRetries) c.add('max_retries', `must be <= ${LIMITS.maxRetries} (got ${spec.maxRetries})`);
+  if (!Number.isSafeInteger(req.minGpuMemoryBytes) || req.minGpuMemoryBytes < 0) {
+    c.add('min_gpu_memory_bytes', `must be a non-negative integer (got ${show(req.minGpuMemoryBytes)})`);
+  }
+  return c.list;
+}
+
+function validateHyperparameters(c: Collector, h: common.Hyperparameters): void {
+  const f = (name: string): string => `hyperparameters.${name}`;
+  intRange(c, f('batch_size'), h.batchSize, 1, LIMITS.batchSize);
+  intRange(c, f('gradient_accumulation_steps'), h.gradientAccumulationSteps, 1, LIMITS.gradientAccumulationSteps);
+  intRange(c, f('warmup_steps'), h.warmupSteps, 0, 10_000_000);
+  positiveFinite(c, f('learning_rate'), h.learningRate);
+  if (h.learningRate !== undefined && Number.isFinite(h.learningRate) && h.learningRate >= 1) {
+    c.add(f('learning_rate'), `must be < 1 (got ${h.learningRate}); the seed uses 2e-4`);
+  }
+  oneOf(c, f('lr_scheduler_type'), h.lrSchedulerType, LR_SCHEDULERS);
+  oneOf(c, f('optimizer'), h.optimizer, OPTIMIZERS);
+  if (h.weightDecay === undefined || !Number.isFinite(h.weightDecay) || h.weightDecay < 0) {
+    c.add(f('weight_decay'), `must be a finite number >= 0 (got ${show(h.weightDecay)})`);
+  }
+  intRange(c, f('logging_steps'), h.loggingSteps, 1, 1_000_000);
+  const maxSteps = h.maxSteps ?? 0;
+  intRange(c, f('max_steps'), maxSteps, 0, 100_000_000);
+  // With max_steps set, epochs are ignored by the trainer; without it they decide the length.
+  if (maxSteps === 0) {
+    const e = h.numTrainEpochs;
+    if (e === undefined || !Number.isFinite(e) || e <= 0) {
+      c.add(f('num_train_epochs'), `must be > 0 when max_steps is 0 (got ${show(e)})`);
+    } else if (e > LIMITS.numTrainEpochs) {
+      c.add(f('num_train_epochs'), `must be <= ${LIMITS.numTrainEpochs} (got ${e})`);
+    }
+  } else if (h.numTrainEpochs !== undefined && (!Number.isFinite(h.numTrainEpochs) || h.numTrainEpochs < 0)) {
+    c.add(f('num_train_epochs'), `must be a finite number >= 0 (got ${show(h.numTrainEpochs)})`);
+  }
+  intRange(c, f('max_seq_length'), h.maxSeqLength, 16, LIMITS.maxSeqLength);
+  const precisions = [common.Precision.PRECISION_AUTO, common.Precision.PRECISION_BF16, common.Precision.PRECISION_FP16, common.Precision.PRECISION_FP32];
+  if (h.precision === undefined || !precisions.includes(h.precision)) {
+    c.add(f('precision'), `must be one of PRECISION_AUTO, PRECISION_BF16, PRECISION_FP16, PRECISION_FP32 (got ${show(h.precision)})`);
+  }
+  intRange(c, f('save_steps'), h.saveSteps, 0, 100_000_000);
+}
+
+function validateLora(c: Collector, l: common.LoraConfig): void {
+  intRange(c, 'lora.r', l.r, 1, LIMITS.loraR);
+  positiveFinite(c, 'lora.alpha', l.alpha);
+  if (l.dropout === undefined || !Number.isFinite(l.dropout) || l.dropout < 0 || l.dropout >= 1) {
+    c.add('lora.dropout', `must be in [0, 1) (got ${show(l.dropout)})`);
+  }
+  oneOf(c, 'lora.bias', l.bias, LORA_BIAS);
+  const seen = new Set<string>();
+  l.targetModules.forEach((m, i) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(m)) {
+      c.add(`lora.target_modules[${i}]`, `must be a module name such as "q_proj" (got ${show(m)})`);
+    } else if (seen.has(m)) {
+      c.add(`lora.target_modules[${i}]`, `duplicate module ${show(m)}`);
+    }
+    seen.add(m);
+  });
+  oneOf(c, 'lora.gradient_checkpointing', l.gradientCheckpointing, GRADIENT_CHECKPOINTING);
+}
+
+function validateExports(c: Collector, e: common.ExportOptions): void {
+  oneOf(c, 'exports.gguf_quantization', e.ggufQuantization, GGUF_QUANTIZATIONS);
+}
+
+function validateTags(c: Collector, tags: Record<string, string>): void {
+  const entries = Object.entries(tags);
+  if (entries.length > LIMITS.tags) c.add('tags', `at most ${LIMITS.tags} tags (got ${entries.length})`);
+  for (const [k, v] of entries) {
+    if (k === '' || k.length > LIMITS.tagKey) c.add('tags', `keys must be 1-${LIMITS.tagKey} characters (got ${show(k)})`);
+    if (v.length > LIMITS.tagValue) c.add(`tags[${show(k)}]`, `must be at most ${LIMITS.tagValue} characters (got ${v.length})`);
+  }
+}
+
+function requiredText(c: Collector, field: string, value: string, max: number): void {
+  if (value.trim() === '') c.add(field, 'is required');
+  else if (value.length > max) c.add(field, `must be at most ${max} characters (got ${value.length})`);
+}
+
+function optionalText(c: Collector, field: string, value: string, max: number): void {
+  if (value.length > max) c.add(field, `must be at most ${max} characters (got ${value.length})`);
+}
+
+function intRange(c: Collector, field: string, value: number | undefined, min: number, max: number): void {
+  if (value === undefined || !Number.isInteger(value)) c.add(field, `must be an integer (got ${show(value)})`);
+  else if (value < min) c.add(field, `must be >= ${min} (got ${value})`);
+  else if (value > max) c.add(field, `must be <= ${max} (got ${value})`);
+}
+
+function positiveFinite(c: Collector, field: string, value: number | undefined): void {
+  if (value === undefined || !Number.isFinite(value) || value <= 0) c.add(field, `must be > 0 (got ${show(value)})`);
+}
+
+function oneOf(c: Collector, field: string, value: string | undefined, allowed: readonly string[]): void {
+  if (value === undefined || !allowed.includes(value)) c.add(field, `must be one of ${allowed.join(', ')} (got ${show(value)})`);
+}
+
+/** "a: x; b: y" — every error, in order, as one message. */
+export function formatFieldErrors(errors: readonly FieldError[]): string {
+  return errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+}

@@ -1,0 +1,133 @@
+/**
+ * Worker registration by heartbeat. A worker registers (what it is: GPU, memory, backends), then
+ * heartbeats within the lease; one silent for longer is lost: its job goes RECOVERING (or FAILED
+ * when no retries are left, or CANCELLED when it was being cancelled). A heartbeat's answer tells
+ * the worker which jobs to stop, so a cancel reaches a worker that was briefly unreachable.
+ */
+import { type Clock, InvalidArgumentError, NotFoundError } from '@medtune/kit';
+import { events, SUBJECTS, type trainer, training } from '@medtune/contracts';
+import type { Logger } from 'pino';
+import type { JobLedger } from './ledger';
+import type { WorkerRecord } from './model';
+import type { EventPublisher, JobRepository, WorkerRepository } from './ports';
+import { isTerminal } from './state-machine';
+import { loseWorker } from './transitions';
+
+/** Dependencies of {@link WorkerRegistry}. */
+export interface WorkerRegistryDeps {
+  workers: WorkerRepository;
+  jobs: JobRepository;
+  ledger: JobLedger;
+  publisher: EventPublisher;
+  clock: Clock;
+  log: Logger;
+  /** Interval asked of workers. */
+  heartbeatIntervalMs: number;
+  /** Silence after which a worker is lost. */
+  leaseMs: number;
+  /** A worker may have become free (registered, idle heartbeat): look for work for it. */
+  onWorkerAvailable?: () => void;
+  /** A job left its worker because the worker was lost. */
+  onJobDetached?: (jobId: string) => void;
+}
+
+/** WorkerRegistryService, transport-free, plus the lease sweep. */
+export class WorkerRegistry {
+  /** Before this time nobody is declared lost: workers could not heartbeat while we were down. */
+  private readonly graceUntil: number;
+
+  constructor(private readonly deps: WorkerRegistryDeps) {
+    this.graceUntil = deps.clock().getTime() + deps.leaseMs;
+  }
+
+  /** RegisterWorker. */
+  async register(info: trainer.WorkerInfo | undefined): Promise<training.RegisterWorkerResponse> {
+    const errors: string[] = [];
+    if (!info?.workerId) errors.push('info.worker_id: is required');
+    if (!info?.address) errors.push('info.address: is required');
+    else if (!/^[^\s:]+:\d{1,5}$/.test(info.address) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(info.address)) {
+      errors.push(`info.address: must be host:port (got ${JSON.stringify(info.address)})`);
+    }
+    if (errors.length > 0 || !info) {
+      throw new InvalidArgumentError(errors.map((e) => e.split(':')[0]).join(','), errors.join('; '));
+    }
+    const now = this.deps.clock();
+    await this.deps.workers.upsert({ workerId: info.workerId, info, registeredAt: now, lastHeartbeat: now, lost: false });
+    this.deps.log.info({ workerId: info.workerId, address: info.address, gpu: info.gpuName, gpuMemoryBytes: info.gpuMemoryBytes }, 'worker registered');
+    await this.announce('registered', info, '', now);
+    this.deps.onWorkerAvailable?.();
+    return { heartbeatIntervalMs: this.deps.heartbeatIntervalMs, leaseMs: this.deps.leaseMs };
+  }
+
+  /** Heartbeat: NOT_FOUND for an unknown or lost worker (it registers again). */
+  async heartbeat(info: trainer.WorkerInfo | undefined): Promise<training.HeartbeatResponse> {
+    if (!info?.workerId) throw new InvalidArgumentError('info.worker_id', 'is required');
+    const ok = await this.deps.workers.heartbeat(info.workerId, info, this.deps.clock());
+    if (!ok) throw new NotFoundError(`worker ${info.workerId} is not registered (or was declared lost): register again`);
+    const cancelJobIds = await this.jobsToStop(info);
+    if (!info.busy) this.deps.onWorkerAvailable?.();
+    return { cancelJobIds };
+  }
+
+  /**
+   * Jobs this worker should stop: ours that are being cancelled on it, and the one it runs when
+   * that job has moved on without it (cancelled, finished, or resumed elsewhere after a loss).
+   */
+  private async jobsToStop(info: trainer.WorkerInfo): Promise<string[]> {
+    const ids = new Set<string>();
+    for (const r of await this.deps.jobs.findOccupying([info.workerId])) {
+      if (r.job.state === training.JobState.JOB_STATE_CANCEL_REQUESTED) ids.add(r.job.jobId);
+    }
+    if (info.currentJobId && !ids.has(info.currentJobId)) {
+      const r = await this.deps.jobs.get(info.currentJobId);
+      const ownedHere = r?.occupies === info.workerId;
+      if (r && !ownedHere && (isTerminal(r.job.state) || r.job.state === training.JobState.JOB_STATE_RECOVERING || r.occupies)) {
+        ids.add(info.currentJobId);
+      }
+    }
+    return [...ids];
+  }
+
+  /** ListWorkers. */
+  async list(includeLost: boolean): Promise<training.Worker[]> {
+    const rows = await this.deps.workers.list(includeLost);
+    return rows.map((w) => ({ info: w.info, lastHeartbeatTime: w.lastHeartbeat, lost: w.lost }));
+  }
+
+  /** Declares lost every worker silent for longer than the lease; returns their ids. */
+  async sweep(): Promise<string[]> {
+    const now = this.deps.clock();
+    if (now.getTime() < this.graceUntil) return [];
+    const lost: string[] = [];
+    for (const w of await this.deps.workers.list(false)) {
+      if (now.getTime() - w.lastHeartbeat.getTime() <= this.deps.leaseMs) continue;
+      if (!(await this.deps.workers.markLost(w.workerId, w.lastHeartbeat))) continue;
+      lost.push(w.workerId);
+      await this.handleLost(w, now);
+    }
+    return lost;
+  }
+
+  private async handleLost(w: WorkerRecord, now: Date): Promise<void> {
+    const silentMs = now.getTime() - w.lastHeartbeat.getTime();
+    const held = await this.deps.jobs.findOccupying([w.workerId]);
+    this.deps.log.warn({ workerId: w.workerId, silentMs, jobs: held.map((r) => r.job.jobId) }, 'worker lost');
+    await this.announce('lost', w.info, held[0]?.job.jobId ?? '', now);
+    for (const r of held) {
+      const reason = `worker ${w.workerId} lost (no heartbeat for ${Math.round(silentMs / 1000)} s)`;
+      await this.deps.ledger.update(r.job.jobId, (current) => loseWorker(current, w.workerId, reason, now));
+      this.deps.onJobDetached?.(r.job.jobId);
+    }
+    this.deps.onWorkerAvailable?.();
+  }
+
+  private async announce(what: 'registered' | 'lost', info: trainer.WorkerInfo, jobId: string, now: Date): Promise<void> {
+    const spec = what === 'registered' ? SUBJECTS.trainingWorkerRegistered : SUBJECTS.trainingWorkerLost;
+    const data = events.WorkerChanged.encode({ worker: info, jobId, time: now }).finish();
+    try {
+      await this.deps.publisher.publish({ subject: spec.subject, data }, `worker:${info.workerId}:${what}:${now.getTime()}`);
+    } catch (err) {
+      this.deps.log.warn({ err, workerId: info.workerId, what }, 'could not publish the worker event');
+    }
+  }
+}
