@@ -14,7 +14,7 @@ import {
 } from '@medtune/kit';
 import { collectEvents, testMongo, testNats, waitFor, type TestMongo, type TestNats } from '@medtune/testing';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type RegistryApp } from './app';
 import { loadRegistryConfig } from './config';
 import { writeAdapter, writeGguf } from './core/testing';

@@ -57,7 +57,7 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger, clock: Clo
   const store = new MongoRegistryStore(mongo.db);
   const publisher = createPublisher(nc, { source: 'medtune/registry-service', clock, namespace });
   const outbox = new OutboxRelay(store, natsEventSink(publisher), log.child({ component: 'outbox' }));
-  const cache = new ResolveCache(cfg.resolveCacheTtlMs, clock);
+  const cache = new ResolveCache(cfg.resolveCacheTtlMs, clock, { log: log.child({ component: 'resolve-cache' }) });
   const verifier = new Verifier({
     store,
     reader: fileArtifactReader,

@@ -215,40 +215,40 @@ export class RegistryCore {
     return { versions: page.map((v) => toVersion(v, model)), nextPageToken: next };
   }
 
-  /** Resolves name@version, name@alias or name@latest to a READY version (cached per alias). */
+  /** Resolves name@version, name@alias or name@latest to a READY version (cached, see resolve-cache.ts). */
   async resolve(ref: common.RegistryModelRef | undefined): Promise<registry.ModelVersion> {
     if (!ref) throw new InvalidArgumentError('ref', 'required');
-    const key = `${ref.name}@${selectorKey(ref)}`;
-    const cached = this.d.cache.get(ref.name, key);
-    if (cached) return cached;
     checkModelName(ref.name, 'ref.name');
-    const model = await this.d.store.getModel(ref.name);
-    if (!model) throw new NotFoundError(`registered model ${JSON.stringify(ref.name)} not found`);
-    const generation = this.d.cache.generation(ref.name);
-    let v: VersionRecord | null;
     const sel = ref.selector;
     if (!sel) throw new InvalidArgumentError('ref.selector', 'give a version, an alias or latest');
+    if (sel.$case === 'alias' && !sel.alias) throw new InvalidArgumentError('ref.alias', 'required');
+    if (sel.$case === 'version' && (!Number.isInteger(sel.version) || sel.version < 1)) {
+      throw new InvalidArgumentError('ref.version', `must be >= 1 (got ${sel.version})`);
+    }
+    return this.d.cache.get(ref.name, selectorKey(ref), () => this.lookup(ref.name, sel));
+  }
+
+  private async lookup(name: string, sel: NonNullable<common.RegistryModelRef['selector']>): Promise<registry.ModelVersion> {
+    const model = await this.d.store.getModel(name);
+    if (!model) throw new NotFoundError(`registered model ${JSON.stringify(name)} not found`);
+    let v: VersionRecord | null;
     if (sel.$case === 'latest' || (sel.$case === 'alias' && sel.alias === 'latest')) {
-      v = await this.d.store.latestReadyVersion(ref.name);
-      if (!v) throw new NotFoundError(`registered model ${ref.name} has no READY version`);
+      v = await this.d.store.latestReadyVersion(name);
+      if (!v) throw new NotFoundError(`registered model ${name} has no READY version`);
     } else if (sel.$case === 'alias') {
-      if (!sel.alias) throw new InvalidArgumentError('ref.alias', 'required');
       const number = model.aliases[sel.alias];
-      if (!number) throw new NotFoundError(`registered model ${ref.name} has no alias ${JSON.stringify(sel.alias)}`);
-      v = await this.d.store.getVersion(ref.name, number);
-      if (!v) throw new NotFoundError(`alias ${sel.alias} of ${ref.name} points at version ${number}, which does not exist`);
+      if (!number) throw new NotFoundError(`registered model ${name} has no alias ${JSON.stringify(sel.alias)}`);
+      v = await this.d.store.getVersion(name, number);
+      if (!v) throw new NotFoundError(`alias ${sel.alias} of ${name} points at version ${number}, which does not exist`);
     } else {
-      if (!Number.isInteger(sel.version) || sel.version < 1) throw new InvalidArgumentError('ref.version', `must be >= 1 (got ${sel.version})`);
-      v = await this.d.store.getVersion(ref.name, sel.version);
-      if (!v) throw new NotFoundError(`registered model ${ref.name} has no version ${sel.version}`);
+      v = await this.d.store.getVersion(name, sel.version);
+      if (!v) throw new NotFoundError(`registered model ${name} has no version ${sel.version}`);
     }
     if (v.status !== ModelVersionStatus.MODEL_VERSION_STATUS_READY) {
       const why = v.statusMessage ? `: ${v.statusMessage}` : '';
-      throw new FailedPreconditionError(`${ref.name} version ${v.version} is ${statusName(v.status)}${why}`);
+      throw new FailedPreconditionError(`${name} version ${v.version} is ${statusName(v.status)}${why}`);
     }
-    const out = toVersion(v, model);
-    this.d.cache.put(ref.name, key, out, generation);
-    return out;
+    return toVersion(v, model);
   }
 
   /** Sets and removes tags of a version. */

@@ -1,0 +1,180 @@
+/**
+ * Benchmark: ResolveModel by alias under open-loop load, beside a plain unary call on the same
+ * gRPC server (grpc.health.v1 Check: an in-memory lookup, i.e. an echo) as the baseline, in the
+ * same run. Target (issue 6): p99 <= 5 ms at 1,000 requests/s on loopback.
+ *
+ * It starts the real registry service as a process twice: with its alias cache (default) and with
+ * the cache off (MEDTUNE_REGISTRY_RESOLVE_CACHE_TTL=0, every lookup reads the store), so the
+ * store's share of the latency is visible. Needs NATS and MongoDB / FerretDB
+ * (tools/infra/infra.sh up, or MEDTUNE_NATS_URL / MEDTUNE_MONGODB_URI).
+ *
+ *   npx tsx bench/registry/resolve-bench.ts            # 1000/s, 20 s measured after 3 s warm-up
+ *   BENCH_RATE=2000 BENCH_DURATION_S=30 npx tsx bench/registry/resolve-bench.ts
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { health, registry } from '@medtune/contracts';
+import { createClient } from '@medtune/kit';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { MongoClient } from 'mongodb';
+import { openLoop, type LoadResult } from './load';
+import { writeAdapter } from './fixtures';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const natsUrl = process.env['MEDTUNE_NATS_URL'] ?? 'nats://127.0.0.1:4222';
+const mongoUri = process.env['MEDTUNE_MONGODB_URI'] ?? 'mongodb://127.0.0.1:27017';
+const rate = Number(process.env['BENCH_RATE'] ?? 1000);
+const durationS = Number(process.env['BENCH_DURATION_S'] ?? 20);
+const warmupS = Number(process.env['BENCH_WARMUP_S'] ?? 3);
+// Without the cache every lookup goes to the store; FerretDB (one serialised connection) cannot
+// take 1,000/s, so that phase runs at a rate it can sustain, to show the store's own latency.
+const storeRate = Number(process.env['BENCH_STORE_RATE'] ?? 100);
+
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (a && typeof a === 'object' ? ok(a.port) : fail(new Error('no port'))));
+    });
+  });
+}
+
+interface Started {
+  proc: ChildProcess;
+  addr: string;
+  db: string;
+  ns: string;
+}
+
+async function startRegistry(label: string, extraEnv: Record<string, string>): Promise<Started> {
+  const port = await freePort();
+  const ns = `b${randomBytes(5).toString('hex')}`;
+  const db = `${ns}_registry`;
+  const proc = spawn(join(root, 'node_modules/.bin/tsx'), ['apps/registry-service/src/main.ts'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      MEDTUNE_REGISTRY_GRPC_ADDR: `127.0.0.1:${port}`,
+      MEDTUNE_NATS_URL: natsUrl,
+      MEDTUNE_MONGODB_URI: mongoUri,
+      MEDTUNE_NATS_NAMESPACE: ns,
+      MEDTUNE_REGISTRY_DB: db,
+      MEDTUNE_LOG_LEVEL: 'warn',
+      ...extraEnv,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+    detached: true,
+  });
+  const addr = `127.0.0.1:${port}`;
+  const h = createClient(health.HealthClient, addr, { defaultDeadlineMs: 1_000, retry: false });
+  const until = Date.now() + 60_000;
+  for (;;) {
+    const st = await h.unary('check', { service: '' }).catch(() => undefined);
+    if (st?.status === health.HealthCheckResponse_ServingStatus.SERVING) break;
+    if (proc.exitCode !== null || Date.now() > until) throw new Error(`registry (${label}) did not start`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  h.close();
+  return { proc, addr, db, ns };
+}
+
+async function stopRegistry(s: Started): Promise<void> {
+  if (s.proc.exitCode !== null) return;
+  const exited = new Promise((r) => s.proc.once('exit', r));
+  process.kill(-s.proc.pid!, 'SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+  if (s.proc.exitCode === null) process.kill(-s.proc.pid!, 'SIGKILL');
+}
+
+async function prepare(addr: string, artifactRoot: string): Promise<void> {
+  const c = createClient(registry.RegistryServiceClient, addr, { defaultDeadlineMs: 10_000 });
+  const { artifact } = writeAdapter(artifactRoot);
+  await c.unary('createModelVersion', { name: 'bench-model', idempotencyKey: 'bench-1', artifacts: [artifact], tags: {}, lineage: undefined });
+  const until = Date.now() + 30_000;
+  while ((await c.unary('getModelVersion', { name: 'bench-model', version: 1 })).version?.status !== registry.ModelVersionStatus.MODEL_VERSION_STATUS_READY) {
+    if (Date.now() > until) throw new Error('bench version did not become READY');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await c.unary('setAlias', { name: 'bench-model', alias: 'champion', version: 1, reason: 'bench', actor: 'bench' });
+  c.close();
+}
+
+async function measure(label: string, addr: string, rate: number): Promise<LoadResult[]> {
+  // Two channels, one per kind of call, each with the kit's deadline (and no retries), the same for both.
+  const echo = createClient(health.HealthClient, addr, { defaultDeadlineMs: 5_000, retry: false });
+  const reg = createClient(registry.RegistryServiceClient, addr, { defaultDeadlineMs: 5_000, retry: false });
+  const ref = { ref: { name: 'bench-model', selector: { $case: 'alias' as const, alias: 'champion' } } };
+  const check = (await reg.unary('resolveModel', ref)).version;
+  if (check?.version !== 1) throw new Error('resolve returned the wrong version');
+  const o = { rate, durationS, warmupS };
+  const results = [
+    await openLoop(`${label}: health Check (echo baseline)`, () => echo.unary('check', { service: '' }), o),
+    await openLoop(`${label}: ResolveModel bench-model@champion`, () => reg.unary('resolveModel', ref), o),
+  ];
+  echo.close();
+  reg.close();
+  return results;
+}
+
+function fmt(r: LoadResult): string {
+  const ms = (x: number) => x.toFixed(2).padStart(7);
+  return `${r.name.padEnd(58)} ${String(r.ok).padStart(6)}/${String(r.sent).padEnd(6)} err ${String(r.errors).padStart(4)}  ${r.achievedRate.toFixed(0).padStart(5)}/s  p50 ${ms(r.p50)}  p90 ${ms(r.p90)}  p99 ${ms(r.p99)}  p99.9 ${ms(r.p999)}  max ${ms(r.max)} ms${r.firstError ? `  (${r.firstError})` : ''}`;
+}
+
+async function cleanup(started: Started[]): Promise<void> {
+  const mongo = new MongoClient(mongoUri, { serverSelectionTimeoutMS: 3_000 });
+  const nc = await connect({ servers: natsUrl });
+  const jsm = await jetstreamManager(nc);
+  try {
+    for (const s of started) {
+      await mongo.db(s.db).dropDatabase().catch(() => undefined);
+      for await (const info of jsm.streams.list()) {
+        if (info.config.name.startsWith(`${s.ns.toUpperCase()}_`)) await jsm.streams.delete(info.config.name);
+      }
+    }
+  } finally {
+    await mongo.close();
+    await nc.drain();
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(`registry ResolveModel benchmark: open loop ${rate}/s, ${durationS} s measured after ${warmupS} s warm-up; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), node ${process.version}`);
+  const artifactRoot = mkdtempSync(join(tmpdir(), 'medtune-bench-'));
+  const started: Started[] = [];
+  const results: LoadResult[] = [];
+  try {
+    for (const [label, env, r] of [
+      ['cache on', {}, rate],
+      [`cache off, ${storeRate}/s`, { MEDTUNE_REGISTRY_RESOLVE_CACHE_TTL: '0' }, storeRate],
+    ] as const) {
+      const s = await startRegistry(label, env);
+      started.push(s);
+      await prepare(s.addr, artifactRoot);
+      results.push(...(await measure(label, s.addr, r)));
+      await stopRegistry(s);
+    }
+  } finally {
+    await Promise.all(started.map(stopRegistry));
+    await cleanup(started).catch((err: unknown) => console.error('cleanup failed:', err));
+    rmSync(artifactRoot, { recursive: true, force: true });
+  }
+  for (const r of results) console.log(fmt(r));
+  const resolveCached = results[1]!;
+  const verdict = resolveCached.p99 <= 5 && resolveCached.errors === 0 ? 'MET' : 'NOT MET';
+  console.log(`target p99 <= 5 ms at ${rate}/s for ResolveModel by alias (cache on): ${verdict} (p99 ${resolveCached.p99.toFixed(2)} ms)`);
+  console.log(JSON.stringify({ rate, durationS, warmupS, results }));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
