@@ -1,0 +1,99 @@
+/**
+ * Wires the training service: connections → repositories → core → adapters → server. main.ts
+ * calls it with the loaded config; integration tests call it in-process with test servers.
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { STREAMS, training } from '@medtune/contracts';
+import {
+  connectMongo,
+  connectNats,
+  createGrpcServer,
+  createIdGenerator,
+  createPublisher,
+  ensureIndexes,
+  ensureStreams,
+  natsNamespace,
+  systemClock,
+  type Clock,
+  type KitGrpcServer,
+  type Logger,
+  type MongoHandle,
+} from '@medtune/kit';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { TrainingConfig } from './config';
+import { Orchestrator } from './core/orchestrator';
+import { natsEventPublisher } from './events/publisher';
+import { datasetClient, workerClientFactory } from './grpc/clients';
+import { trainingHandlers, workerRegistryHandlers } from './grpc/handlers';
+import { MongoJobEventRepository, MongoJobRepository, MongoWorkerRepository, TRAINING_INDEXES } from './repo/mongo';
+
+/** A started training service. */
+export interface TrainingApp {
+  readonly port: number;
+  readonly server: KitGrpcServer;
+  readonly nc: NatsConnection;
+  readonly mongo: MongoHandle;
+  readonly core: Orchestrator;
+  /** Stops the orchestrator's loops and closes the clients; the shutdown's "background" step. */
+  stopBackground(): Promise<void>;
+}
+
+/** Connects, provisions, restores (outbox, re-attach), serves, and returns the parts (the caller owns shutdown). */
+export async function startTraining(cfg: TrainingConfig, log: Logger, clock: Clock = systemClock): Promise<TrainingApp> {
+  const namespace = natsNamespace(cfg.natsNamespace);
+  const mongo = await connectMongo({ uri: cfg.mongoUri, db: cfg.db, log });
+  await ensureIndexes(mongo.db, TRAINING_INDEXES);
+  const nc = await connectNats({ servers: cfg.natsUrl, name: 'training-service', log });
+  await ensureStreams(nc, [STREAMS.training], { namespace, log });
+
+  const timing = { callDeadlineMs: cfg.callDeadlineMs, watchDeadlineMs: cfg.watchDeadlineMs };
+  const datasets = datasetClient(cfg.datasetAddr, { log: log.child({ component: 'dataset-client' }), authToken: cfg.authToken, timing });
+  const workerClients = workerClientFactory({ log: log.child({ component: 'worker-client' }), authToken: cfg.authToken, timing });
+  const newId = createIdGenerator(clock);
+  const core = new Orchestrator({
+    jobs: new MongoJobRepository(mongo.db),
+    events: new MongoJobEventRepository(mongo.db),
+    workers: new MongoWorkerRepository(mongo.db),
+    publisher: natsEventPublisher(createPublisher(nc, { source: 'medtune/training-service', clock, namespace })),
+    datasets,
+    workerClients,
+    dispatch: {
+      datasetAddress: cfg.workerDatasetAddr ?? cfg.datasetAddr,
+      ...(cfg.authToken ? { datasetAuthToken: cfg.authToken } : {}),
+      artifactRoot: cfg.artifactRoot ?? pathToFileURL(resolve('var/artifacts')).href,
+    },
+    clock,
+    newJobId: () => newId('job'),
+    log,
+    timing: {
+      heartbeatIntervalMs: cfg.heartbeatIntervalMs,
+      leaseMs: cfg.leaseMs,
+      scheduleIntervalMs: cfg.scheduleIntervalMs,
+      outboxIntervalMs: cfg.outboxIntervalMs,
+      watchPollMs: cfg.watchPollMs,
+      workerBackoffMs: cfg.workerBackoffMs,
+    },
+  });
+  // Before serving: publish what a previous process left in outboxes, re-attach to running jobs.
+  await core.start();
+
+  const server = createGrpcServer({ log, authToken: cfg.authToken });
+  server.add(training.TrainingServiceService, trainingHandlers(core));
+  server.add(training.WorkerRegistryServiceService, workerRegistryHandlers(core));
+  const port = await server.start(cfg.grpcAddr);
+  log.info({ port }, 'training service listening');
+
+  return {
+    port,
+    server,
+    nc,
+    mongo,
+    core,
+    async stopBackground() {
+      await core.stop();
+      datasets.close();
+      workerClients.close();
+    },
+  };
+}

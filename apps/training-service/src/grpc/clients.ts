@@ -1,0 +1,60 @@
+/**
+ * The core's view of the other services, over the kit's gRPC client (deadline on every call,
+ * retries of UNAVAILABLE / RESOURCE_EXHAUSTED / ABORTED only, errors as DomainError classes).
+ */
+import { dataset, trainer } from '@medtune/contracts';
+import { createClient, type KitClient, type Logger } from '@medtune/kit';
+import type { DatasetClient, WorkerClient, WorkerClientFactory } from '../core/ports';
+
+/** Deadlines of the calls to the dataset service and the workers. */
+export interface ClientTiming {
+  /** Unary calls. */
+  callDeadlineMs: number;
+  /** One WatchJob stream; when it passes, the attacher re-attaches from where it was. */
+  watchDeadlineMs: number;
+}
+
+/** GetVersion on the dataset service at `address`. */
+export function datasetClient(address: string, opts: { log: Logger; authToken?: string | undefined; timing: ClientTiming }): DatasetClient & { close(): void } {
+  const c = createClient(dataset.DatasetServiceClient, address, { defaultDeadlineMs: opts.timing.callDeadlineMs, authToken: opts.authToken, log: opts.log });
+  return {
+    getVersion: (digest) => c.unary('getVersion', { digest }),
+    close: () => c.close(),
+  };
+}
+
+/** One cached client per worker address; close() closes them all. */
+export function workerClientFactory(opts: { log: Logger; authToken?: string | undefined; timing: ClientTiming }): WorkerClientFactory & { close(): void } {
+  const clients = new Map<string, WorkerClient & { raw: KitClient<typeof trainer.TrainerServiceService> }>();
+  const factory = (address: string): WorkerClient => {
+    let client = clients.get(address);
+    if (!client) {
+      // StartJob and CancelJob are idempotent on the worker, so the kit may retry them.
+      const raw = createClient(trainer.TrainerServiceClient, address, { defaultDeadlineMs: opts.timing.callDeadlineMs, authToken: opts.authToken, log: opts.log });
+      client = {
+        raw,
+        startJob: (req) => raw.unary('startJob', req),
+        getJob: async (jobId) => need((await raw.unary('getJob', { jobId })).job, 'GetJob'),
+        cancelJob: async (jobId, reason) => need((await raw.unary('cancelJob', { jobId, reason })).job, 'CancelJob'),
+        async *watchJob(jobId, fromSequence, signal) {
+          for await (const res of raw.serverStream('watchJob', { jobId, fromSequence }, { deadlineMs: opts.timing.watchDeadlineMs, signal })) {
+            if (res.event) yield res.event;
+          }
+        },
+      };
+      clients.set(address, client);
+    }
+    return client;
+  };
+  return Object.assign(factory, {
+    close() {
+      for (const c of clients.values()) c.raw.close();
+      clients.clear();
+    },
+  });
+}
+
+function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`${what} answered without a job`);
+  return value;
+}

@@ -1,0 +1,32 @@
+/**
+ * Thin gRPC adapters: TrainingService and WorkerRegistryService requests in, core calls, responses
+ * out. Every rule lives in the core; errors are the core's DomainErrors, mapped by the kit.
+ */
+import { training } from '@medtune/contracts';
+import { serverStream, type ServiceHandlers, unary } from '@medtune/kit';
+import type { Orchestrator } from '../core/orchestrator';
+
+/** medtune.training.v1.TrainingService. */
+export function trainingHandlers(core: Orchestrator): ServiceHandlers<typeof training.TrainingServiceService> {
+  return {
+    createJob: unary((req) => core.jobs.createJob(req)),
+    getJob: unary(async (req) => ({ job: await core.jobs.getJob(req.jobId) })),
+    listJobs: unary((req) => core.jobs.listJobs(req)),
+    cancelJob: unary(async (req) => ({ job: await core.jobs.cancelJob(req.jobId, req.reason) })),
+    watchJob: serverStream(async function* (req, ctx) {
+      // End the stream when the client goes away or the server begins to stop.
+      const signal = AbortSignal.any([ctx.signal, ctx.stopping]);
+      for await (const event of core.jobs.watchJob(req.jobId, req.fromSequence, signal)) yield { event };
+    }),
+    listCheckpoints: unary(async (req) => ({ checkpoints: await core.jobs.listCheckpoints(req.jobId) })),
+  };
+}
+
+/** medtune.training.v1.WorkerRegistryService. */
+export function workerRegistryHandlers(core: Orchestrator): ServiceHandlers<typeof training.WorkerRegistryServiceService> {
+  return {
+    registerWorker: unary((req) => core.registry.register(req.info)),
+    heartbeat: unary((req) => core.registry.heartbeat(req.info)),
+    listWorkers: unary(async (req) => ({ workers: await core.registry.list(req.includeLost) })),
+  };
+}

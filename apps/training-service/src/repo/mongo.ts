@@ -1,0 +1,321 @@
+/**
+ * MongoDB repositories of the training service (database medtune_training):
+ *
+ * - `jobs`: one document per job, `_id` = job id. The public Job and every event in the outbox are
+ *   stored as protobuf bytes (exact, and free of Mongo's key rules: tags and metric names may hold
+ *   '.'); the fields the service queries on sit beside them in plain form. Writes replace the
+ *   whole document compare-and-set on `rev` (FerretDB has no transactions; the kit's one-connection
+ *   pool makes each command atomic there).
+ * - `job_events`: the event log, `_id` = `<job_id>/<seq, 12 digits>`; unique on (jobId, seq) and,
+ *   for worker events, on `workerKey` = `<job_id>/<attempt>/<worker seq>` (sparse: the
+ *   orchestrator's own events have none), so no event is stored twice.
+ * - `workers`: registrations, `_id` = worker id.
+ */
+import { isDuplicateKeyError, type IndexPlan } from '@medtune/kit';
+import { trainer, training } from '@medtune/contracts';
+import { Binary, type Collection, type Db, type Filter } from 'mongodb';
+import type { Dispatch, JobEventKind, JobRecord, StoredJobEvent, WorkerRecord } from '../core/model';
+import { IdempotencyKeyTakenError, type JobEventRepository, type JobQuery, type JobRepository, type WorkerRepository } from '../core/ports';
+
+/** Indexes of the service's collections (created at every start; idempotent). */
+export const TRAINING_INDEXES: IndexPlan = {
+  jobs: [
+    { key: { idempotencyKey: 1 }, unique: true, name: 'idempotency_key' },
+    { key: { state: 1, priority: -1, queuedAt: 1 }, name: 'queue' },
+    { key: { occupies: 1 }, name: 'occupies', sparse: true },
+    { key: { datasetDigest: 1, _id: -1 }, name: 'dataset' },
+    { key: { experiment: 1, _id: -1 }, name: 'experiment' },
+  ],
+  job_events: [
+    { key: { jobId: 1, seq: 1 }, unique: true, name: 'job_seq' },
+    { key: { workerKey: 1 }, unique: true, sparse: true, name: 'worker_event' },
+    { key: { jobId: 1, kind: 1, seq: 1 }, name: 'job_kind' },
+  ],
+  workers: [{ key: { lost: 1 }, name: 'lost' }],
+};
+
+interface OutboxDoc {
+  seq: number;
+  attempt: number;
+  workerSeq: number;
+  kind: JobEventKind;
+  event: Binary;
+  subject?: string;
+  data?: Binary;
+}
+
+interface JobDoc {
+  _id: string;
+  rev: number;
+  idempotencyKey: string;
+  requestHash: string;
+  state: number;
+  priority: number;
+  queuedAt: Date;
+  datasetDigest: string;
+  experiment: string;
+  /** JSON [key, value] of each tag, for "has all these tags" queries. */
+  tagKv: string[];
+  occupies?: string;
+  workerAddress?: string;
+  workerSeq: number;
+  dispatch?: Dispatch;
+  lastCheckpointUri?: string;
+  outbox: OutboxDoc[];
+  job: Binary;
+}
+
+interface EventDoc {
+  _id: string;
+  jobId: string;
+  seq: number;
+  attempt: number;
+  workerSeq: number;
+  workerKey?: string;
+  kind: JobEventKind;
+  event: Binary;
+}
+
+interface WorkerDoc {
+  _id: string;
+  info: Binary;
+  registeredAt: Date;
+  lastHeartbeat: Date;
+  lost: boolean;
+}
+
+const bin = (bytes: Uint8Array): Binary => new Binary(Buffer.from(bytes));
+const bytes = (b: Binary): Uint8Array => b.value();
+const tagKv = (tags: Record<string, string>): string[] => Object.entries(tags).map(([k, v]) => JSON.stringify([k, v]));
+
+function toOutboxDoc(e: StoredJobEvent): OutboxDoc {
+  return {
+    seq: e.seq,
+    attempt: e.attempt,
+    workerSeq: e.workerSeq,
+    kind: e.kind,
+    event: bin(training.JobEvent.encode(e.event).finish()),
+    ...(e.publish ? { subject: e.publish.subject, data: bin(e.publish.data) } : {}),
+  };
+}
+
+function fromOutboxDoc(d: OutboxDoc): StoredJobEvent {
+  return {
+    seq: d.seq,
+    attempt: d.attempt,
+    workerSeq: d.workerSeq,
+    kind: d.kind,
+    event: training.JobEvent.decode(bytes(d.event)),
+    ...(d.subject && d.data ? { publish: { subject: d.subject, data: new Uint8Array(bytes(d.data)) } } : {}),
+  };
+}
+
+function toJobDoc(r: JobRecord): JobDoc {
+  const j = r.job;
+  const doc: JobDoc = {
+    _id: j.jobId,
+    rev: r.rev,
+    idempotencyKey: j.idempotencyKey,
+    requestHash: r.requestHash,
+    state: j.state,
+    priority: j.priority,
+    queuedAt: r.queuedAt,
+    datasetDigest: j.datasetDigest,
+    experiment: j.experiment,
+    tagKv: tagKv(j.tags),
+    workerSeq: r.workerSeq,
+    outbox: r.outbox.map(toOutboxDoc),
+    job: bin(training.Job.encode(j).finish()),
+  };
+  // Absent, not null: "holds no worker" must not match an occupancy query or index entry.
+  if (r.occupies !== undefined) doc.occupies = r.occupies;
+  if (r.workerAddress !== undefined) doc.workerAddress = r.workerAddress;
+  if (r.dispatch !== undefined) doc.dispatch = { ...r.dispatch };
+  if (r.lastCheckpointUri !== undefined) doc.lastCheckpointUri = r.lastCheckpointUri;
+  return doc;
+}
+
+function fromJobDoc(d: JobDoc): JobRecord {
+  const r: JobRecord = {
+    job: training.Job.decode(bytes(d.job)),
+    rev: d.rev,
+    requestHash: d.requestHash,
+    queuedAt: d.queuedAt,
+    workerSeq: d.workerSeq,
+    outbox: (d.outbox ?? []).map(fromOutboxDoc),
+  };
+  if (d.occupies != null) r.occupies = d.occupies;
+  if (d.workerAddress != null) r.workerAddress = d.workerAddress;
+  if (d.dispatch != null) r.dispatch = { workerId: d.dispatch.workerId, address: d.dispatch.address, attempt: d.dispatch.attempt, resumeFrom: d.dispatch.resumeFrom };
+  if (d.lastCheckpointUri != null) r.lastCheckpointUri = d.lastCheckpointUri;
+  return r;
+}
+
+/** Jobs in the `jobs` collection. */
+export class MongoJobRepository implements JobRepository {
+  private readonly c: Collection<JobDoc>;
+  constructor(db: Db) {
+    this.c = db.collection<JobDoc>('jobs');
+  }
+
+  async insert(record: JobRecord): Promise<void> {
+    try {
+      await this.c.insertOne(toJobDoc(record));
+    } catch (err) {
+      // The only unique index besides _id (a fresh time-sorted id) is the idempotency key.
+      if (isDuplicateKeyError(err)) throw new IdempotencyKeyTakenError(record.job.idempotencyKey);
+      throw err;
+    }
+  }
+
+  async get(jobId: string): Promise<JobRecord | undefined> {
+    const d = await this.c.findOne({ _id: jobId });
+    return d ? fromJobDoc(d) : undefined;
+  }
+
+  async getByIdempotencyKey(key: string): Promise<JobRecord | undefined> {
+    const d = await this.c.findOne({ idempotencyKey: key });
+    return d ? fromJobDoc(d) : undefined;
+  }
+
+  async replace(record: JobRecord, expectedRev: number): Promise<boolean> {
+    const res = await this.c.replaceOne({ _id: record.job.jobId, rev: expectedRev }, toJobDoc(record));
+    return res.matchedCount === 1;
+  }
+
+  async removeFromOutbox(jobId: string, seqs: readonly number[]): Promise<void> {
+    // FerretDB v1 ignores $pull with a condition ({ seq: { $in } } modifies nothing, silently), so
+    // rewrite the array, compare-and-set on rev. Losing that race to a newer write only means the
+    // entries are flushed once more later (the log ignores them, JetStream de-duplicates them).
+    const doc = await this.c.findOne({ _id: jobId }, { projection: { rev: 1, outbox: 1 } });
+    if (!doc) return;
+    const keep = (doc.outbox ?? []).filter((e) => !seqs.includes(e.seq));
+    if (keep.length === (doc.outbox ?? []).length) return;
+    await this.c.updateOne({ _id: jobId, rev: doc.rev }, { $set: { outbox: keep } });
+  }
+
+  async withPendingOutbox(): Promise<JobRecord[]> {
+    const docs = await this.c.find({ 'outbox.0': { $exists: true } }).toArray();
+    return docs.map(fromJobDoc);
+  }
+
+  async findInStates(states: readonly training.JobState[]): Promise<JobRecord[]> {
+    const docs = await this.c
+      .find({ state: { $in: [...states] } })
+      .sort({ priority: -1, queuedAt: 1, _id: 1 })
+      .toArray();
+    return docs.map(fromJobDoc);
+  }
+
+  async findOccupying(workerIds: readonly string[]): Promise<JobRecord[]> {
+    if (workerIds.length === 0) return [];
+    const docs = await this.c.find({ occupies: { $in: [...workerIds] } }).toArray();
+    return docs.map(fromJobDoc);
+  }
+
+  async list(q: JobQuery): Promise<JobRecord[]> {
+    const and: Filter<JobDoc>[] = [];
+    if (q.states?.length) and.push({ state: { $in: [...q.states] } });
+    if (q.datasetDigest) and.push({ datasetDigest: q.datasetDigest });
+    if (q.experiment) and.push({ experiment: q.experiment });
+    for (const kv of tagKv({ ...q.tags })) and.push({ tagKv: kv });
+    if (q.beforeJobId) and.push({ _id: { $lt: q.beforeJobId } });
+    const docs = await this.c
+      .find(and.length ? { $and: and } : {})
+      .sort({ _id: -1 })
+      .limit(q.limit)
+      .toArray();
+    return docs.map(fromJobDoc);
+  }
+}
+
+const eventId = (jobId: string, seq: number): string => `${jobId}/${String(seq).padStart(12, '0')}`;
+
+/** The event log in `job_events`. */
+export class MongoJobEventRepository implements JobEventRepository {
+  private readonly c: Collection<EventDoc>;
+  constructor(db: Db) {
+    this.c = db.collection<EventDoc>('job_events');
+  }
+
+  async insert(jobId: string, e: StoredJobEvent): Promise<boolean> {
+    const doc: EventDoc = {
+      _id: eventId(jobId, e.seq),
+      jobId,
+      seq: e.seq,
+      attempt: e.attempt,
+      workerSeq: e.workerSeq,
+      kind: e.kind,
+      event: bin(training.JobEvent.encode(e.event).finish()),
+    };
+    if (e.workerSeq > 0) doc.workerKey = `${jobId}/${e.attempt}/${e.workerSeq}`;
+    try {
+      await this.c.insertOne(doc);
+      return true;
+    } catch (err) {
+      if (isDuplicateKeyError(err)) return false;
+      throw err;
+    }
+  }
+
+  async listFrom(jobId: string, fromSeq: number, limit: number): Promise<StoredJobEvent[]> {
+    const docs = await this.c
+      .find({ jobId, seq: { $gte: fromSeq } })
+      .sort({ seq: 1 })
+      .limit(limit)
+      .toArray();
+    return docs.map(fromEventDoc);
+  }
+
+  async listKind(jobId: string, kind: JobEventKind): Promise<StoredJobEvent[]> {
+    const docs = await this.c.find({ jobId, kind }).sort({ seq: 1 }).toArray();
+    return docs.map(fromEventDoc);
+  }
+}
+
+function fromEventDoc(d: EventDoc): StoredJobEvent {
+  return { seq: d.seq, attempt: d.attempt, workerSeq: d.workerSeq, kind: d.kind, event: training.JobEvent.decode(bytes(d.event)) };
+}
+
+/** Registered workers in `workers`. */
+export class MongoWorkerRepository implements WorkerRepository {
+  private readonly c: Collection<WorkerDoc>;
+  constructor(db: Db) {
+    this.c = db.collection<WorkerDoc>('workers');
+  }
+
+  async upsert(r: WorkerRecord): Promise<void> {
+    await this.c.replaceOne({ _id: r.workerId }, toWorkerDoc(r), { upsert: true });
+  }
+
+  async get(workerId: string): Promise<WorkerRecord | undefined> {
+    const d = await this.c.findOne({ _id: workerId });
+    return d ? fromWorkerDoc(d) : undefined;
+  }
+
+  async heartbeat(workerId: string, info: trainer.WorkerInfo, at: Date): Promise<boolean> {
+    const res = await this.c.updateOne({ _id: workerId, lost: false }, { $set: { info: bin(trainer.WorkerInfo.encode(info).finish()), lastHeartbeat: at } });
+    return res.matchedCount === 1;
+  }
+
+  async markLost(workerId: string, lastHeartbeat: Date): Promise<boolean> {
+    const res = await this.c.updateOne({ _id: workerId, lost: false, lastHeartbeat }, { $set: { lost: true } });
+    return res.modifiedCount === 1;
+  }
+
+  async list(includeLost: boolean): Promise<WorkerRecord[]> {
+    const docs = await this.c
+      .find(includeLost ? {} : { lost: false })
+      .sort({ _id: 1 })
+      .toArray();
+    return docs.map(fromWorkerDoc);
+  }
+}
+
+function toWorkerDoc(r: WorkerRecord): WorkerDoc {
+  return { _id: r.workerId, info: bin(trainer.WorkerInfo.encode(r.info).finish()), registeredAt: r.registeredAt, lastHeartbeat: r.lastHeartbeat, lost: r.lost };
+}
+
+function fromWorkerDoc(d: WorkerDoc): WorkerRecord {
+  return { workerId: d._id, info: trainer.WorkerInfo.decode(bytes(d.info)), registeredAt: d.registeredAt, lastHeartbeat: d.lastHeartbeat, lost: d.lost };
+}
