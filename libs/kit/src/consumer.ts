@@ -8,7 +8,7 @@
  * message whose handler never finished (the process crashed or ack_wait ran out on it): it is
  * dead-lettered without running the handler again.
  */
-import { AckPolicy, DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager, type ConsumerConfig, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager, type ConsumerConfig, type JsMsg } from '@nats-io/jetstream';
 import { status } from '@grpc/grpc-js';
 import { nanos, type NatsConnection } from '@nats-io/nats-core';
 import { subjectSpec, type EventCodec } from '@medtune/contracts';
@@ -57,6 +57,8 @@ export interface ConsumerOptions<T = unknown> {
   backoffMs?: readonly number[];
   /** Time the server waits for an ack before redelivering; kept alive while the handler runs. Default 30 s. */
   ackWaitMs?: number;
+  /** How long one pull waits for messages; stop() may wait this long for it. Default 1 000 ms (the minimum). */
+  pullExpiresMs?: number;
   /** Which failures are worth another delivery; default {@link isTransientError}. */
   isTransient?: (err: unknown) => boolean;
   namespace?: NatsNamespace;
@@ -68,7 +70,7 @@ export interface RunningConsumer {
   readonly name: string;
   /** Handlers running now. */
   inflight(): number;
-  /** Stops pulling, naks what was pulled but not started, and waits for running handlers to finish. */
+  /** Stops pulling (the open pull ends within pullExpiresMs), hands back what arrives meanwhile, and waits for running handlers to finish. */
   stop(): Promise<void>;
 }
 
@@ -93,6 +95,7 @@ export async function startConsumer<T = unknown>(nc: NatsConnection, options: Co
   const maxDeliver = options.maxDeliver ?? 5;
   const backoff = options.backoffMs?.length ? options.backoffMs : [200, 1_000, 5_000];
   const ackWaitMs = options.ackWaitMs ?? 30_000;
+  const pullExpiresMs = Math.max(1_000, options.pullExpiresMs ?? 1_000);
   const isTransient = options.isTransient ?? isTransientError;
   const decode = options.decode ?? ((subject: string) => subjectSpec(subject)?.codec as EventCodec<T> | undefined);
   const filters = (options.filterSubjects ?? []).map((s) => ns.subjectPrefix + s);
@@ -110,7 +113,6 @@ export async function startConsumer<T = unknown>(nc: NatsConnection, options: Co
   const running = new Set<Promise<void>>();
   const waiters: (() => void)[] = [];
   let stopping = false;
-  let messages: ConsumerMessages | undefined;
 
   const poison = async (m: JsMsg, reason: string): Promise<void> => {
     const headers = headersOf(m);
@@ -125,7 +127,8 @@ export async function startConsumer<T = unknown>(nc: NatsConnection, options: Co
         headers,
         data: m.data,
       });
-      m.term(reason.slice(0, 200));
+      // No reason argument: nats-server 2.9 ignores a '+TERM <reason>' ack (the record has the reason).
+      m.term();
       log.error({ seq: m.seq, subject: m.subject, deliveries: m.info.deliveryCount, deadLetter: dl.id, reason }, 'message dead-lettered');
     } catch (err) {
       // Without the record, terminating would lose the event: let it come back instead.
@@ -171,28 +174,33 @@ export async function startConsumer<T = unknown>(nc: NatsConnection, options: Co
     }
   };
 
-  const acquire = (): Promise<void> | undefined => (running.size < concurrency ? undefined : new Promise((resolve) => waiters.push(resolve)));
+  const slotFreed = (): Promise<void> => new Promise((resolve) => waiters.push(resolve));
+  const start = (m: JsMsg): void => {
+    const p = handleMessage(m).catch((err: unknown) => log.error({ err, seq: m.seq }, 'message handling failed'));
+    running.add(p);
+    void p.finally(() => {
+      running.delete(p);
+      waiters.shift()?.();
+    });
+  };
 
+  // Pull loop: fetch only as many messages as there are free slots, and never abandon a pull
+  // request: one left open on the server after its subscription is gone keeps receiving
+  // messages that then wait out ack_wait. So stop() lets the current fetch end (pullExpiresMs).
   const loop = (async () => {
     while (!stopping) {
+      while (running.size >= concurrency && !stopping) await slotFreed();
+      if (stopping) break;
       try {
-        messages = await consumer.consume({ max_messages: concurrency });
-        for await (const m of messages) {
-          while (running.size >= concurrency) await acquire();
-          if (stopping) {
-            m.nak(); // pulled but not started: hand it back now rather than after ack_wait
-            continue;
-          }
-          const p = handleMessage(m).catch((err: unknown) => log.error({ err, seq: m.seq }, 'message handling failed'));
-          running.add(p);
-          void p.finally(() => {
-            running.delete(p);
-            waiters.shift()?.();
-          });
+        const batch = await consumer.fetch({ max_messages: concurrency - running.size, expires: pullExpiresMs });
+        for await (const m of batch) {
+          // Arrived after stop(): hand it back, delayed past this fetch so it is not redelivered into it.
+          if (stopping) m.nak(pullExpiresMs + 500);
+          else start(m);
         }
       } catch (err) {
         if (stopping) break;
-        log.error({ err }, 'consume loop failed; restarting in 1 s');
+        log.error({ err }, 'fetch failed; retrying in 1 s');
         await new Promise((resolve) => setTimeout(resolve, 1_000));
       }
     }
@@ -206,7 +214,7 @@ export async function startConsumer<T = unknown>(nc: NatsConnection, options: Co
     stop() {
       stopped ??= (async () => {
         stopping = true;
-        await messages?.close();
+        for (const wake of waiters.splice(0)) wake();
         await loop;
         await Promise.allSettled([...running]);
         log.info('consumer stopped');

@@ -94,7 +94,8 @@ export function createClient<S extends ServiceDefinition>(generated: { readonly 
     return d;
   };
   const prepare = (opts: CallOptions = {}) => {
-    const ms = opts.deadlineMs ?? options.defaultDeadlineMs;
+    // Only `undefined` means "the default": null / 0 / Infinity are attempts to go without one and fail.
+    const ms = opts.deadlineMs === undefined ? options.defaultDeadlineMs : opts.deadlineMs;
     checkDeadline(ms, 'deadlineMs');
     const metadata = new Metadata();
     for (const [k, v] of Object.entries(opts.metadata ?? {})) metadata.set(k, v);
@@ -120,7 +121,7 @@ export function createClient<S extends ServiceDefinition>(generated: { readonly 
   }
 
   return {
-    unary(method, request, opts) {
+    async unary(method, request, opts) {
       const d = def(method);
       const { deadline, metadata, signal } = prepare(opts);
       return withRetries(method, deadline, signal, () =>
@@ -162,7 +163,7 @@ export function createClient<S extends ServiceDefinition>(generated: { readonly 
       }
     },
 
-    clientStream(method, requests, opts) {
+    async clientStream(method, requests, opts) {
       const d = def(method);
       const { deadline, metadata, signal } = prepare(opts);
       return new Promise((resolve, reject) => {

@@ -1,7 +1,7 @@
 /**
  * MongoDB: connection, idempotent index provisioning, duplicate-key detection. Works against
- * MongoDB and FerretDB (the test server); no transactions or change streams, which FerretDB v1
- * lacks: idempotency comes from unique indexes instead.
+ * MongoDB and FerretDB v1 (the embedded default; its limits are in tools/infra/README.md): no
+ * transactions, change streams or TTL indexes; idempotency comes from unique indexes instead.
  */
 import { MongoClient, type CreateIndexesOptions, type Db, type IndexSpecification } from 'mongodb';
 import type { Logger } from './logger';
@@ -16,6 +16,13 @@ export interface MongoOptions {
   appName?: string;
   /** How long to look for a server before an operation fails; default 10 s. */
   serverSelectionTimeoutMs?: number;
+  /**
+   * Connections in the pool; default 1. FerretDB v1 runs an update as "read, then write" with
+   * nothing locked, so through several connections compare-and-set updates can have two winners
+   * and `$inc`s get lost (tools/infra/README.md); one connection serialises a process's commands.
+   * Raise it only against a real MongoDB.
+   */
+  maxPoolSize?: number;
 }
 
 /** A connected client and the service's database. */
@@ -32,6 +39,7 @@ export async function connectMongo(options: MongoOptions): Promise<MongoHandle> 
   const client = new MongoClient(options.uri, {
     appName: options.appName ?? options.db,
     serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 10_000,
+    maxPoolSize: options.maxPoolSize ?? 1,
   });
   await client.connect();
   const db = client.db(options.db);
