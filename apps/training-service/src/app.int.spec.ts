@@ -7,7 +7,7 @@ import { dataset, events, training } from '@medtune/contracts';
 import { createClient, createLogger, InvalidArgumentError, type KitClient, type Logger } from '@medtune/kit';
 import { collectEvents, freePort, printLogsOnFailure, startProcess, testMongo, testNats, waitFor, type TestMongo, type TestNats } from '@medtune/testing';
 import { status, type ServiceError } from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { startTraining, type TrainingApp } from './app';
 import { loadTrainingConfig } from './config';
 import { FakeWorker } from './core/testing/fakes';
