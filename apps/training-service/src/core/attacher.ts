@@ -73,20 +73,24 @@ export class Attacher {
     const { jobs, ledger, clock, log } = this.deps;
     let backoff = 100;
     const maxBackoff = this.deps.maxBackoffMs ?? 5_000;
+    // Earlier attempts' events at the head of the worker's stream, skipped (not stored) in this process.
+    let skipped = { attempt: 0, upTo: 0 };
     while (!signal.aborted) {
       const record = await jobs.get(jobId);
       if (!record || !isOnWorker(record.job.state) || !record.workerAddress) break;
       const { workerId, attempt } = record.job;
       const client = this.deps.workerClients(record.workerAddress);
+      const from = Math.max(record.workerSeq, skipped.attempt === attempt ? skipped.upTo : 0) + 1;
       let resync = false;
       try {
-        for await (const ev of client.watchJob(jobId, record.workerSeq + 1, signal)) {
+        for await (const ev of client.watchJob(jobId, from, signal)) {
           let outcome = '';
           await ledger.update(jobId, (current) => {
             const r = applyWorkerEvent(current, { workerId, attempt }, ev, clock());
             outcome = r.kind;
             return r.kind === 'applied' ? r.draft : undefined;
           });
+          if (outcome === 'earlier') skipped = { attempt, upTo: ev.sequence };
           if (outcome === 'stale') return this.detach(jobId);
           if (outcome === 'gap') {
             log.warn({ jobId, workerId, sequence: ev.sequence }, 'worker event out of order; re-attaching');

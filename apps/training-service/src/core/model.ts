@@ -59,7 +59,11 @@ export interface JobRecord {
   occupies?: string;
   /** Address of job.workerId while it runs there. */
   workerAddress?: string;
-  /** Last worker sequence stored for the current attempt (re-attach asks from workerSeq + 1). */
+  /**
+   * Last worker sequence stored for the current attempt; 0 before its first event. Re-attach asks
+   * from workerSeq + 1. A worker's sequences need not restart at 1 for a new attempt (the log of a
+   * job resumed on the same artifact root continues), hence (attempt, workerSeq) as the event key.
+   */
   workerSeq: number;
   /** Set while a StartJob is being sent. */
   dispatch?: Dispatch;

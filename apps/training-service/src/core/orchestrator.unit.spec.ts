@@ -239,6 +239,48 @@ describe('orchestrator (in-memory ports, scripted worker)', () => {
     expectGapFree(w, jobId);
   });
 
+  it('skips the earlier attempt at the head of a resumed job\'s worker log (shared artifact root)', async () => {
+    const w = newWorld();
+    const o = await w.boot();
+    const logs = new Map<string, trainer.JobEvent[]>();
+    const w1 = new FakeWorker('w1', logs);
+    w.fleet.set('w1:1', w1);
+    await o.registry.register(w1.info());
+    const jobId = (await w.create(o)).job!.jobId;
+    await w.waitState(jobId, S.JOB_STATE_STARTING);
+    w1.emitState(jobId, W.WORKER_JOB_STATE_RUNNING, 'go');
+    w1.emitMetrics(jobId, 1, 2);
+    w1.emitCheckpoint(jobId, 1);
+    await waitFor(async () => (await w.jobs.get(jobId))!.workerSeq === 4);
+    w1.emitMetrics(jobId, 2, 1.5); // written to the log by the dying worker, never received
+    w1.down = true;
+    w.clock.advance(LEASE + 1);
+    await o.registry.sweep();
+
+    const w2 = new FakeWorker('w2', logs);
+    w.fleet.set('w2:1', w2);
+    await o.registry.register(w2.info());
+    await w.waitState(jobId, S.JOB_STATE_STARTING);
+    expect(logs.get(jobId)!.map((e) => e.attempt)).toEqual([1, 1, 1, 1, 1, 2]);
+    w2.succeed(jobId, 2);
+    await w.waitState(jobId, S.JOB_STATE_SUCCEEDED);
+    const stored = w.jobEvents.all(jobId).filter((e) => e.workerSeq > 0);
+    expect(stored.map((e) => [e.attempt, e.workerSeq])).toEqual([
+      [1, 1],
+      [1, 2],
+      [1, 3],
+      [1, 4],
+      [2, 6],
+      [2, 7],
+      [2, 8],
+      [2, 9],
+      [2, 10],
+      [2, 11],
+      [2, 12],
+    ]);
+    expectGapFree(w, jobId);
+  });
+
   it('fails a job as PLATFORM when its worker is lost with no retries left', async () => {
     const w = newWorld();
     const o = await w.boot();

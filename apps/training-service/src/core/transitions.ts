@@ -89,8 +89,13 @@ export type WorkerEventResult =
   | { kind: 'applied'; draft: JobDraft }
   /** Already stored (a re-sent event after a re-attach): skip it. */
   | { kind: 'duplicate' }
-  /** From another attempt or worker than the job's current one: ignore it. */
+  /** From another worker, a later attempt, or a job no longer on a worker: ignore it. */
   | { kind: 'stale' }
+  /**
+   * From an earlier attempt: a worker that resumes a job on the same artifact root continues the
+   * job's event log, so its stream starts with the earlier attempts' events. Skip them.
+   */
+  | { kind: 'earlier' }
   /** A sequence was skipped: re-attach from `expected`. */
   | { kind: 'gap'; expected: number };
 
@@ -102,9 +107,11 @@ export type WorkerEventResult =
 export function applyWorkerEvent(record: JobRecord, source: { workerId: string; attempt: number }, ev: trainer.JobEvent, now: Date): WorkerEventResult {
   const job = record.job;
   if (!isOnWorker(job.state) || job.workerId !== source.workerId || job.attempt !== source.attempt) return { kind: 'stale' };
-  if (ev.attempt !== 0 && ev.attempt !== job.attempt) return { kind: 'stale' };
+  if (ev.attempt !== 0 && ev.attempt < job.attempt) return { kind: 'earlier' };
+  if (ev.attempt > job.attempt) return { kind: 'stale' };
   if (ev.sequence <= record.workerSeq) return { kind: 'duplicate' };
-  if (ev.sequence !== record.workerSeq + 1) return { kind: 'gap', expected: record.workerSeq + 1 };
+  // The attempt's first event may have any sequence (the log may hold earlier attempts); after it, none may be skipped.
+  if (record.workerSeq > 0 && ev.sequence !== record.workerSeq + 1) return { kind: 'gap', expected: record.workerSeq + 1 };
 
   const draft = new JobDraft(record);
   draft.appendWorkerEvent(ev, now);

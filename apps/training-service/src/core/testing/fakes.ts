@@ -188,7 +188,14 @@ export class FakeWorker implements WorkerClient {
   cancelEndsJob = true;
   startError?: Error;
 
-  constructor(readonly workerId: string) {}
+  /**
+   * `sharedLogs`: event logs by job id shared between workers, like workers on one artifact root —
+   * a resumed attempt continues the job's log after the earlier attempts' events.
+   */
+  constructor(
+    readonly workerId: string,
+    private readonly sharedLogs?: Map<string, trainer.JobEvent[]>,
+  ) {}
 
   async startJob(req: trainer.StartJobRequest): Promise<trainer.StartJobResponse> {
     this.check();
@@ -197,7 +204,9 @@ export class FakeWorker implements WorkerClient {
     const existing = this.jobs.get(req.jobId);
     if (existing) return { job: this.view(req.jobId), created: false };
     if (this.busy || [...this.jobs.values()].some((j) => !FINAL.includes(j.state))) throw new ResourceExhaustedError('busy (test)');
-    this.jobs.set(req.jobId, { req: copy(req), events: [], state: trainer.WorkerJobState.WORKER_JOB_STATE_STARTING, wake: new Set() });
+    const events = this.sharedLogs?.get(req.jobId) ?? [];
+    this.sharedLogs?.set(req.jobId, events);
+    this.jobs.set(req.jobId, { req: copy(req), events, state: trainer.WorkerJobState.WORKER_JOB_STATE_STARTING, wake: new Set() });
     this.emitState(req.jobId, trainer.WorkerJobState.WORKER_JOB_STATE_STARTING, 'loading');
     return { job: this.view(req.jobId), created: true };
   }
