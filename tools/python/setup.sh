@@ -16,7 +16,8 @@ svc="$root/python-services"
 venv="$svc/.venv"
 py_bin="${MEDTUNE_PYTHON_BIN:-python3.11}"
 
-# llama.cpp's converter, as shipped inside this registry package.
+# llama.cpp's converter, as shipped inside this registry package. Bump the ".2" to re-extract.
+converter_layout=2
 llama_pkg="llama-cpp-python==0.3.36"
 llama_sdist="llama_cpp_python-0.3.36.tar.gz"
 llama_sha256="832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e"
@@ -47,7 +48,7 @@ printf '%s\n%s\n' "$svc/contracts" "$svc/trainer/src" > "$site/medtune.pth"
 echo "setup: $site/medtune.pth -> python-services/contracts, python-services/trainer/src"
 
 share="$venv/share/llama.cpp"
-if [ ! -f "$share/.sha256" ] || [ "$(cat "$share/.sha256")" != "$llama_sha256" ]; then
+if [ ! -f "$share/.sha256" ] || [ "$(cat "$share/.sha256")" != "$llama_sha256.$converter_layout" ]; then
   tmp="$(mktemp -d)"
   trap 'rm -rf "$tmp"' EXIT
   echo "setup: fetching llama.cpp's GGUF converter from the $llama_pkg sdist"
@@ -60,11 +61,12 @@ if [ ! -f "$share/.sha256" ] || [ "$(cat "$share/.sha256")" != "$llama_sha256" ]
   rm -rf "$share" && mkdir -p "$share"
   tar xzf "$tmp/$llama_sdist" -C "$tmp" \
     "${llama_sdist%.tar.gz}/vendor/llama.cpp/convert_hf_to_gguf.py" \
+    "${llama_sdist%.tar.gz}/vendor/llama.cpp/conversion" \
     "${llama_sdist%.tar.gz}/vendor/llama.cpp/gguf-py" \
     "${llama_sdist%.tar.gz}/vendor/llama.cpp/LICENSE"
   cp -r "$tmp/${llama_sdist%.tar.gz}/vendor/llama.cpp/." "$share/"
-  echo "$llama_sha256" > "$share/.sha256"
-  echo "setup: converter in $share (convert_hf_to_gguf.py, gguf-py)"
+  echo "$llama_sha256.$converter_layout" > "$share/.sha256"
+  echo "setup: converter in $share (convert_hf_to_gguf.py, conversion/, gguf-py/)"
 fi
 
 "$venv/bin/python" -c 'import torch, transformers, peft, trl, grpc, medtune.trainer.v1.trainer_pb2; print("setup: torch", torch.__version__, "transformers", transformers.__version__, "peft", peft.__version__, "trl", trl.__version__, "grpcio", grpc.__version__)'

@@ -1,0 +1,1 @@
+"""One adapter per ML library behind one interface (base.TrainerBackend)."""

@@ -1,0 +1,68 @@
+"""GGUF export, offline: llama.cpp's convert_hf_to_gguf.py as shipped inside the
+llama-cpp-python sdist on PyPI (tools/python/setup.sh fetches it at install time, version pinned
+and sha256 checked) run on the merged 16-bit directory, with its matching gguf-py. Nothing is
+downloaded at run time. The result is read back with gguf.GGUFReader before it is accepted."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .errors import JobFailure
+
+CONVERTER_VERSION = "llama-cpp-python 0.3.36 (vendor/llama.cpp)"
+
+
+def converter_dir() -> Path:
+    env = os.environ.get("MEDTUNE_TRAINER_LLAMA_CPP_DIR")
+    return Path(env) if env else Path(sys.prefix) / "share" / "llama.cpp"
+
+
+def export_gguf(merged_dir: Path, out_file: Path, outtype: str) -> dict[str, str]:
+    root = converter_dir()
+    script = root / "convert_hf_to_gguf.py"
+    if not script.is_file():
+        raise JobFailure("setup", f"GGUF converter not found at {script}; run tools/python/setup.sh or set MEDTUNE_TRAINER_LLAMA_CPP_DIR")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "gguf-py"), os.environ.get("PYTHONPATH", "")]), "NO_LOCAL_GGUF": ""}
+    env["HF_HUB_OFFLINE"] = "1"
+    proc = subprocess.run(
+        [sys.executable, str(script), str(merged_dir), "--outfile", str(out_file), "--outtype", outtype],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0 or not out_file.is_file():
+        tail = (proc.stderr or proc.stdout)[-1500:]
+        raise JobFailure("platform", f"GGUF conversion failed (exit {proc.returncode})", tail)
+    return inspect_gguf(out_file, outtype)
+
+
+def inspect_gguf(path: Path, outtype: str = "") -> dict[str, str]:
+    """Reads a GGUF back (header, metadata, tensor table); raises when it does not parse."""
+    from gguf import GGUFReader
+
+    try:
+        r = GGUFReader(str(path))
+    except Exception as e:
+        raise JobFailure("platform", f"the GGUF file written does not read back: {e}") from e
+    fields = r.fields
+
+    def field_str(name: str) -> str:
+        f = fields.get(name)
+        if f is None:
+            return ""
+        try:
+            return str(f.contents())
+        except Exception:
+            return ""
+
+    version = field_str("GGUF.version")
+    return {
+        "quantization": outtype,
+        "gguf_version": version,
+        "architecture": field_str("general.architecture"),
+        "tensors": str(len(r.tensors)),
+        "converter": CONVERTER_VERSION,
+    }

@@ -1,0 +1,142 @@
+"""Generate and EvaluateLoss: batched, on a base model, base + adapter, or a merged model. The
+last loaded model is kept for the next request with the same reference."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from pathlib import Path
+from typing import Iterator, Optional
+
+from . import domain as d
+from .artifacts import path_from_uri
+from .backends import base as backends
+from .data import stream_dataset
+from .errors import FailedPrecondition, InvalidArgument
+from .validate import validate_base_model
+
+SPLIT_EVAL = 2
+
+
+def _resolve(m: d.InferenceModel) -> tuple[Optional[Path], Optional[Path]]:
+    if m.merged_uri:
+        merged = path_from_uri(m.merged_uri, "model.merged_uri")
+        if not (merged / "config.json").is_file():
+            raise InvalidArgument("model.merged_uri", f"no merged model at {m.merged_uri} (config.json missing)")
+        return None, merged
+    validate_base_model(m.base_model, "model.base_model")
+    if not m.adapter_uri:
+        return None, None
+    adapter = path_from_uri(m.adapter_uri, "model.adapter_uri")
+    cfg = adapter / "adapter_config.json"
+    if not cfg.is_file():
+        raise InvalidArgument("model.adapter_uri", f"no adapter at {m.adapter_uri} (adapter_config.json missing)")
+    made_for = json.loads(cfg.read_text()).get("base_model_name_or_path") or ""
+    if made_for and _same_model(made_for) != _same_model(m.base_model):
+        raise FailedPrecondition(f"the adapter at {m.adapter_uri} was made for {made_for}, not {m.base_model}")
+    return adapter, None
+
+
+def _same_model(ref: str) -> str:
+    p = Path(ref).expanduser()
+    return str(p.resolve()) if p.exists() else ref
+
+
+class Inference:
+    def __init__(self):
+        self._key: Optional[tuple] = None
+        self._loaded: Optional[backends.Loaded] = None
+        self._lock = threading.Lock()
+
+    def _load(self, m: d.InferenceModel) -> backends.Loaded:
+        adapter, merged = _resolve(m)
+        key = (m.base_model, str(adapter), str(merged), m.load_in_4bit, m.backend)
+        with self._lock:
+            if self._key != key:
+                self._loaded = None
+                name, _ = backends.select(m.backend)
+                self._loaded = backends.make(name).load_for_inference(m, adapter, merged)
+                self._key = key
+            assert self._loaded is not None
+            return self._loaded
+
+    def generate(self, m: d.InferenceModel, prompts: list[str], params: d.GenerationParams, batch_size: int) -> Iterator[d.Completion]:
+        if not prompts:
+            raise InvalidArgument("prompts", "at least one prompt is required")
+        if params.max_new_tokens < 1:
+            raise InvalidArgument("params.max_new_tokens", f"must be >= 1 (got {params.max_new_tokens})")
+        if params.temperature < 0 or not math.isfinite(params.temperature):
+            raise InvalidArgument("params.temperature", f"must be >= 0 (got {params.temperature:g})")
+        if not 0 < params.top_p <= 1:
+            raise InvalidArgument("params.top_p", f"must be in (0, 1] (got {params.top_p:g})")
+        if batch_size < 1:
+            raise InvalidArgument("batch_size", f"must be >= 1 (got {batch_size})")
+        loaded = self._load(m)
+        return self._generate(loaded, prompts, params, batch_size)
+
+    def _generate(self, loaded: backends.Loaded, prompts, params: d.GenerationParams, batch_size: int):
+        import torch
+
+        tok, model = loaded.tokenizer, loaded.model
+        tok.padding_side = "left"
+        eos = tok.eos_token_id
+        pad = tok.pad_token_id if tok.pad_token_id is not None else eos
+        for start in range(0, len(prompts), batch_size):
+            batch = prompts[start : start + batch_size]
+            enc = tok(batch, return_tensors="pt", padding=True, add_special_tokens=True).to(model.device)
+            torch.manual_seed(params.seed)
+            kwargs = dict(max_new_tokens=params.max_new_tokens, pad_token_id=pad, eos_token_id=eos)
+            if params.temperature > 0:
+                kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
+            else:
+                kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+            with torch.inference_mode():
+                out = model.generate(**enc, **kwargs)
+            width = enc["input_ids"].shape[1]
+            for i, row in enumerate(out[:, width:].tolist()):
+                n = len(row)
+                finish = "length"
+                if eos in row:
+                    n = row.index(eos) + 1
+                    finish = "eos"
+                text = tok.decode(row[:n], skip_special_tokens=False)
+                yield d.Completion(start + i, text, int(enc["attention_mask"][i].sum()), n, finish)
+
+    def evaluate_loss(
+        self, m: d.InferenceModel, texts: Optional[list[str]], dataset: Optional[d.DatasetSource], batch_size: int, max_rows: int
+    ) -> d.LossResult:
+        import torch
+
+        if batch_size < 1:
+            raise InvalidArgument("batch_size", f"must be >= 1 (got {batch_size})")
+        if texts is None:
+            if dataset is None:
+                raise InvalidArgument("data", "one of dataset or texts is required")
+            texts = [r.text for r in stream_dataset(dataset, SPLIT_EVAL, max_rows=max_rows)]
+        if max_rows:
+            texts = texts[:max_rows]
+        if not texts:
+            raise InvalidArgument("texts", "at least one text is required")
+        loaded = self._load(m)
+        tok, model = loaded.tokenizer, loaded.model
+        tok.padding_side = "right"
+        row_losses: list[float] = []
+        total, count = 0.0, 0
+        for start in range(0, len(texts), batch_size):
+            enc = tok(
+                texts[start : start + batch_size], return_tensors="pt", padding=True, truncation=True,
+                max_length=m.max_seq_length, add_special_tokens=True,
+            ).to(model.device)
+            with torch.inference_mode():
+                logits = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits.float()
+            targets = enc["input_ids"][:, 1:]
+            mask = enc["attention_mask"][:, 1:].bool()
+            lp = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+            nll = (-lp * mask).sum(dim=1)
+            n = mask.sum(dim=1)
+            for s, c in zip(nll.tolist(), n.tolist()):
+                row_losses.append(s / c if c else 0.0)
+                total += s
+                count += c
+        return d.LossResult(total / count if count else 0.0, len(row_losses), count, row_losses)

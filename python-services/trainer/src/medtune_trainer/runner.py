@@ -1,0 +1,178 @@
+"""What a job does: prepare (tokenizer, rows, checks: synchronous, inside StartJob) and run
+(backend, training, exports: on the job's thread)."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from . import domain as d
+from .artifacts import atomic_dir, atomic_file, describe, path_from_uri
+from .backends import base as backends
+from .backends.common import RunHooks, train
+from .data import read_local, stream_dataset
+from .errors import InvalidArgument, JobFailure
+from .jobs import Job, Prepared
+from .validate import check_lengths
+
+log = logging.getLogger(__name__)
+SPLIT_TRAIN = 1
+
+
+class TokenizerCache:
+    """Tokenizers by base model (loading the 152k-token BPE takes about a second)."""
+
+    def __init__(self):
+        self._cache: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, base_model: str, field: str = "spec.base_model"):
+        with self._lock:
+            if base_model not in self._cache:
+                from transformers import AutoTokenizer
+
+                try:
+                    self._cache[base_model] = AutoTokenizer.from_pretrained(base_model)
+                except Exception as e:
+                    raise InvalidArgument(field, f"cannot load a tokenizer from {base_model}: {type(e).__name__}: {e}") from e
+            return self._cache[base_model]
+
+
+class Runner:
+    """prepare() and run() for JobManager."""
+
+    def __init__(self, tokenizers: TokenizerCache, gguf_export=None):
+        self.tokenizers = tokenizers
+        self.gguf_export = gguf_export
+
+    # -- synchronous part ----------------------------------------------------------------------
+    def prepare(self, spec: d.JobSpec) -> Prepared:
+        backend, reason = backends.select(spec.backend)
+        tok = self.tokenizers.get(spec.base_model)
+        if isinstance(spec.data, d.LocalJsonlSource):
+            rows = read_local(spec.data, tok.eos_token or "")
+        else:
+            rows = stream_dataset(spec.data, SPLIT_TRAIN)
+        max_len = spec.hyperparameters.max_seq_length
+        ids = tok([r.text for r in rows], add_special_tokens=True)["input_ids"] if rows else []
+        too_long = check_lengths([len(x) for x in ids], max_len)
+        notices = []
+        if too_long:
+            notices.append(
+                d.Notice(
+                    "warning",
+                    "rows_truncated",
+                    f"{too_long} of {len(ids)} rows are longer than max_seq_length {max_len} tokens and are truncated",
+                )
+            )
+        return Prepared([x[:max_len] for x in ids], notices, backend, reason)
+
+    # -- the job thread ------------------------------------------------------------------------
+    def run(self, job: Job, prepared: Prepared) -> None:
+        spec = job.spec
+        backend = None
+        try:
+            job.emit(d.BackendSelected(prepared.backend, prepared.backend_reason, backends.versions()))
+            for n in prepared.notices:
+                job.emit(n)
+            if job.interrupt.is_set() or job.cancel.is_set():
+                return self._stopped_early(job)
+            backend = backends.make(prepared.backend)
+            plan = backend.prepare_training(spec, lambda level, code, msg: job.emit(d.Notice(level, code, msg)))
+            if job.interrupt.is_set() or job.cancel.is_set():
+                return self._stopped_early(job)
+            hooks = RunHooks(
+                cancel=job.cancel,
+                interrupt=job.interrupt,
+                on_running=lambda: job.emit(d.StateChanged(d.JobState.RUNNING, "training")),
+                on_progress=job.emit,
+                on_metrics=lambda step, epoch, values: job.emit(d.MetricsLogged(step, epoch, values)),
+                on_checkpoint=lambda step, path: self._checkpoint(job, step, path),
+            )
+            resume = path_from_uri(spec.resume_from_checkpoint) if spec.resume_from_checkpoint else None
+            outcome = train(backend, plan, spec, prepared.input_ids, job.job_dir / "checkpoints", hooks, resume)
+            if outcome.status == "interrupted":
+                job.emit(d.StateChanged(d.JobState.INTERRUPTED, f"worker shutdown; checkpoint at step {outcome.step}"))
+                return
+            if outcome.status == "cancelled":
+                job.emit(d.StateChanged(d.JobState.CANCELLED, f"cancelled; checkpoint at step {outcome.step}"))
+                return
+            job.emit(d.StateChanged(d.JobState.UPLOADING, "saving artifacts"))
+            self._export(job, backend, plan.loaded)
+            job.emit(d.StateChanged(d.JobState.SUCCEEDED, f"trained {outcome.step} steps in {outcome.train_runtime_s:.1f} s"))
+        except BaseException as e:  # noqa: BLE001 - every failure ends the job with a class
+            failure = classify(e)
+            log.error("job failed", exc_info=True, extra={"job_id": job.job_id, "failure_class": failure.failure_class.value})
+            job.emit(d.StateChanged(d.JobState.FAILED, failure.message, failure))
+        finally:
+            if backend is not None:
+                backend.release()
+
+    def _stopped_early(self, job: Job) -> None:
+        if job.interrupt.is_set():
+            job.emit(d.StateChanged(d.JobState.INTERRUPTED, "worker shutdown before the first step; no checkpoint"))
+        else:
+            job.emit(d.StateChanged(d.JobState.CANCELLED, "cancelled before the first step; no checkpoint"))
+
+    def _checkpoint(self, job: Job, step: int, path: Path) -> None:
+        if not path.is_dir():
+            return
+        art = describe(path, d.ArtifactKind.CHECKPOINT, {"step": str(step)})
+        job.emit(d.CheckpointSaved(d.Checkpoint(step, art.uri, art, time.time())))
+
+    def _export(self, job: Job, backend, loaded) -> None:
+        spec, ex = job.spec, job.spec.exports
+        scratch = Path(tempfile.mkdtemp(prefix=".export-", dir=job.job_dir))
+        try:
+            adapter_dir = job.job_dir / "adapter" if ex.adapter else scratch / "adapter"
+            with atomic_dir(adapter_dir) as tmp:
+                loaded.model.save_pretrained(str(tmp))
+                loaded.tokenizer.save_pretrained(str(tmp))
+            if ex.adapter:
+                job.emit(d.ArtifactReady(describe(adapter_dir, d.ArtifactKind.ADAPTER, {"base_model": spec.base_model, "r": str(spec.lora.r)})))
+            if not (ex.merged_16bit or ex.gguf):
+                return
+            merged_dir = job.job_dir / "merged_16bit" if ex.merged_16bit else scratch / "merged_16bit"
+            with atomic_dir(merged_dir) as tmp:
+                details = backend.save_merged(loaded, spec, adapter_dir, tmp)
+            if ex.merged_16bit:
+                job.emit(d.ArtifactReady(describe(merged_dir, d.ArtifactKind.MERGED_16BIT, details)))
+            if ex.gguf:
+                if self.gguf_export is None:
+                    raise JobFailure(d.FailureClass.SETUP.value, "GGUF export is not configured on this worker")
+                target = job.job_dir / "gguf" / f"model-{ex.gguf_quantization}.gguf"
+                with atomic_file(target) as tmp:
+                    gdetails = self.gguf_export(merged_dir, tmp, ex.gguf_quantization)
+                job.emit(d.ArtifactReady(describe(target, d.ArtifactKind.GGUF, gdetails)))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def classify(e: BaseException) -> d.Failure:
+    """A failure class and a message a user can act on."""
+    detail = f"{type(e).__name__}: {str(e)[:2000]}"
+    if isinstance(e, JobFailure):
+        return d.Failure(d.FailureClass(e.failure_class), e.message, e.detail or detail)
+    try:
+        import torch
+
+        oom = isinstance(e, torch.OutOfMemoryError)
+    except Exception:  # pragma: no cover
+        oom = False
+    if oom or isinstance(e, MemoryError):
+        return d.Failure(d.FailureClass.RESOURCE, "out of memory: lower batch_size or max_seq_length, turn on load_in_4bit, or use a larger GPU", detail)
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return d.Failure(d.FailureClass.RESOURCE, "out of disk space under the artifact root", detail)
+    if isinstance(e, ImportError):
+        return d.Failure(d.FailureClass.SETUP, f"a library is missing or broken on the worker: {e}", detail)
+    if isinstance(e, (InvalidArgument, ValueError)) and "tokenizer" in str(e).lower():
+        return d.Failure(d.FailureClass.USER_ERROR, str(e), detail)
+    if isinstance(e, OSError):
+        return d.Failure(d.FailureClass.SETUP, f"cannot read or write model files: {e}", detail)
+    return d.Failure(d.FailureClass.PLATFORM, "internal error in the worker; retrying may succeed (details in the worker log)", detail)

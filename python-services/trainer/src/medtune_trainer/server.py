@@ -1,0 +1,104 @@
+"""Composition of the worker: core (JobManager, Runner, Inference) + gRPC server with health.
+`create_server(addr)` returns (server, port) as the services' style asks; `build()` returns the
+whole TrainerWorker for callers that need its parts (tests, __main__)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent import futures
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Optional
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from medtune.trainer.v1 import trainer_pb2_grpc as t_grpc
+
+from .config import WorkerConfig
+from .gguf_export import export_gguf
+from .inference import Inference
+from .jobs import Job, JobManager
+from .runner import Runner, TokenizerCache
+from .servicer import TrainerServicer
+
+log = logging.getLogger(__name__)
+SERVICE = "medtune.trainer.v1.TrainerService"
+
+
+class _AuthInterceptor(grpc.ServerInterceptor):
+    """Requires `authorization: Bearer <token>` on every call but health checks."""
+
+    def __init__(self, token: str):
+        self._want = f"Bearer {token}"
+
+        def deny(request, context):
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
+
+        self._deny = grpc.unary_unary_rpc_method_handler(deny)
+
+    def intercept_service(self, continuation, details):
+        if details.method.startswith("/grpc.health.v1.Health/"):
+            return continuation(details)
+        if dict(details.invocation_metadata).get("authorization") == self._want:
+            return continuation(details)
+        return self._deny
+
+
+@dataclass
+class TrainerWorker:
+    server: grpc.Server
+    port: int
+    manager: JobManager
+    servicer: TrainerServicer
+    health: health.HealthServicer
+    config: WorkerConfig
+
+    def shutdown(self, grace_s: Optional[float] = None) -> Optional[Job]:
+        """Ordered: health NOT_SERVING → running job checkpoints and ends INTERRUPTED → server stops."""
+        self.health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
+        self.health.set(SERVICE, health_pb2.HealthCheckResponse.NOT_SERVING)
+        t0 = time.monotonic()
+        job = self.manager.shutdown(self.config.shutdown_grace_s if grace_s is None else grace_s)
+        log.info("job stopped", extra={"job_id": job.job_id if job else None, "state": job.state.value if job else None, "s": round(time.monotonic() - t0, 1)})
+        self.server.stop(5).wait(10)
+        return job
+
+
+def build(addr: str, config: Optional[WorkerConfig] = None) -> TrainerWorker:
+    cfg = replace(config or WorkerConfig(), grpc_addr=addr)
+    cfg.artifact_root.mkdir(parents=True, exist_ok=True)
+    runner = Runner(TokenizerCache(), gguf_export=export_gguf)
+    manager = JobManager(Path(cfg.artifact_root), runner.prepare, runner.run)
+    interceptors = [_AuthInterceptor(cfg.auth_token)] if cfg.auth_token else []
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="rpc"),
+        interceptors=interceptors,
+        options=[("grpc.max_send_message_length", 64 << 20), ("grpc.max_receive_message_length", 64 << 20)],
+    )
+    port_box = {"port": 0}
+
+    def advertised() -> str:
+        if cfg.advertise_addr:
+            return cfg.advertise_addr
+        host = addr.rsplit(":", 1)[0]
+        return f"{'127.0.0.1' if host in ('0.0.0.0', '[::]', '') else host}:{port_box['port']}"
+
+    servicer = TrainerServicer(manager, Inference(), cfg.worker_id, advertised)
+    t_grpc.add_TrainerServiceServicer_to_server(servicer, server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    port = server.add_insecure_port(addr)
+    if port == 0:
+        raise RuntimeError(f"cannot listen on {addr}")
+    port_box["port"] = port
+    server.start()
+    health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    health_servicer.set(SERVICE, health_pb2.HealthCheckResponse.SERVING)
+    return TrainerWorker(server, port, manager, servicer, health_servicer, cfg)
+
+
+def create_server(addr: str, config: Optional[WorkerConfig] = None) -> tuple[grpc.Server, int]:
+    w = build(addr, config)
+    return w.server, w.port
