@@ -11,7 +11,11 @@ import type { KitGrpcServer } from './grpc-server';
 import { flushLogger, type Logger } from './logger';
 import type { MongoHandle } from './mongo';
 
-/** Steps run in order, each bounded by its own timeout and by the overall one. */
+/**
+ * Steps run in order, each bounded by its own timeout and by what is left of the overall one.
+ * Once the overall time is spent, the remaining steps are still started (so a quick close or log
+ * flush happens) but not waited for.
+ */
 export interface Shutdown {
   /** Appends a step. */
   add(name: string, step: () => unknown, options?: { timeoutMs?: number }): void;
