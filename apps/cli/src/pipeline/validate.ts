@@ -48,7 +48,7 @@ function walkObject(
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(input)) {
     if (!(key in fields)) {
-      const hint = closest(key, Object.keys(fields));
+      const hint = SYNONYMS[key] && SYNONYMS[key] in fields ? SYNONYMS[key] : closest(key, Object.keys(fields));
       issues.push({ path: join(prefix, key), message: `unknown field${hint ? ` (did you mean ${hint}?)` : ''}; known here: ${Object.keys(fields).join(', ')}` });
     }
   }
@@ -151,6 +151,22 @@ export function expand(s: string, env: Readonly<Record<string, string | undefine
   }
   return out;
 }
+
+// Names people bring from TrainingArguments, peft or other tools.
+const SYNONYMS: Record<string, string> = {
+  lr: 'learning_rate',
+  epochs: 'num_train_epochs',
+  per_device_train_batch_size: 'batch_size',
+  grad_accum: 'gradient_accumulation_steps',
+  lora_alpha: 'alpha',
+  lora_dropout: 'dropout',
+  lora_r: 'r',
+  rank: 'r',
+  optim: 'optimizer',
+  model: 'base_model',
+  seq_len: 'max_seq_length',
+  max_length: 'max_seq_length',
+};
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
