@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AbortedError,
   AlreadyExistsError,
+  CancelledError,
   DeadlineExceededError,
   FailedPreconditionError,
   InternalError,
@@ -61,6 +62,7 @@ const deadlines: (Date | undefined)[] = [];
 const attempts = new Map<string, number>();
 const uploads: Buffer[] = [];
 let produced = 0;
+let sawAbort = false;
 let streamFinallyRan = false;
 let server: KitGrpcServer;
 let addr: string;
@@ -75,7 +77,10 @@ beforeAll(async () => {
       if (cmd === 'throw') throw errorFor(arg);
       if (cmd === 'bug') throw new Error('mongodb://admin:hunter2@db exploded');
       if (cmd === 'failTimes' && (attempts.get(name) ?? 0) <= Number(times)) throw errorFor(arg);
-      if (cmd === 'sleep') await sleep(Number(arg), undefined, { signal: ctx.signal }).catch(() => undefined);
+      if (cmd === 'sleep') {
+        await sleep(Number(arg), undefined, { signal: ctx.signal }).catch(() => undefined);
+        sawAbort = ctx.signal.aborted;
+      }
       return { dataset: undefined };
     }),
     streamRows: serverStream(async function* ({ limit }) {
@@ -167,6 +172,23 @@ describe('deadlines', () => {
     const got = await c.unary('getDataset', { name: 'sleep:2000' }, { deadlineMs: 200 }).catch((e: unknown) => e);
     expect(got).toBeInstanceOf(DeadlineExceededError);
     expect(attempts.get('sleep:2000')).toBe(1);
+    c.close();
+  });
+});
+
+describe('cancellation', () => {
+  it('a caller that aborts cancels the call, and the handler sees it through ctx.signal', async () => {
+    const c = client();
+    sawAbort = false;
+    const abort = new AbortController();
+    const name = `sleep:5000:${Math.random()}`;
+    const call = c.unary('getDataset', { name }, { signal: abort.signal }).catch((e: unknown) => e);
+    await waitFor(() => attempts.get(name) === 1);
+    const t0 = Date.now();
+    abort.abort();
+    expect(await call).toBeInstanceOf(CancelledError);
+    await waitFor(() => sawAbort, 2_000, { message: 'handler saw the abort' });
+    expect(Date.now() - t0).toBeLessThan(2_000);
     c.close();
   });
 });
