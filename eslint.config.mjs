@@ -4,10 +4,38 @@ import nx from '@nx/eslint-plugin';
 //   type:contracts  generated code; imports nothing of ours
 //   type:lib        shared libraries (prompting, tokenizer); may use contracts and other libs
 //   type:kit        the service kit; may use contracts and libs
-//   type:testing    test support; may use everything that is not an app
+//   type:testing    test support; may use everything that is not an app (spec files of any project may use it)
 //   type:app        services and the CLI; use libs, never another app (Nx forbids importing apps)
 //   type:e2e        cross-service tests and benchmarks; start apps as processes, import libs only
 // and scope:<service> keeps each service to its own code plus scope:shared.
+const scopes = ['dataset', 'training', 'tracking', 'evaluation', 'registry', 'cli', 'e2e'];
+
+/** The dependency rules; spec files (tests) may also use the test-support lib. */
+function constraints(inTests) {
+  const testing = inTests ? ['type:testing'] : [];
+  return [
+    { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
+    { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', ...testing] },
+    { sourceTag: 'type:kit', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', ...testing] },
+    { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:kit', 'type:lib', 'type:contracts'] },
+    { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:kit', 'type:lib', 'type:contracts', 'type:testing'] },
+    { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:kit', 'type:lib', 'type:contracts', 'type:testing'] },
+    { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+    ...scopes.map((scope) => ({ sourceTag: `scope:${scope}`, onlyDependOnLibsWithTags: ['scope:shared', `scope:${scope}`] })),
+  ];
+}
+
+const boundaries = (inTests) => [
+  'error',
+  {
+    enforceBuildableLibDependency: false,
+    allowCircularSelfDependency: false,
+    banTransitiveDependencies: false,
+    checkDynamicDependenciesExceptions: [],
+    depConstraints: constraints(inTests),
+  },
+];
+
 export default [
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
@@ -17,32 +45,13 @@ export default [
   {
     files: ['**/*.ts', '**/*.mts', '**/*.js', '**/*.mjs'],
     rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allowCircularSelfDependency: false,
-          banTransitiveDependencies: false,
-          checkDynamicDependenciesExceptions: [],
-          depConstraints: [
-            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'] },
-            { sourceTag: 'type:kit', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'] },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:kit', 'type:lib', 'type:contracts'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:kit', 'type:lib', 'type:contracts', 'type:testing'] },
-            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:kit', 'type:lib', 'type:contracts', 'type:testing'] },
-            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-            { sourceTag: 'scope:dataset', onlyDependOnLibsWithTags: ['scope:shared', 'scope:dataset'] },
-            { sourceTag: 'scope:training', onlyDependOnLibsWithTags: ['scope:shared', 'scope:training'] },
-            { sourceTag: 'scope:tracking', onlyDependOnLibsWithTags: ['scope:shared', 'scope:tracking'] },
-            { sourceTag: 'scope:evaluation', onlyDependOnLibsWithTags: ['scope:shared', 'scope:evaluation'] },
-            { sourceTag: 'scope:registry', onlyDependOnLibsWithTags: ['scope:shared', 'scope:registry'] },
-            { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:shared', 'scope:cli'] },
-            { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared', 'scope:e2e'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': boundaries(false),
     },
+  },
+  {
+    // Tests may use @medtune/testing (real servers, process helpers) whatever project they are in.
+    files: ['**/*.spec.ts', '**/test-support/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': boundaries(true) },
   },
   {
     files: ['**/*.ts', '**/*.mts'],

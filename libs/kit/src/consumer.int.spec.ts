@@ -1,7 +1,6 @@
 // The consumer against real nats-server + FerretDB: ack after the write, idempotent redelivery,
 // dead letters (and reading / re-driving them through the admin gRPC service), draining stop.
 import { admin, events, STREAMS, SUBJECTS } from '@medtune/contracts';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- kit specs use the shared test support (see grpc.int.spec.ts)
 import { testMongo, testNats, waitFor, type TestMongo, type TestNats } from '@medtune/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {

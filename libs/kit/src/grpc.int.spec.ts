@@ -5,7 +5,6 @@ import { dataset } from '@medtune/contracts';
 // The kit's own integration specs use the shared test support (the brief's rule); the tag
 // constraints forbid type:kit → type:testing for source, and @medtune/testing does not import the
 // kit, so there is no cycle. Spec files only.
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { grpcHealthStatus, waitFor } from '@medtune/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {

@@ -1,7 +1,6 @@
 // Publishing against a real nats-server: idempotent stream provisioning, CloudEvents headers,
 // and de-duplication by message id.
 import { events, STREAMS, SUBJECTS } from '@medtune/contracts';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- kit specs use the shared test support (see grpc.int.spec.ts)
 import { testNats, type TestNats } from '@medtune/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPublisher, ensureStreams } from './index';

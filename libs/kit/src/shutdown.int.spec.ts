@@ -2,7 +2,6 @@
 // finish; stragglers are cancelled after the grace period; runService's order keeps NATS up
 // until the calls that publish are done.
 import { dataset, events, health, STREAMS, SUBJECTS } from '@medtune/contracts';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- kit specs use the shared test support (see grpc.int.spec.ts)
 import { grpcHealthStatus, testMongo, testNats, waitFor, type TestMongo, type TestNats } from '@medtune/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
