@@ -24,7 +24,7 @@ step() {
 }
 
 step contracts tools/contracts/check.sh
-step lint npx eslint .
+step lint sh -c "NX_DAEMON=false npx nx show projects >/dev/null && npx eslint ."
 step typecheck npx tsc -p tsconfig.json --noEmit
 step vitest npx vitest run
 step pytest python-services/.venv/bin/python -m pytest -q python-services/trainer/tests
