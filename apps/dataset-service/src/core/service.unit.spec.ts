@@ -33,7 +33,7 @@ function setup(opts: { chunkSize?: number; batchRows?: number } = {}) {
 }
 
 const row = (i: number) => ({ Question: `question ${i}?`, Complex_CoT: `thinking about ${i}`, Response: `answer ${i}`, extra: { i } });
-const rowsJson = (n: number, f = row) => JSON.stringify(Array.from({ length: n }, (_, i) => f(i)));
+const rowsJson = (n: number, f: (i: number) => unknown = row) => JSON.stringify(Array.from({ length: n }, (_, i) => f(i)));
 const options = (o: Partial<dataset.ImportOptions> = {}): dataset.ImportOptions => dataset.ImportOptions.fromPartial({ datasetName: 'demo', tokenizerDir: '/models/x', ...o });
 
 async function importText(core: DatasetCore, deps: ReturnType<typeof setup>['deps'], text: string, o: Partial<dataset.ImportOptions> = {}, file = '/data/f.json') {
