@@ -1,0 +1,308 @@
+#!/usr/bin/env bash
+# medtune on one host, as plain processes: the infrastructure (tools/infra/infra.sh: nats-server
+# with JetStream + FerretDB), the five services (tsx apps/<svc>/src/main.ts) and a CPU trainer
+# worker (python -m medtune_trainer) with a tiny base model.
+#
+#   deploy/local/stack.sh up        install what is missing, start what is not running, wait until
+#                                   every part answers grpc.health.v1 (a second `up` only checks)
+#   deploy/local/stack.sh down      stop everything in order (worker, services, infrastructure) and
+#                                   verify that no process of this stack is left
+#   deploy/local/stack.sh status    what runs where; exit 0 only when every part is SERVING
+#   deploy/local/stack.sh logs [PART] [-f]   the last lines of every log, or of one part (-f follows)
+#   deploy/local/stack.sh env       print the exports the medtune command reads (MEDTUNE_*_ADDR)
+#
+# Parts: tracking registry dataset training evaluation trainer (started in that order).
+# State, logs and pid files live under var/ (MEDTUNE_VAR_DIR): var/log/<part>.log,
+# var/run/<part>.pid, var/artifacts/, var/models/tiny-qwen2/. Environment (all optional):
+#   MEDTUNE_VAR_DIR              state directory (default <repo>/var); a second stack needs its own,
+#   MEDTUNE_STACK_BASE_PORT      and its own ports: dataset = base, training +1, tracking +2,
+#                                evaluation +3, registry +4, trainer +10 (default 50051)
+#   MEDTUNE_STACK_PARTS          the parts to run (default: all six)
+#   MEDTUNE_STACK_MODEL_DIR      the tiny base model (default $MEDTUNE_VAR_DIR/models/tiny-qwen2)
+#   MEDTUNE_STACK_READY_TIMEOUT_S  how long a part may take to become SERVING (default 90)
+#   MEDTUNE_STACK_NO_INSTALL=1   never run npm ci / tools/python/setup.sh
+#   NATS_URL, MONGODB_URI        use these servers instead of starting local ones (infra.sh)
+#   MEDTUNE_AUTH_TOKEN, MEDTUNE_LOG_LEVEL, MEDTUNE_NATS_NAMESPACE, MEDTUNE_<SVC>_DB, ...
+#                                passed through to every part (see deploy/README.md)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+VAR_DIR=${MEDTUNE_VAR_DIR:-$ROOT/var}
+export MEDTUNE_VAR_DIR=$VAR_DIR
+BASE_PORT=${MEDTUNE_STACK_BASE_PORT:-50051}
+READY_TIMEOUT_S=${MEDTUNE_STACK_READY_TIMEOUT_S:-90}
+MODEL_DIR=${MEDTUNE_STACK_MODEL_DIR:-$VAR_DIR/models/tiny-qwen2}
+RUN_DIR=$VAR_DIR/run
+LOG_DIR=$VAR_DIR/log
+ARTIFACTS=$VAR_DIR/artifacts
+PY=$ROOT/python-services/.venv/bin/python
+TSX_LOADER=$ROOT/node_modules/tsx/dist/loader.mjs
+ALL_PARTS=(tracking registry dataset training evaluation trainer)
+read -r -a PARTS <<<"${MEDTUNE_STACK_PARTS:-${ALL_PARTS[*]}}"
+# Marks every process of this stack (read back from /proc/<pid>/environ): how `down` and `status`
+# recognise our processes, so a developer's own service on the same port is never signalled.
+STACK_ID="medtune-stack:$VAR_DIR"
+
+say() { echo "stack: $*" >&2; }
+die() {
+  say "error: $*"
+  exit 1
+}
+
+port_of() {
+  case $1 in
+    dataset) echo $((BASE_PORT)) ;;
+    training) echo $((BASE_PORT + 1)) ;;
+    tracking) echo $((BASE_PORT + 2)) ;;
+    evaluation) echo $((BASE_PORT + 3)) ;;
+    registry) echo $((BASE_PORT + 4)) ;;
+    trainer) echo $((BASE_PORT + 10)) ;;
+  esac
+}
+addr_of() { echo "127.0.0.1:$(port_of "$1")"; }
+grpc_service_of() {
+  case $1 in
+    trainer) echo medtune.trainer.v1.TrainerService ;;
+    *) echo "medtune.$1.v1.$(tr '[:lower:]' '[:upper:]' <<<"${1:0:1}")${1:1}Service" ;;
+  esac
+}
+upper() { tr '[:lower:]' '[:upper:]' <<<"$1"; }
+
+alive() { # pid -> running and not a zombie
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n $state && $state != Z && $state != X ]]
+}
+is_ours() { # pid part -> a live process of this stack running that part
+  alive "$1" || return 1
+  tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | grep -qxF "MEDTUNE_STACK_ID=$STACK_ID" &&
+    tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | grep -qxF "MEDTUNE_STACK_PART=$2"
+}
+pid_of() { # part -> pid of our running process, from its pid file
+  local pid
+  pid=$(cat "$RUN_DIR/$1.pid" 2>/dev/null) || return 1
+  [[ $pid =~ ^[0-9]+$ ]] && is_ours "$pid" "$1" && echo "$pid"
+}
+strays_of() { # part -> our processes of that part that no pid file names
+  local p
+  for p in /proc/[0-9]*; do
+    p=${p#/proc/}
+    is_ours "$p" "$1" && [[ $p != "$(cat "$RUN_DIR/$1.pid" 2>/dev/null)" ]] && echo "$p"
+  done
+  return 0
+}
+healthy() { # part [wait seconds] -> SERVING
+  node "$ROOT/deploy/local/health.mjs" "$(addr_of "$1")" "$(grpc_service_of "$1")" --wait "${2:-0}" >/dev/null 2>&1
+}
+port_taken() { # port -> something listens on 127.0.0.1:port
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+install_missing() {
+  [[ ${MEDTUNE_STACK_NO_INSTALL:-} == 1 ]] && return 0
+  if [[ ! -x $ROOT/node_modules/.bin/tsx ]]; then
+    say "installing node packages (npm ci)"
+    (cd "$ROOT" && npm ci --no-audit --no-fund) >&2
+  fi
+  if printf '%s\n' "${PARTS[@]}" | grep -qx trainer; then
+    "$ROOT/tools/python/setup.sh" >&2
+  fi
+}
+
+build_model() {
+  if [[ -f $MODEL_DIR/config.json ]]; then return 0; fi
+  say "building the tiny base model into $MODEL_DIR (once)"
+  mkdir -p "$(dirname "$MODEL_DIR")"
+  local tmp="$MODEL_DIR.tmp.$$"
+  rm -rf "$tmp"
+  "$PY" "$ROOT/python-services/trainer/scripts/make_tiny_model.py" --out "$tmp" >/dev/null
+  mv "$tmp" "$MODEL_DIR"
+}
+
+# The environment of one part: what it listens on and where the others are.
+part_env() {
+  local part=$1
+  echo "MEDTUNE_STACK_ID=$STACK_ID"
+  echo "MEDTUNE_STACK_PART=$part"
+  echo "MEDTUNE_NATS_URL=$NATS_URL"
+  echo "MEDTUNE_MONGODB_URI=$MONGODB_URI"
+  case $part in
+    trainer)
+      echo "MEDTUNE_TRAINER_GRPC_ADDR=$(addr_of trainer)"
+      echo "MEDTUNE_TRAINER_TRAINING_ADDR=$(addr_of training)"
+      echo "MEDTUNE_TRAINER_ARTIFACT_ROOT=$ARTIFACTS"
+      echo "MEDTUNE_TRAINER_WORKER_ID=${MEDTUNE_TRAINER_WORKER_ID:-$(hostname)-cpu}"
+      echo "PYTHONUNBUFFERED=1"
+      ;;
+    *)
+      local P
+      P=$(upper "$part")
+      echo "MEDTUNE_${P}_GRPC_ADDR=$(addr_of "$part")"
+      local other
+      for other in dataset training tracking evaluation registry; do
+        [[ $other == "$part" ]] || echo "MEDTUNE_${P}_$(upper "$other")_ADDR=$(addr_of "$other")"
+      done
+      echo "MEDTUNE_${P}_TRAINER_ADDR=$(addr_of trainer)"
+      echo "MEDTUNE_${P}_ARTIFACT_ROOT=file://$ARTIFACTS"
+      ;;
+  esac
+}
+
+start_part() {
+  local part=$1 pid cmd
+  if pid=$(pid_of "$part"); then
+    if healthy "$part" 5; then
+      say "$part: running (pid $pid, $(addr_of "$part"))"
+      return 0
+    fi
+    die "$part: pid $pid runs but does not answer on $(addr_of "$part"); see $LOG_DIR/$part.log, or restart: $0 down && $0 up"
+  fi
+  if port_taken "$(port_of "$part")"; then
+    die "$part: port $(port_of "$part") is taken by a process this stack did not start; stop it, or run a second stack with MEDTUNE_STACK_BASE_PORT and MEDTUNE_VAR_DIR"
+  fi
+  case $part in
+    trainer) cmd=("$PY" -m medtune_trainer) ;;
+    *)
+      local main="$ROOT/apps/$part-service/src/main.ts"
+      [[ -f $main ]] || die "$part: $main does not exist (yet); run a subset with MEDTUNE_STACK_PARTS"
+      # One node process (tsx's loader, no tsx parent): signals and the pid file are exact.
+      cmd=(node --enable-source-maps --import "$TSX_LOADER" "$main")
+      ;;
+  esac
+  local -a env_args
+  mapfile -t env_args < <(part_env "$part")
+  {
+    echo
+    echo "=== $(date -u +%FT%TZ) starting $part: ${cmd[*]}"
+  } >>"$LOG_DIR/$part.log"
+  # setsid: its own process group, so `down` can also reach anything it spawned.
+  (cd "$ROOT" && exec setsid env TSX_TSCONFIG_PATH="$ROOT/tsconfig.json" "${env_args[@]}" "${cmd[@]}" >>"$LOG_DIR/$part.log" 2>&1 </dev/null) &
+  pid=$!
+  echo "$pid" >"$RUN_DIR/$part.pid"
+  local t0=$SECONDS
+  until healthy "$part" 1; do
+    if ! alive "$pid"; then
+      say "$part exited during start; the end of $LOG_DIR/$part.log:"
+      tail -n 25 "$LOG_DIR/$part.log" | sed 's/^/    /' >&2
+      rm -f "$RUN_DIR/$part.pid"
+      exit 1
+    fi
+    if ((SECONDS - t0 > READY_TIMEOUT_S)); then
+      say "$part is not SERVING after ${READY_TIMEOUT_S}s; the end of $LOG_DIR/$part.log:"
+      tail -n 25 "$LOG_DIR/$part.log" | sed 's/^/    /' >&2
+      stop_part "$part"
+      exit 1
+    fi
+  done
+  say "$part: SERVING on $(addr_of "$part") (pid $pid, $((SECONDS - t0))s)"
+}
+
+stop_part() { # part: SIGTERM, wait (the worker checkpoints a running job), then SIGKILL the group
+  local part=$1 grace=20 pid p
+  [[ $part == trainer ]] && grace=90
+  local -a pids=()
+  pid=$(pid_of "$part") && pids+=("$pid")
+  while read -r p; do [[ -n $p ]] && pids+=("$p"); done < <(strays_of "$part")
+  if ((${#pids[@]} == 0)); then
+    rm -f "$RUN_DIR/$part.pid"
+    return 0
+  fi
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  local t0=$SECONDS
+  for p in "${pids[@]}"; do
+    while alive "$p" && ((SECONDS - t0 < grace)); do sleep 0.2; done
+    if alive "$p"; then
+      say "$part (pid $p) did not stop within ${grace}s; killing it"
+      kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true
+    fi
+    # Anything left in its process group (a child it spawned) goes too.
+    kill -KILL -- "-$p" 2>/dev/null || true
+  done
+  rm -f "$RUN_DIR/$part.pid"
+  say "$part: stopped ($((SECONDS - t0))s)"
+}
+
+infra_env() {
+  eval "$("$ROOT/tools/infra/infra.sh" env)"
+}
+
+cmd_up() {
+  install_missing
+  mkdir -p "$RUN_DIR" "$LOG_DIR" "$ARTIFACTS"
+  "$ROOT/tools/infra/infra.sh" up >&2
+  infra_env
+  if printf '%s\n' "${PARTS[@]}" | grep -qx trainer; then build_model; fi
+  local part t0=$SECONDS
+  for part in "${PARTS[@]}"; do start_part "$part"; done
+  say "up in $((SECONDS - t0))s; tiny base model: $MODEL_DIR"
+  cat >&2 <<EOF
+stack: next:
+    apps/cli/bin/medtune status
+    apps/cli/bin/medtune run examples/demo/pipeline.yaml
+    $0 logs [part] [-f]      $0 down
+EOF
+  if ((BASE_PORT != 50051)); then say "the CLI needs: eval \"\$($0 env)\""; fi
+}
+
+cmd_down() {
+  local i part
+  for ((i = ${#ALL_PARTS[@]} - 1; i >= 0; i--)); do stop_part "${ALL_PARTS[i]}"; done
+  if [[ ${1:-} != --keep-infra ]]; then "$ROOT/tools/infra/infra.sh" down >&2; fi
+  local left=()
+  for part in "${ALL_PARTS[@]}"; do
+    while read -r i; do [[ -n $i ]] && left+=("$part:$i"); done < <(strays_of "$part")
+  done
+  ((${#left[@]} == 0)) || die "processes left behind: ${left[*]}"
+  say "down: no process of this stack is left"
+}
+
+cmd_status() {
+  local part pid state ok=0
+  printf '%-11s %-17s %-8s %s\n' PART ADDRESS PID STATUS
+  for part in "${ALL_PARTS[@]}"; do
+    pid=$(pid_of "$part") || pid=-
+    if healthy "$part" 0; then state=SERVING; else
+      state=$([[ $pid == - ]] && echo stopped || echo "not serving")
+      printf '%s\n' "${PARTS[@]}" | grep -qx "$part" && ok=1
+    fi
+    printf '%-11s %-17s %-8s %s\n' "$part" "$(addr_of "$part")" "$pid" "$state"
+  done
+  "$ROOT/tools/infra/infra.sh" status || ok=1
+  return $ok
+}
+
+cmd_logs() {
+  local follow=0 part=""
+  for a in "$@"; do
+    case $a in
+      -f | --follow) follow=1 ;;
+      *) part=$a ;;
+    esac
+  done
+  local files=()
+  if [[ -n $part ]]; then
+    [[ $part == nats || $part == mongo ]] || printf '%s\n' "${ALL_PARTS[@]}" | grep -qx "$part" || die "unknown part $part (one of: ${ALL_PARTS[*]} nats mongo)"
+    files=("$LOG_DIR/$part.log")
+  else
+    for p in "${ALL_PARTS[@]}"; do [[ -f $LOG_DIR/$p.log ]] && files+=("$LOG_DIR/$p.log"); done
+  fi
+  ((${#files[@]})) || die "no logs under $LOG_DIR yet"
+  if ((follow)); then exec tail -n 20 -F "${files[@]}"; else tail -n 40 "${files[@]}"; fi
+}
+
+cmd_env() {
+  local s
+  for s in dataset training tracking evaluation registry; do echo "export MEDTUNE_$(upper "$s")_ADDR=$(addr_of "$s")"; done
+}
+
+case ${1:-} in
+  up) cmd_up ;;
+  down) cmd_down "${2:-}" ;;
+  status) cmd_status ;;
+  logs) shift && cmd_logs "$@" ;;
+  env) cmd_env ;;
+  *)
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac
