@@ -75,20 +75,22 @@ alive() { # pid -> running and not a zombie
 }
 is_ours() { # pid part -> a live process of this stack running that part
   alive "$1" || return 1
-  tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | grep -qxF "MEDTUNE_STACK_ID=$STACK_ID" &&
-    tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | grep -qxF "MEDTUNE_STACK_PART=$2"
+  local env
+  env=$({ tr '\0' '\n' <"/proc/$1/environ"; } 2>/dev/null) || return 1
+  grep -qxF "MEDTUNE_STACK_ID=$STACK_ID" <<<"$env" && grep -qxF "MEDTUNE_STACK_PART=$2" <<<"$env"
 }
 pid_of() { # part -> pid of our running process, from its pid file
   local pid
   pid=$(cat "$RUN_DIR/$1.pid" 2>/dev/null) || return 1
   [[ $pid =~ ^[0-9]+$ ]] && is_ours "$pid" "$1" && echo "$pid"
 }
-strays_of() { # part -> our processes of that part that no pid file names
-  local p
-  for p in /proc/[0-9]*; do
-    p=${p#/proc/}
+strays_of() { # part -> our processes of that part that no pid file names (one grep over /proc)
+  local f p
+  while read -r f; do
+    p=${f#/proc/}
+    p=${p%/environ}
     is_ours "$p" "$1" && [[ $p != "$(cat "$RUN_DIR/$1.pid" 2>/dev/null)" ]] && echo "$p"
-  done
+  done < <(grep -lzxF "MEDTUNE_STACK_ID=$STACK_ID" /proc/[0-9]*/environ 2>/dev/null)
   return 0
 }
 healthy() { # part [wait seconds] -> SERVING
