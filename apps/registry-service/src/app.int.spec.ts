@@ -84,6 +84,13 @@ describe('registry service over gRPC, NATS and FerretDB', () => {
     expect(events.ModelVersionChanged.decode(seen[2]!.data).version!.status).toBe(S.MODEL_VERSION_STATUS_READY);
     await sub.stop();
 
+    // Published events leave the outboxes (FerretDB ignores a conditional $pull: the array is rewritten).
+    const db = app.mongo.db;
+    await waitFor(async () => {
+      const left = [...(await db.collection('models').find({}).toArray()), ...(await db.collection('versions').find({}).toArray())].flatMap((d) => d['outbox'] as unknown[]);
+      return left.length === 0;
+    });
+
     const again = await client.unary('createModelVersion', { name: 'med-a', idempotencyKey: 'k-a1', artifacts: [artifact, gguf], tags: { team: 'x.y' }, lineage: undefined });
     expect(again).toMatchObject({ created: false, version: { version: 1 } });
     await expect(

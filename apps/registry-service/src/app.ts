@@ -56,7 +56,9 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger, clock: Clo
   const newId = createIdGenerator(clock);
   const store = new MongoRegistryStore(mongo.db);
   const publisher = createPublisher(nc, { source: 'medtune/registry-service', clock, namespace });
-  const outbox = new OutboxRelay(store, natsEventSink(publisher), log.child({ component: 'outbox' }));
+  const outbox = new OutboxRelay(store, natsEventSink(publisher), log.child({ component: 'outbox' }), async (e) => {
+    if (e.aliasChange) await store.insertAliasChange(e.aliasChange);
+  });
   const cache = new ResolveCache(cfg.resolveCacheTtlMs, clock, { log: log.child({ component: 'resolve-cache' }) });
   const verifier = new Verifier({
     store,

@@ -318,15 +318,11 @@ export class Automation {
   private async finish(p: PipelineRecord, d: Partial<events.PromotionDecided>): Promise<PipelineRecord | null> {
     const decision = this.decision(p, d);
     const payload = events.PromotionDecided.encode(decision).finish();
-    const done = await this.d.store.updatePipeline(
-      p.id,
-      p.stage,
-      { stage: 'done', decision, updateTime: this.d.clock() },
-      { id: this.d.newId('evt'), subject: SUBJECTS.evaluationPromotionDecided.subject, payload },
-    );
+    const evt = { id: this.d.newId('evt'), subject: SUBJECTS.evaluationPromotionDecided.subject, payload };
+    const done = await this.d.store.updatePipeline(p.id, p.stage, { stage: 'done', decision, updateTime: this.d.clock() }, evt);
     if (done) {
       this.d.log.info({ pipeline: p.id, promoted: decision.promoted, alias: decision.alias, reason: decision.reason }, 'promotion decided');
-      await this.d.outbox.flush();
+      await this.d.outbox.publish([evt]);
     }
     return done;
   }

@@ -320,10 +320,11 @@ export class EvaluationCore {
       pairKey,
     };
     const payload = events.ComparisonCreated.encode({ comparison: stripPair(rec) }).finish();
-    const inserted = await this.d.store.insertComparison(rec, { id: this.d.newId('evt'), subject: SUBJECTS.evaluationComparisonCreated.subject, payload });
+    const evt = { id: this.d.newId('evt'), subject: SUBJECTS.evaluationComparisonCreated.subject, payload };
+    const inserted = await this.d.store.insertComparison(rec, evt);
     if (!inserted) return stripPair((await this.d.store.getComparisonByPair(pairKey))!);
     this.d.log.info({ comparisonId: rec.comparisonId, baseline: b.id, candidate: c.id, deltas: rec.deltas }, 'comparison stored');
-    await this.d.outbox.flush();
+    await this.d.outbox.publish([evt]);
     return stripPair(rec);
   }
 

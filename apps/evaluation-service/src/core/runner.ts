@@ -171,8 +171,9 @@ export class Runner {
     let cur: RunRecord | null;
     if (run.status === St.EVALUATION_STATUS_PENDING) {
       const started = { ...run, status: St.EVALUATION_STATUS_RUNNING, workerId: worker.workerId };
-      cur = await this.d.store.updateRun(run.id, [St.EVALUATION_STATUS_PENDING], { status: started.status, workerId: worker.workerId }, this.event(SUBJECTS.evaluationRunStarted.subject, started));
-      if (cur) await this.d.outbox.flush();
+      const evt = this.event(SUBJECTS.evaluationRunStarted.subject, started);
+      cur = await this.d.store.updateRun(run.id, [St.EVALUATION_STATUS_PENDING], { status: started.status, workerId: worker.workerId }, evt);
+      if (cur) await this.d.outbox.publish([evt]);
     } else {
       cur = await this.d.store.updateRun(run.id, [St.EVALUATION_STATUS_RUNNING], { workerId: worker.workerId });
     }
@@ -195,10 +196,11 @@ export class Runner {
       const results = await this.d.store.listItemResults(cur.id, -1, 1_000_000_000);
       const scores = aggregate(results, cur.setKind === evaluation.EvalSetKind.EVAL_SET_KIND_MULTIPLE_CHOICE, evalLoss);
       const patch = { status: St.EVALUATION_STATUS_COMPLETED, scores, itemsDone: results.length, endTime: this.d.clock(), ...(evalLoss !== undefined ? { evalLoss } : {}) };
-      const done = await this.d.store.updateRun(cur.id, [St.EVALUATION_STATUS_RUNNING], patch, this.event(SUBJECTS.evaluationRunCompleted.subject, { ...cur, ...patch }));
+      const evt = this.event(SUBJECTS.evaluationRunCompleted.subject, { ...cur, ...patch });
+      const done = await this.d.store.updateRun(cur.id, [St.EVALUATION_STATUS_RUNNING], patch, evt);
       if (!done) return;
       log.info({ scores }, 'evaluation completed');
-      await this.d.outbox.flush();
+      await this.d.outbox.publish([evt]);
       this.d.notifier.notify(cur.id);
       this.d.onRunEnded(done);
     } catch (err) {
@@ -250,10 +252,11 @@ export class Runner {
       detail: err instanceof Error ? err.name : '',
     };
     const patch = { status: St.EVALUATION_STATUS_FAILED, failure, attempts, endTime: this.d.clock() };
-    const done = await this.d.store.updateRun(run.id, [St.EVALUATION_STATUS_RUNNING], patch, this.event(SUBJECTS.evaluationRunFailed.subject, { ...run, ...patch }));
+    const evt = this.event(SUBJECTS.evaluationRunFailed.subject, { ...run, ...patch });
+    const done = await this.d.store.updateRun(run.id, [St.EVALUATION_STATUS_RUNNING], patch, evt);
     log.error({ err, failure }, 'evaluation failed');
     if (!done) return;
-    await this.d.outbox.flush();
+    await this.d.outbox.publish([evt]);
     this.d.notifier.notify(run.id);
     this.d.onRunEnded(done);
   }

@@ -65,7 +65,7 @@ export class AliasCore {
       if (updated) {
         this.d.cache.invalidate(req.name);
         this.d.log.info({ model: req.name, alias: req.alias, from: current, to: req.version, actor: req.actor }, 'alias moved');
-        await this.d.outbox.flush();
+        await this.d.outbox.publish([evt]);
         return toAliasChange(change);
       }
       model = await this.model(req.name); // someone else moved it: look again
@@ -97,7 +97,7 @@ export class AliasCore {
       if (await this.d.store.casAlias(req.name, req.alias, current, 0, time, evt)) {
         this.d.cache.invalidate(req.name);
         this.d.log.info({ model: req.name, alias: req.alias, from: current, actor: req.actor }, 'alias deleted');
-        await this.d.outbox.flush();
+        await this.d.outbox.publish([evt]);
         return toAliasChange(change);
       }
       model = await this.model(req.name);
@@ -109,9 +109,9 @@ export class AliasCore {
   async history(req: registry.ListAliasHistoryRequest): Promise<registry.ListAliasHistoryResponse> {
     checkModelName(req.name);
     if (req.alias) checkAliasName(req.alias);
+    // A change is written to the history right after its compare-and-set (by the outbox, before
+    // publishing; a crash in between is repaired by the startup sweep).
     await this.model(req.name);
-    // Changes still in the outbox are written to the history first, so a change just made is listed.
-    await this.d.outbox.flush();
     const limit = pageSize(req.pageSize, PAGE);
     const pos = decodePageToken<{ t: number; id: string }>(req.pageToken);
     if (pos && (typeof pos.t !== 'number' || typeof pos.id !== 'string')) {

@@ -80,10 +80,11 @@ export class RegistryCore {
     const now = this.d.clock();
     const record: ModelRecord = { name, ...init, aliases: {}, latestVersion: 0, createTime: now, updateTime: now };
     const payload = events.RegisteredModelCreated.encode({ model: toModel(record) }).finish();
-    const created = await this.d.store.insertModel(record, pendingEvent(this.d.newId, SUBJECTS.registryModelCreated.subject, payload));
+    const evt = pendingEvent(this.d.newId, SUBJECTS.registryModelCreated.subject, payload);
+    const created = await this.d.store.insertModel(record, evt);
     if (created) {
       this.d.log.info({ model: name }, 'registered model created');
-      await this.d.outbox.flush();
+      await this.d.outbox.publish([evt]);
       return { model: record, created };
     }
     const model = await this.d.store.getModel(name);
@@ -182,11 +183,12 @@ export class RegistryCore {
         updateTime: now,
       };
       const payload = events.ModelVersionChanged.encode({ version: toVersion(record, null) }).finish();
-      const result = await this.d.store.insertVersion(record, pendingEvent(this.d.newId, SUBJECTS.registryVersionCreated.subject, payload));
+      const evt = pendingEvent(this.d.newId, SUBJECTS.registryVersionCreated.subject, payload);
+      const result = await this.d.store.insertVersion(record, evt);
       if (result !== 'inserted') continue; // another writer took the number or the key: look again
       await this.d.store.raiseLatestVersion(req.name, number);
       this.d.log.info({ model: req.name, version: number, key: req.idempotencyKey }, 'model version created');
-      await this.d.outbox.flush();
+      await this.d.outbox.publish([evt]);
       this.d.verifier.schedule(req.name, number);
       return { version: toVersion(record, model), created: true };
     }

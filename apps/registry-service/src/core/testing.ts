@@ -54,7 +54,9 @@ export function testRegistry(options: { cacheTtlMs?: number } = {}) {
   const log = pino({ level: 'silent' });
   const clock = steppingClock();
   const newId = createIdGenerator(clock);
-  const outbox = new OutboxRelay(store, sink, log);
+  const outbox = new OutboxRelay(store, sink, log, async (e) => {
+    if (e.aliasChange) await store.insertAliasChange(e.aliasChange);
+  });
   const cache = new ResolveCache(options.cacheTtlMs ?? 60_000, clock);
   const verifier = new Verifier({ store, reader: fileArtifactReader, outbox, cache, clock, newId, log, retryDelaysMs: [10] });
   const deps = { store, outbox, verifier, cache, clock, newId, log };

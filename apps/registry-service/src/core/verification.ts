@@ -141,11 +141,12 @@ export class Verifier implements VerificationScheduler {
     const after = { ...v, status, statusMessage: message, updateTime: time };
     const payload = events.ModelVersionChanged.encode({ version: toVersion(after, model) }).finish();
     const subject = failure ? SUBJECTS.registryVersionFailed.subject : SUBJECTS.registryVersionReady.subject;
-    const done = await this.d.store.completeVerification(name, version, status, message, time, pendingEvent(this.d.newId, subject, payload));
+    const evt = pendingEvent(this.d.newId, subject, payload);
+    const done = await this.d.store.completeVerification(name, version, status, message, time, evt);
     if (!done) return; // another process finished it first
     this.d.cache.invalidate(name);
     if (failure) this.d.log.warn({ model: name, version, reason: failure }, 'model version failed registration');
     else this.d.log.info({ model: name, version }, 'model version ready');
-    await this.d.outbox.flush();
+    await this.d.outbox.publish([evt]);
   }
 }

@@ -9,16 +9,14 @@
  * Tags are stored twice: as pairs (to rebuild the map; keys may hold '.') and as "k\u0001v"
  * strings for $all filters. Artifacts, lineage and policy are stored in their proto-JSON form.
  */
-import { Binary, type Collection, type Db } from 'mongodb';
+import { Binary, type Collection, type Db, type Document } from 'mongodb';
 import { common, registry } from '@medtune/contracts';
 import { ensureIndexes, isDuplicateKeyError } from '@medtune/kit';
 import type { AliasHistoryQuery, InsertVersionResult, ModelPatch, ModelQuery, RegistryStore, VersionQuery } from '../core/ports';
 import type { AliasChangeRecord, ModelRecord, PendingEvent, VersionRecord } from '../core/records';
+import { initialOutbox, OutboxOwners, payloadBytes, pushEvent, type OutboxDoc as BaseOutboxDoc } from './outbox-docs';
 
-interface OutboxDoc {
-  id: string;
-  subject: string;
-  payload: Binary;
+interface OutboxDoc extends BaseOutboxDoc {
   aliasChange?: AliasChangeRecord;
 }
 
@@ -39,6 +37,7 @@ interface ModelDoc {
   updateTime: Date;
   outbox: OutboxDoc[];
   outboxCount: number;
+  outboxRev: number;
 }
 
 interface VersionDoc {
@@ -58,6 +57,7 @@ interface VersionDoc {
   updateTime: Date;
   outbox: OutboxDoc[];
   outboxCount: number;
+  outboxRev: number;
 }
 
 type HistoryDoc = Omit<AliasChangeRecord, 'id'> & { _id: string };
@@ -76,7 +76,7 @@ function outboxDoc(e: PendingEvent): OutboxDoc {
 }
 
 function fromOutbox(o: OutboxDoc): PendingEvent {
-  return { id: o.id, subject: o.subject, payload: new Uint8Array(o.payload.buffer), ...(o.aliasChange ? { aliasChange: o.aliasChange } : {}) };
+  return { id: o.id, subject: o.subject, payload: payloadBytes(o.payload), ...(o.aliasChange ? { aliasChange: o.aliasChange } : {}) };
 }
 
 function toModelRecord(d: ModelDoc): ModelRecord {
@@ -127,6 +127,7 @@ export class MongoRegistryStore implements RegistryStore {
   private readonly models: Collection<ModelDoc>;
   private readonly versions: Collection<VersionDoc>;
   private readonly history: Collection<HistoryDoc>;
+  private readonly owners = new OutboxOwners();
 
   constructor(db: Db) {
     this.models = db.collection<ModelDoc>('models');
@@ -146,9 +147,9 @@ export class MongoRegistryStore implements RegistryStore {
         promotionPolicy: registry.PromotionPolicy.toJSON(m.promotionPolicy),
         createTime: m.createTime,
         updateTime: m.updateTime,
-        outbox: [outboxDoc(event)],
-        outboxCount: 1,
+        ...(initialOutbox(outboxDoc(event)) as Pick<ModelDoc, 'outbox' | 'outboxCount' | 'outboxRev'>),
       });
+      this.owners.note(event.id, this.models as unknown as Collection<Document>, m.name);
       return true;
     } catch (err) {
       if (isDuplicateKeyError(err)) return false;
@@ -194,10 +195,10 @@ export class MongoRegistryStore implements RegistryStore {
     const filter = { _id: name, [path]: expected ? expected : { $exists: false } };
     const update = {
       ...(to ? { $set: { [path]: to, updateTime: time } } : { $unset: { [path]: '' }, $set: { updateTime: time } }),
-      $push: { outbox: outboxDoc(event) },
-      $inc: { outboxCount: 1 },
+      ...pushEvent(outboxDoc(event)),
     };
     const d = await this.models.findOneAndUpdate(filter, update as never, { returnDocument: 'after' });
+    if (d) this.owners.note(event.id, this.models as unknown as Collection<Document>, name);
     return d ? toModelRecord(d) : null;
   }
 
@@ -232,9 +233,9 @@ export class MongoRegistryStore implements RegistryStore {
         requestHash: v.requestHash,
         createTime: v.createTime,
         updateTime: v.updateTime,
-        outbox: [outboxDoc(event)],
-        outboxCount: 1,
+        ...(initialOutbox(outboxDoc(event)) as Pick<VersionDoc, 'outbox' | 'outboxCount' | 'outboxRev'>),
       });
+      this.owners.note(event.id, this.versions as unknown as Collection<Document>, versionId(v.name, v.version));
       return 'inserted';
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
@@ -270,9 +271,10 @@ export class MongoRegistryStore implements RegistryStore {
   async completeVerification(name: string, version: number, status: registry.ModelVersionStatus, message: string, time: Date, event: PendingEvent) {
     const d = await this.versions.findOneAndUpdate(
       { _id: versionId(name, version), status: PENDING },
-      { $set: { status, statusMessage: message, updateTime: time }, $push: { outbox: outboxDoc(event) }, $inc: { outboxCount: 1 } },
+      { $set: { status, statusMessage: message, updateTime: time }, ...pushEvent(outboxDoc(event)) } as never,
       { returnDocument: 'after' },
     );
+    if (d) this.owners.note(event.id, this.versions as unknown as Collection<Document>, versionId(name, version));
     return d ? toVersionRecord(d) : null;
   }
 
@@ -321,21 +323,15 @@ export class MongoRegistryStore implements RegistryStore {
     return docs.map(({ _id, ...rest }) => ({ id: _id, ...rest }));
   }
 
+  private outboxCollections(): Collection<Document>[] {
+    return [this.models as unknown as Collection<Document>, this.versions as unknown as Collection<Document>];
+  }
+
   async unpublishedEvents(): Promise<PendingEvent[]> {
-    const filter = { outboxCount: { $gt: 0 } };
-    const [models, versions] = await Promise.all([
-      this.models.find(filter, { projection: { outbox: 1 } }).toArray(),
-      this.versions.find(filter, { projection: { outbox: 1 } }).toArray(),
-    ]);
-    return [...models, ...versions]
-      .flatMap((d) => d.outbox ?? [])
-      .map(fromOutbox)
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return (await this.owners.pending(this.outboxCollections())).map((o) => fromOutbox(o as OutboxDoc));
   }
 
   async markPublished(eventId: string): Promise<void> {
-    const update = { $pull: { outbox: { id: eventId } }, $inc: { outboxCount: -1 } } as never;
-    const r = await this.models.updateOne({ 'outbox.id': eventId }, update);
-    if (r.matchedCount === 0) await this.versions.updateOne({ 'outbox.id': eventId }, update);
+    await this.owners.remove(eventId, this.outboxCollections());
   }
 }
