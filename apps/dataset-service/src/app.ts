@@ -56,7 +56,7 @@ export async function startDataset(cfg: DatasetConfig, log: Logger, clock: Clock
   await ensureStreams(nc, [STREAMS.dataset, STREAMS.training], { namespace, log });
 
   const tokenizers = new PooledTokenizers({
-    threads: cfg.tokenizerThreads || availableParallelism(),
+    threads: cfg.tokenizerThreads || Math.max(1, availableParallelism() - 1),
     maxPools: cfg.tokenizerPools,
     defaultEosToken: cfg.defaultEosToken,
     log: log.child({ component: 'tokenizers' }),

@@ -5,7 +5,7 @@ import { duration, int, loadConfig, serviceConfigSpec, str, type ConfigOf } from
 export const datasetConfigSpec = {
   ...serviceConfigSpec({ grpcAddr: '127.0.0.1:50051', db: 'medtune_dataset' }),
   maxDeliver: int({ env: 'MAX_DELIVER', default: 5, min: 1, description: 'deliveries of a training event before it is dead-lettered' }),
-  tokenizerThreads: int({ env: 'TOKENIZER_THREADS', default: 0, min: 0, max: 64, description: 'worker threads per tokenizer pool (0 = one per core)' }),
+  tokenizerThreads: int({ env: 'TOKENIZER_THREADS', default: 0, min: 0, max: 64, description: 'worker threads per tokenizer pool (0 = cores − 1, at least 1: the main thread parses and stores meanwhile)' }),
   tokenizerPools: int({ env: 'TOKENIZER_POOLS', default: 2, min: 1, max: 16, description: 'tokenizer pools (model directories) kept open' }),
   defaultEosToken: str({ env: 'DEFAULT_EOS_TOKEN', optional: true, description: 'EOS for tokenizer directories that define none' }),
   importRoots: str({ env: 'IMPORT_ROOTS', optional: true, description: 'colon-separated directories ImportDataset may read from (unset = any path)' }),

@@ -6,9 +6,14 @@
  */
 import { createHash } from 'node:crypto';
 
-/** 16 bytes of sha256 over a row's question, chain of thought and answer (base64), for duplicate detection. */
-export function contentHash(question: string, cot: string, response: string): string {
-  return createHash('sha256').update(JSON.stringify([question, cot, response])).digest().subarray(0, 16).toString('base64');
+/** sha256 over a row's question, chain of thought and answer (an unambiguous JSON encoding of the three). */
+export function contentHash(question: string, cot: string, response: string): Buffer {
+  return createHash('sha256').update(JSON.stringify([question, cot, response])).digest();
+}
+
+/** The duplicate-detection key of a content hash: its first 16 bytes, base64. */
+export function contentKey(hash: Buffer): string {
+  return hash.toString('base64', 0, 16);
 }
 
 /** JSON with object keys sorted at every level, so equal values give equal text. */
@@ -24,6 +29,8 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+const NO_METADATA = Buffer.alloc(32);
+
 /** Incremental version digest. */
 export class VersionDigest {
   private readonly hash = createHash('sha256');
@@ -33,10 +40,13 @@ export class VersionDigest {
     this.hash.update(`medtune.dataset.v1\n${canonicalJson(settings)}\n`);
   }
 
-  /** Adds the next kept row; `metadataJson` is as stored ('' for none) and canonicalised here. */
-  addRow(question: string, cot: string, response: string, metadataJson: string): void {
-    const meta = metadataJson ? canonicalJson(JSON.parse(metadataJson)) : '';
-    this.hash.update(`${JSON.stringify([question, cot, response, meta])}\n`);
+  /**
+   * Adds the next kept row: its content hash, then (when it has unmapped columns) the sha256 of
+   * their canonical JSON, so metadata is part of the content but hashing a row costs one pass.
+   */
+  addRow(hash: Buffer, metadataJson: string): void {
+    this.hash.update(hash);
+    this.hash.update(metadataJson ? createHash('sha256').update(canonicalJson(JSON.parse(metadataJson))).digest() : NO_METADATA);
   }
 
   /** The hex digest (once). */

@@ -12,7 +12,7 @@
 import { CancelledError, type Clock } from '@medtune/kit';
 import { dataset } from '@medtune/contracts';
 import { renderTraining } from '@medtune/prompting';
-import { contentHash, settingsKey, VersionDigest } from './digest';
+import { contentHash, contentKey, settingsKey, VersionDigest } from './digest';
 import type { Issue } from './issues';
 import { mapRow, type MappedRow } from './mapping';
 import { contentSettings, importSettings, mappingMessage, type ImportSettings } from './options';
@@ -67,7 +67,9 @@ export type ImportOutcome =
 interface Pending {
   readonly row: number;
   readonly value: MappedRow;
-  readonly hash: string;
+  readonly hash: Buffer;
+  /** Duplicate-detection key (also seeds the split key). */
+  readonly key: string;
 }
 
 /** The re-import key: the source's bytes plus every setting that decides the outcome. */
@@ -140,9 +142,9 @@ export async function runImport(
         if (fatal) continue;
       }
       const index = keys.length;
-      keys.push(splitKey(s.splitSeed, p.hash));
+      keys.push(splitKey(s.splitSeed, p.key));
       counts.push(n);
-      digest.addRow(p.value.question, p.value.cot, p.value.response, p.value.metadataJson);
+      digest.addRow(p.hash, p.value.metadataJson);
       report.rowsValid++;
       if (!stopStoring()) {
         storing.push({
@@ -196,7 +198,8 @@ export async function runImport(
         }
         const v = mapped.value;
         const hash = contentHash(v.question, v.cot, v.response);
-        const first = seen.get(hash);
+        const key = contentKey(hash);
+        const first = seen.get(key);
         if (first !== undefined) {
           const keep = s.duplicatePolicy === 'keep';
           report.add(
@@ -205,9 +208,9 @@ export async function runImport(
           );
           if (!keep) continue;
         } else {
-          seen.set(hash, r.row);
+          seen.set(key, r.row);
         }
-        batch.push({ row: r.row, value: v, hash });
+        batch.push({ row: r.row, value: v, hash, key });
         if (batch.length >= deps.batchRows) {
           await submit(batch);
           batch = [];
