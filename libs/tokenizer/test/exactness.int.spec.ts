@@ -21,14 +21,21 @@ const texts: LabelledText[] = [
   ...TRICKY.map((text, i) => ({ label: `tricky[${i}]`, text })),
   ...nfcSweepTexts(),
 ];
-let hf: HfReference;
+let reference: HfReference | Error;
 
 beforeAll(async () => {
-  hf = await hfReference(
+  // A missing Python must fail every test with its message, not skip them.
+  reference = await hfReference(
     bpeDir,
     texts.map((t) => t.text),
-  );
+  ).catch((err: Error) => err);
 }, 300_000);
+
+/** The HF reference, or the reason it is missing (thrown). */
+function hfRef(): HfReference {
+  if (reference instanceof Error) throw reference;
+  return reference;
+}
 
 /** Texts whose ids differ, as readable lines (empty when all match). */
 function mismatches(tok: Tokenizer, items: LabelledText[], expected: number[][]): string[] {
@@ -59,17 +66,20 @@ describe.each(engines)('$engine engine', ({ engine, run }) => {
   });
 
   test.skipIf(!run)(`ids of ${texts.length} texts (vocab.json + merges.txt + added_tokens.json) equal transformers'`, () => {
+    const hf = hfRef();
     expect(tok.engineKind).toBe(engine);
     expect(hf.ids).toHaveLength(texts.length);
     expect(mismatches(tok, texts, hf.ids)).toEqual([]);
   });
 
   test.skipIf(!run)('count() is the length of encode() and decode() gives back what transformers decodes', () => {
+    const hf = hfRef();
     const bad = texts.filter(({ text }, i) => tok.count(text, { addSpecialTokens: false }) !== hf.ids[i]!.length || tok.decode(hf.ids[i]!) !== hf.decoded[i]);
     expect(bad.map((t) => t.label)).toEqual([]);
   });
 
   test.skipIf(!run)('tokenizer.json as transformers saves it ([a, b] merges) gives the ids of tokenizers.Tokenizer', async () => {
+    const hf = hfRef();
     const fromJson = await loadTokenizer(hf.savedDir, { engine });
     expect(fromJson.vocabSize).toBe(151_665);
     expect(mismatches(fromJson, texts, hf.ids_tokenizer_json)).toEqual([]);
@@ -77,6 +87,7 @@ describe.each(engines)('$engine engine', ({ engine, run }) => {
 });
 
 test('tokenizer.json with "a b" string merges (the older form) loads to the same ids', async () => {
+  const hf = hfRef();
   const json = JSON.parse(await readFile(path.join(hf.savedDir, 'tokenizer.json'), 'utf8')) as { model: { merges: unknown[] } };
   expect(Array.isArray(json.model.merges[0])).toBe(true);
   json.model.merges = json.model.merges.map((m) => (m as string[]).join(' '));
@@ -94,6 +105,7 @@ test('tokenizer.json with "a b" string merges (the older form) loads to the same
 });
 
 test("the generated character classes are those of the Python environment's tokenizers", async () => {
+  console.log(`HF reference: ${JSON.stringify(hfRef().versions)}`);
   const classes = await hfUnicodeClasses();
   expect({ L: LETTER_RANGES, N: NUMBER_RANGES, S: SPACE_RANGES }).toEqual({ L: classes.L.flat(), N: classes.N.flat(), S: classes.S.flat() });
 }, 120_000);
