@@ -45,13 +45,22 @@ export class TsBpeEngine implements SegmentEngine {
   private readonly cp = new CodePoints();
   private bytes = new Uint8Array(4096);
   private readonly encoder = new TextEncoder();
-  // Scratch for one piece: symbol ids and links, and the heap of candidate merges.
+  // Scratch for one piece: symbol ids, links, and per position a version that changes whenever
+  // the pair starting there changes, so that a candidate of the heap is valid iff its version is
+  // current (no lookup to check it). The heap holds candidates as key = rank * RANK_SCALE +
+  // position (lowest rank, then leftmost, first) with the merged id and version beside.
   private sym = new Int32Array(256);
   private next = new Int32Array(256);
   private prev = new Int32Array(256);
+  private version = new Int32Array(256);
   private heap = new Float64Array(256);
+  private heapMerged = new Int32Array(256);
+  private heapVersion = new Int32Array(256);
   private readonly byteIds: Int32Array;
   private readonly merges: Int32Array;
+  /** Rank and merged id of every pair of single-byte tokens (index = b1 << 8 | b2), rank -1 if none. */
+  private readonly pairRank = new Int32Array(65536).fill(-1);
+  private readonly pairMerged = new Int32Array(65536);
 
   constructor(
     t: CompiledTokenizer,
@@ -61,6 +70,13 @@ export class TsBpeEngine implements SegmentEngine {
     // workers receive them) about a third slower.
     this.byteIds = t.byteIds.buffer instanceof SharedArrayBuffer ? new Int32Array(t.byteIds) : t.byteIds;
     this.merges = t.merges.buffer instanceof SharedArrayBuffer ? new Int32Array(t.merges) : t.merges;
+    for (let pair = 0; pair < 65536; pair++) {
+      const slot = mergeSlot(this.merges, this.byteIds[pair >> 8]!, this.byteIds[pair & 255]!);
+      if (slot >= 0) {
+        this.pairRank[pair] = this.merges[slot + 2]!;
+        this.pairMerged[pair] = this.merges[slot + 3]!;
+      }
+    }
   }
 
   countSegment(text: string): number {
@@ -99,45 +115,48 @@ export class TsBpeEngine implements SegmentEngine {
   /** BPE of bytes[start, end). */
   bpe(bytes: Uint8Array, start: number, end: number): Int32Array {
     const n = end - start;
-    const { byteIds, merges } = this;
+    const { byteIds, merges, pairRank, pairMerged } = this;
     if (n === 1) return Int32Array.of(byteIds[bytes[start]!]!);
     if (this.sym.length < n) this.growScratch(n);
-    const { sym, next, prev } = this;
+    const { sym, next, prev, version } = this;
     for (let i = 0; i < n; i++) {
       sym[i] = byteIds[bytes[start + i]!]!;
       next[i] = i + 1 < n ? i + 1 : -1;
       prev[i] = i - 1;
+      version[i] = 0;
     }
     let size = 0;
     for (let i = 0; i + 1 < n; i++) {
-      const slot = mergeSlot(merges, sym[i]!, sym[i + 1]!);
-      if (slot >= 0) size = this.push(size, merges[slot + 2]! * RANK_SCALE + i);
+      const pair = (bytes[start + i]! << 8) | bytes[start + i + 1]!;
+      const rank = pairRank[pair]!;
+      if (rank >= 0) size = this.push(size, rank * RANK_SCALE + i, pairMerged[pair]!, 0);
     }
     let live = n;
     while (size > 0) {
       const top = this.heap[0]!;
+      const merged = this.heapMerged[0]!;
+      const seen = this.heapVersion[0]!;
       size = this.pop(size);
-      const rank = Math.floor(top / RANK_SCALE);
-      const pos = top - rank * RANK_SCALE;
-      if (sym[pos] === -1) continue; // merged into its left neighbour since
+      const pos = top % RANK_SCALE;
+      // Stale: merged into its left neighbour, or its pair changed since (see `version`).
+      if (sym[pos] === -1 || version[pos] !== seen) continue;
       const right = next[pos]!;
-      if (right === -1) continue;
-      const slot = mergeSlot(merges, sym[pos]!, sym[right]!);
-      if (slot < 0 || merges[slot + 2] !== rank) continue; // stale: the pair changed since
-      sym[pos] = merges[slot + 3]!;
+      sym[pos] = merged;
       sym[right] = -1;
       live--;
       const after = next[right]!;
       next[pos] = after;
       if (after !== -1) prev[after] = pos;
       const before = prev[pos]!;
+      version[pos]++;
       if (before !== -1) {
-        const s = mergeSlot(merges, sym[before]!, sym[pos]!);
-        if (s >= 0) size = this.push(size, merges[s + 2]! * RANK_SCALE + before);
+        const v = ++version[before]!;
+        const s = mergeSlot(merges, sym[before]!, merged);
+        if (s >= 0) size = this.push(size, merges[s + 2]! * RANK_SCALE + before, merges[s + 3]!, v);
       }
       if (after !== -1) {
-        const s = mergeSlot(merges, sym[pos]!, sym[after]!);
-        if (s >= 0) size = this.push(size, merges[s + 2]! * RANK_SCALE + pos);
+        const s = mergeSlot(merges, merged, sym[after]!);
+        if (s >= 0) size = this.push(size, merges[s + 2]! * RANK_SCALE + pos, merges[s + 3]!, version[pos]!);
       }
     }
     const out = new Int32Array(live);
@@ -150,41 +169,54 @@ export class TsBpeEngine implements SegmentEngine {
     this.sym = new Int32Array(size);
     this.next = new Int32Array(size);
     this.prev = new Int32Array(size);
-    const heap = new Float64Array(size * 2);
-    this.heap = heap;
+    this.version = new Int32Array(size);
   }
 
-  private push(size: number, key: number): number {
+  /** Adds a candidate merge (key = rank * RANK_SCALE + position) to the heap; returns the new size. */
+  private push(size: number, key: number, merged: number, version: number): number {
     if (size === this.heap.length) {
-      const bigger = new Float64Array(size * 2);
-      bigger.set(this.heap);
-      this.heap = bigger;
+      const grow = <T extends Float64Array | Int32Array>(a: T, b: T): T => (b.set(a), b);
+      this.heap = grow(this.heap, new Float64Array(size * 2));
+      this.heapMerged = grow(this.heapMerged, new Int32Array(size * 2));
+      this.heapVersion = grow(this.heapVersion, new Int32Array(size * 2));
     }
-    const heap = this.heap;
+    const { heap, heapMerged, heapVersion } = this;
     let i = size;
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (heap[parent]! <= key) break;
       heap[i] = heap[parent]!;
+      heapMerged[i] = heapMerged[parent]!;
+      heapVersion[i] = heapVersion[parent]!;
       i = parent;
     }
     heap[i] = key;
+    heapMerged[i] = merged;
+    heapVersion[i] = version;
     return size + 1;
   }
 
+  /** Removes the smallest candidate; returns the new size. */
   private pop(size: number): number {
-    const heap = this.heap;
-    const last = heap[--size]!;
+    const { heap, heapMerged, heapVersion } = this;
+    const last = --size;
+    const key = heap[last]!;
     let i = 0;
     for (;;) {
       let child = 2 * i + 1;
       if (child >= size) break;
       if (child + 1 < size && heap[child + 1]! < heap[child]!) child++;
-      if (heap[child]! >= last) break;
+      if (heap[child]! >= key) break;
       heap[i] = heap[child]!;
+      heapMerged[i] = heapMerged[child]!;
+      heapVersion[i] = heapVersion[child]!;
       i = child;
     }
-    if (size > 0) heap[i] = last;
+    if (size > 0) {
+      heap[i] = key;
+      heapMerged[i] = heapMerged[last]!;
+      heapVersion[i] = heapVersion[last]!;
+    }
     return size;
   }
 }

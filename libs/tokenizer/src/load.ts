@@ -33,12 +33,12 @@ export function tokenizerFromCompiled(
 
 /** Loads the tokenizer of a local model directory (see index.ts for the formats). */
 export async function loadTokenizer(dir: string, opts: LoadTokenizerOptions = {}): Promise<Tokenizer> {
-  const { definition, eosToken, fingerprint, files } = await readModelDir(dir, opts);
+  const { definition, eosToken, eosSource, fingerprint } = await readModelDir(dir, opts);
   const compiled = compile(definition, opts.shared ?? false);
   let eosTokenId: number | null = null;
   if (eosToken !== null) {
     eosTokenId = definition.addedTokens.find((t) => t.content === eosToken)?.id ?? definition.vocab.get(eosToken) ?? null;
-    if (eosTokenId === null) throw new TokenizerLoadError(`the EOS token ${JSON.stringify(eosToken)} is not a token of this tokenizer`, files.at(-1) ?? dir);
+    if (eosTokenId === null) throw new TokenizerLoadError(`the EOS token ${JSON.stringify(eosToken)} is not a token of this tokenizer`, eosSource ?? dir);
   }
   return tokenizerFromCompiled(compiled, { eosToken, eosTokenId, fingerprint }, opts.engine ?? 'auto', opts.nativeAddon);
 }

@@ -79,6 +79,7 @@ describe('vocab.json + merges.txt', () => {
     expect((await loadTokenizer(d, { engine: 'ts', configDir: config, eosToken: 'abc' })).eosTokenId).toBe(257);
     const bad = await dir({ 'tokenizer_config.json': { eos_token: '</s>' } });
     await expect(loadTokenizer(d, { configDir: bad })).rejects.toThrow(`${path.join(bad, 'tokenizer_config.json')}: the EOS token "</s>" is not a token`);
+    await expect(loadTokenizer(d, { eosToken: '<s>' })).rejects.toThrow('the eosToken option: the EOS token "<s>" is not a token');
   });
 
   test('fingerprint: sha256 of the defining files, stable, and changed by a file or an EOS override', async () => {

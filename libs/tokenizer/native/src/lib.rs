@@ -22,21 +22,21 @@ pub struct NativeBpe {
 
 #[napi]
 impl NativeBpe {
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new(classes: Uint8Array, byte_ids: Int32Array, merges: Int32Array, cache_size: u32) -> Result<Self> {
         let engine = engine::Engine::new(classes.to_vec(), &byte_ids, merges.to_vec(), cache_size as usize)
             .map_err(|e| Error::new(Status::InvalidArg, e.0))?;
         Ok(NativeBpe { engine, out: Vec::new() })
     }
 
-    /// Token count of a normalized segment.
-    #[napi]
+    /// Token count of a normalized segment. (catch_unwind: a panic becomes a JS exception, not an abort.)
+    #[napi(catch_unwind)]
     pub fn count(&mut self, text: String) -> u32 {
         self.engine.count(&text)
     }
 
     /// Token ids of a normalized segment.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn encode(&mut self, text: String) -> Uint32Array {
         self.out.clear();
         self.engine.encode(&text, &mut self.out);
