@@ -20,6 +20,7 @@ import { decodeRow } from './parse/decode';
 import { readRows } from './parse/source';
 import { FileFormatError } from './parse/types';
 import type { ReportRepo, ReportSummary, RowRepo, StoredRow, VersionRecord, VersionRepo } from './ports';
+import { float64s, uint32s } from './growable';
 import { ReportBuilder } from './report';
 import { planSplit, splitKey } from './split';
 import { tokenStats } from './stats';
@@ -106,8 +107,8 @@ export async function runImport(
   const settings = contentSettings(s);
   const digest = new VersionDigest(settings);
   const seen = new Map<string, number>();
-  const keys: number[] = [];
-  const counts: number[] = [];
+  const keys = float64s();
+  const counts = uint32s();
   let storing: StoredRow[] = [];
   const stopStoring = () => s.invalidPolicy === 'reject' && report.rowsInvalid > 0;
 
@@ -155,7 +156,7 @@ export async function runImport(
           metadataJson: p.value.metadataJson,
           tokenCount: n,
           sourceRow: p.row,
-          splitKey: keys[index]!,
+          splitKey: keys.at(index),
         });
       }
     }
@@ -238,7 +239,7 @@ export async function runImport(
 
     await flushRows();
     await report.flush(true);
-    const plan = planSplit(keys, s.evalRatio);
+    const plan = planSplit(keys.view(), s.evalRatio);
     const summary = report.summary(false, '');
     await reports.finish(reportId, summary);
     const version = dataset.DatasetVersion.fromPartial({
@@ -248,7 +249,7 @@ export async function runImport(
       rowCount: keys.length,
       trainRows: plan.trainRows,
       evalRows: plan.evalRows,
-      tokenStats: tokenStats(counts, s.maxSeqLength),
+      tokenStats: tokenStats(counts.view(), s.maxSeqLength),
       lineage: {
         sourceName: source.name,
         sourceSizeBytes: tap.bytes,

@@ -46,7 +46,9 @@ export function planSplit(keys: ArrayLike<number>, ratio: number, every = SPLIT_
   const isEval = new Uint8Array(n);
   let upTo: SplitIndex['evalUpTo'] = null;
   if (k > 0) {
-    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => keys[a]! - keys[b]! || a - b);
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    order.sort((a, b) => keys[a]! - keys[b]! || a - b);
     for (let j = 0; j < k; j++) isEval[order[j]!] = 1;
     const last = order[k - 1]!;
     upTo = { key: keys[last]!, index: last };
