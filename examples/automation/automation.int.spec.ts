@@ -79,7 +79,7 @@ describe('champion watcher (medtune.registry.alias.moved → a file a model serv
     } finally {
       client.close();
     }
-    const record = await waitFor(() => existsSync(out) && (JSON.parse(readFileSync(out, 'utf8')) as ChampionRecord), 20_000);
+    const record = await waitFor(() => (existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as ChampionRecord) : undefined), 20_000);
     expect(record).toMatchObject({ model: 'demo', alias: 'champion', version: 1, artifacts: { adapter: { uri: `file://${dir}/adapter`, sha256: manifestSha } } });
     expect(record.event.id).not.toBe('');
   });
@@ -115,7 +115,7 @@ describe('train on ready (medtune.dataset.version.ready → TrainingService.Crea
       expect(digest).toMatch(/^[0-9a-f]{64}$/);
       const jobs = await waitFor(async () => {
         const res = await trClient.unary('listJobs', training.ListJobsRequest.fromPartial({ datasetDigest: digest }));
-        return res.jobs.length > 0 && res.jobs;
+        return res.jobs.length > 0 ? res.jobs : undefined;
       }, 30_000);
       expect(jobs).toHaveLength(1);
       expect(jobs[0]).toMatchObject({ datasetDigest: digest, baseModel: '/models/tiny', registerAs: 'demo', tags: { trigger: 'dataset.version.ready' } });

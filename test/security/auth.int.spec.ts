@@ -67,7 +67,7 @@ describe('gRPC access control (MEDTUNE_AUTH_TOKEN)', () => {
 
   it('the CLI passes MEDTUNE_AUTH_TOKEN, and without it exits 7 with what to do', async () => {
     const cli = path.join(repoRoot, 'apps/cli/bin/medtune');
-    const env = { ...process.env, MEDTUNE_REGISTRY_ADDR: reg.addr };
+    const env: NodeJS.ProcessEnv = { ...process.env, MEDTUNE_REGISTRY_ADDR: reg.addr };
     delete env.MEDTUNE_AUTH_TOKEN;
     const refused = await run(cli, ['models', 'list'], { env }).catch((e: { code: number; stderr: string }) => e);
     expect((refused as { code: number }).code).toBe(7);
