@@ -12,6 +12,7 @@ import { startTraining, type TrainingApp } from './app';
 import { loadTrainingConfig } from './config';
 import { FakeWorker } from './core/testing/fakes';
 import { serveDatasetVersions, serveFakeWorker, type StandIn } from './testing/stand-ins';
+import { storedMessages } from './testing/stream';
 
 printLogsOnFailure();
 const S = training.JobState;
@@ -253,8 +254,10 @@ describe('training service killed with SIGKILL mid-job (main.ts as a child proce
         readyTimeoutMs: 30_000,
       });
     let proc = await start();
-    const jobs = createClient(training.TrainingServiceClient, `127.0.0.1:${port}`, { defaultDeadlineMs: 10_000 });
-    const registry = createClient(training.WorkerRegistryServiceClient, `127.0.0.1:${port}`, { defaultDeadlineMs: 10_000 });
+    // Reconnect quickly once the service is back (grpc-js backs off up to minutes by default).
+    const fastReconnect = { channelOptions: { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 500 } };
+    const jobs = createClient(training.TrainingServiceClient, `127.0.0.1:${port}`, { defaultDeadlineMs: 10_000, ...fastReconnect });
+    const registry = createClient(training.WorkerRegistryServiceClient, `127.0.0.1:${port}`, { defaultDeadlineMs: 10_000, ...fastReconnect });
     const collector = await collectEvents(nats.nc, nats.subject('medtune.training.>'));
     const worker = await startWorker('w-kill', registry);
     try {
@@ -279,12 +282,13 @@ describe('training service killed with SIGKILL mid-job (main.ts as a child proce
       worker.fake.succeed(jobId, 0);
       await collector.waitFor(nats.subject('medtune.training.job.succeeded'), 20_000);
 
-      const steps = collector.events
-        .filter((e) => e.subject.endsWith('metrics.logged'))
-        .map((e) => events.MetricsLogged.decode(e.data))
-        .filter((m) => m.jobId === jobId)
-        .map((m) => m.step);
-      expect(steps).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
+      // Count what the stream stored: a core-NATS subscriber also sees a publish that was retried
+      // after the kill and dropped by JetStream as a duplicate of its Nats-Msg-Id.
+      const stored = (await storedMessages(nats.jsm, nats.streamName('MEDTUNE_TRAINING'), 'medtune.training.metrics.logged'))
+        .map((m) => ({ id: m.id, metric: events.MetricsLogged.decode(m.data) }))
+        .filter((m) => m.metric.jobId === jobId);
+      expect(stored.map((m) => m.metric.step)).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
+      expect(stored.map((m) => m.id)).toEqual(stored.map((m) => `${jobId}:${m.metric.sequence}`));
       const watched: number[] = [];
       for await (const res of jobs.serverStream('watchJob', { jobId, fromSequence: 1 })) watched.push(res.event!.sequence);
       expect(watched).toEqual(Array.from({ length: watched.length }, (_, i) => i + 1));

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { JobLedger } from './ledger';
 import type { JobRepository, WorkerClientFactory } from './ports';
 import { isOnWorker } from './state-machine';
-import { applyWorkerEvent, loseWorker, settleFromWorkerJob } from './transitions';
+import { applyWorkerEvents, loseWorker, settleFromWorkerJob } from './transitions';
 
 /** Dependencies of {@link Attacher}. */
 export interface AttacherDeps {
@@ -79,21 +79,26 @@ export class Attacher {
       const record = await jobs.get(jobId);
       if (!record || !isOnWorker(record.job.state) || !record.workerAddress) break;
       const { workerId, attempt } = record.job;
+      const source = { workerId, attempt };
       const client = this.deps.workerClients(record.workerAddress);
       const from = Math.max(record.workerSeq, skipped.attempt === attempt ? skipped.upTo : 0) + 1;
+      const attempt_ = new AbortController();
+      const onAbort = (): void => attempt_.abort();
+      signal.addEventListener('abort', onAbort);
       let resync = false;
       try {
-        for await (const ev of client.watchJob(jobId, from, signal)) {
-          let outcome = '';
-          await ledger.update(jobId, (current) => {
-            const r = applyWorkerEvent(current, { workerId, attempt }, ev, clock());
-            outcome = r.kind;
-            return r.kind === 'applied' ? r.draft : undefined;
+        // Events are read as fast as the worker sends them and stored in batches: one write and
+        // one flush for everything that arrived while the previous batch was being stored.
+        for await (const batch of batches(client.watchJob(jobId, from, attempt_.signal))) {
+          const { result } = await ledger.update(jobId, (current) => {
+            const r = applyWorkerEvents(current, source, batch, clock());
+            return { ...(r.draft ? { draft: r.draft } : {}), result: r };
           });
-          if (outcome === 'earlier') skipped = { attempt, upTo: ev.sequence };
-          if (outcome === 'stale') return this.detach(jobId);
-          if (outcome === 'gap') {
-            log.warn({ jobId, workerId, sequence: ev.sequence }, 'worker event out of order; re-attaching');
+          if (!result) return this.detach(jobId); // the job is gone
+          if (result.earlierUpTo > 0) skipped = { attempt, upTo: result.earlierUpTo };
+          if (result.stop === 'stale') return this.detach(jobId);
+          if (result.stop === 'gap') {
+            log.warn({ jobId, workerId, sequence: batch[result.consumed]?.sequence }, 'worker event out of order; re-attaching');
             resync = true;
             break;
           }
@@ -109,6 +114,9 @@ export class Attacher {
           return this.detach(jobId);
         }
         log.debug({ jobId, workerId, err: (err as Error).message, backoffMs: backoff }, 'worker stream broke; re-attaching');
+      } finally {
+        attempt_.abort(); // stops the stream when we left it early (gap, stale)
+        signal.removeEventListener('abort', onAbort);
       }
       await sleep(backoff, signal);
       backoff = Math.min(backoff * 2, maxBackoff);
@@ -147,4 +155,43 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener('abort', done);
   });
+}
+
+/** Largest batch stored in one write. */
+const MAX_BATCH = 500;
+
+/**
+ * Regroups a stream into batches: everything that arrived while the consumer was busy with the
+ * previous batch (at least one item, at most MAX_BATCH). The source is read eagerly; its errors
+ * surface after the items read before them.
+ */
+export async function* batches<T>(source: AsyncIterable<T>): AsyncGenerator<T[]> {
+  const queue: T[] = [];
+  let done = false;
+  let failure: { error: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  // Not awaited: a consumer that stops early aborts the source, which ends the pump (errors are caught).
+  void (async () => {
+    try {
+      for await (const item of source) {
+        queue.push(item);
+        wake?.();
+      }
+    } catch (error) {
+      failure = { error };
+    } finally {
+      done = true;
+      wake?.();
+    }
+  })();
+  for (;;) {
+    if (queue.length > 0) {
+      yield queue.splice(0, MAX_BATCH);
+      continue;
+    }
+    if (done) break;
+    await new Promise<void>((resolve) => (wake = resolve));
+    wake = undefined;
+  }
+  if (failure) throw failure.error;
 }

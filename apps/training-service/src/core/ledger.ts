@@ -81,15 +81,16 @@ export class JobLedger {
     });
   }
 
-  /** Copies outbox entries to the event log and NATS, in order; stops at the first failure. */
+  /** Copies outbox entries to the event log, then to NATS in order; stops at the first failure. */
   async flush(record: JobRecord): Promise<void> {
     const jobId = record.job.jobId;
     const entries = [...record.outbox].sort((a, b) => a.seq - b.seq);
     if (entries.length === 0) return;
     const done: number[] = [];
     try {
+      await this.deps.events.insertAll(jobId, entries);
+      this.emitter.emit(jobId);
       for (const entry of entries) {
-        await this.deps.events.insert(jobId, entry);
         if (entry.publish) await this.deps.publisher.publish(entry.publish, `${jobId}:${entry.seq}`);
         done.push(entry.seq);
       }
@@ -97,9 +98,8 @@ export class JobLedger {
       this.deps.log.warn({ err, jobId, pending: entries.length - done.length }, 'could not log or publish job events; they stay in the outbox');
     } finally {
       if (done.length > 0) {
-        this.emitter.emit(jobId);
         try {
-          await this.deps.jobs.removeFromOutbox(jobId, done);
+          await this.deps.jobs.removeFromOutbox(record, done);
         } catch (err) {
           // Harmless: the next flush re-logs (ignored) and re-publishes (de-duplicated) them.
           this.deps.log.warn({ err, jobId }, 'could not clear the outbox');

@@ -211,7 +211,7 @@ describe('orchestrator (in-memory ports, scripted worker)', () => {
     w1.down = true;
 
     const w2 = await w.addWorker(o, 'w2'); // registers now, so it is not lost below
-    w.clock.advance(LEASE + 1);
+    w.clock.advance(2 * LEASE + 1); // past the start-up grace (two leases)
     await o.registry.heartbeat(w2.info());
     expect(await o.registry.sweep()).toEqual(['w1']);
     await w.waitState(jobId, S.JOB_STATE_STARTING);
@@ -254,7 +254,7 @@ describe('orchestrator (in-memory ports, scripted worker)', () => {
     await waitFor(async () => (await w.jobs.get(jobId))!.workerSeq === 4);
     w1.emitMetrics(jobId, 2, 1.5); // written to the log by the dying worker, never received
     w1.down = true;
-    w.clock.advance(LEASE + 1);
+    w.clock.advance(2 * LEASE + 1); // past the start-up grace (two leases)
     await o.registry.sweep();
 
     const w2 = new FakeWorker('w2', logs);
@@ -289,7 +289,9 @@ describe('orchestrator (in-memory ports, scripted worker)', () => {
     await w.waitState(jobId, S.JOB_STATE_STARTING);
     w1.down = true;
     w.clock.advance(LEASE + 1);
-    await o.registry.sweep();
+    expect(await o.registry.sweep()).toEqual([]); // within two leases of start: workers may still be reconnecting
+    w.clock.advance(LEASE);
+    expect(await o.registry.sweep()).toEqual(['w1']);
     const job = await o.jobs.getJob(jobId);
     expect(job.state).toBe(S.JOB_STATE_FAILED);
     expect(job.failure?.class).toBe(common.FailureClass.FAILURE_CLASS_PLATFORM);
@@ -368,7 +370,7 @@ describe('orchestrator (in-memory ports, scripted worker)', () => {
     const recovering = (await w.create(o)).job!.jobId;
     await w.waitState(recovering, S.JOB_STATE_STARTING);
     worker.down = true;
-    w.clock.advance(LEASE + 1);
+    w.clock.advance(2 * LEASE + 1); // past the start-up grace (two leases)
     await o.registry.sweep();
     expect(await w.state(recovering)).toBe(S.JOB_STATE_RECOVERING);
     expect((await o.jobs.cancelJob(recovering, '')).state).toBe(S.JOB_STATE_CANCELLED);

@@ -34,8 +34,12 @@ export interface JobRepository {
   getByIdempotencyKey(key: string): Promise<JobRecord | undefined>;
   /** Replaces the job when its stored rev is `expectedRev`; false when someone else wrote first. */
   replace(record: JobRecord, expectedRev: number): Promise<boolean>;
-  /** Removes outbox entries with these sequences (after they were logged and published). */
-  removeFromOutbox(jobId: string, seqs: readonly number[]): Promise<void>;
+  /**
+   * Removes outbox entries with these sequences (after they were logged and published) from the
+   * record as stored at `record.rev`; does nothing if the record changed since (the entries are
+   * then flushed once more, harmlessly).
+   */
+  removeFromOutbox(record: JobRecord, seqs: readonly number[]): Promise<void>;
   /** Jobs with a non-empty outbox (the startup sweep). */
   withPendingOutbox(): Promise<JobRecord[]>;
   /** Jobs in these states, priority descending then queuedAt ascending. */
@@ -53,6 +57,8 @@ export interface JobEventRepository {
    * (job, attempt, workerSeq > 0) is ignored (returns false).
    */
   insert(jobId: string, event: StoredJobEvent): Promise<boolean>;
+  /** Stores several events (same rules as insert: repeats are ignored). */
+  insertAll(jobId: string, events: readonly StoredJobEvent[]): Promise<void>;
   /** Events with seq >= fromSeq, ascending, at most `limit`. */
   listFrom(jobId: string, fromSeq: number, limit: number): Promise<StoredJobEvent[]>;
   /** Events of one kind, ascending by seq. */

@@ -105,6 +105,43 @@ export type WorkerEventResult =
  * (the worker shut down: resume elsewhere, like a lost worker).
  */
 export function applyWorkerEvent(record: JobRecord, source: { workerId: string; attempt: number }, ev: trainer.JobEvent, now: Date): WorkerEventResult {
+  const draft = new JobDraft(record);
+  const r = applyWorkerEventTo(draft, source, ev, now);
+  return r.kind === 'applied' ? { kind: 'applied', draft } : r;
+}
+
+/** Outcome of {@link applyWorkerEvents}. */
+export interface WorkerBatchResult {
+  /** The change, when at least one event was applied. */
+  draft?: JobDraft;
+  /** How many events of the batch were looked at (the rest were not, after a stop). */
+  consumed: number;
+  /** Highest worker sequence skipped as an earlier attempt's (0 if none). */
+  earlierUpTo: number;
+  /** Why the batch stopped early, if it did. */
+  stop?: 'stale' | 'gap';
+}
+
+/**
+ * Applies worker events in order to one draft (one write for the batch); stops at the first that
+ * belongs to another worker or attempt, or that is out of order.
+ */
+export function applyWorkerEvents(record: JobRecord, source: { workerId: string; attempt: number }, evs: readonly trainer.JobEvent[], now: Date): WorkerBatchResult {
+  const draft = new JobDraft(record);
+  let consumed = 0;
+  let earlierUpTo = 0;
+  for (const ev of evs) {
+    const r = applyWorkerEventTo(draft, source, ev, now);
+    if (r.kind === 'stale' || r.kind === 'gap') return { ...(draft.changed ? { draft } : {}), consumed, earlierUpTo, stop: r.kind };
+    consumed++;
+    if (r.kind === 'earlier') earlierUpTo = ev.sequence;
+  }
+  return { ...(draft.changed ? { draft } : {}), consumed, earlierUpTo };
+}
+
+/** Applies one worker event to a draft (which may already hold earlier events of a batch). */
+function applyWorkerEventTo(draft: JobDraft, source: { workerId: string; attempt: number }, ev: trainer.JobEvent, now: Date): WorkerEventResult | { kind: 'applied' } {
+  const record = draft.record;
   const job = record.job;
   if (!isOnWorker(job.state) || job.workerId !== source.workerId || job.attempt !== source.attempt) return { kind: 'stale' };
   if (ev.attempt !== 0 && ev.attempt < job.attempt) return { kind: 'earlier' };
@@ -113,9 +150,8 @@ export function applyWorkerEvent(record: JobRecord, source: { workerId: string; 
   // The attempt's first event may have any sequence (the log may hold earlier attempts); after it, none may be skipped.
   if (record.workerSeq > 0 && ev.sequence !== record.workerSeq + 1) return { kind: 'gap', expected: record.workerSeq + 1 };
 
-  const draft = new JobDraft(record);
   draft.appendWorkerEvent(ev, now);
-  draft.record.workerSeq = ev.sequence;
+  record.workerSeq = ev.sequence;
   const j = draft.job;
   switch (ev.payload?.$case) {
     case 'progress':
@@ -125,7 +161,7 @@ export function applyWorkerEvent(record: JobRecord, source: { workerId: string; 
       j.latestMetrics = { ...j.latestMetrics, ...ev.payload.metrics.values };
       break;
     case 'checkpointSaved':
-      if (ev.payload.checkpointSaved.checkpoint?.uri) draft.record.lastCheckpointUri = ev.payload.checkpointSaved.checkpoint.uri;
+      if (ev.payload.checkpointSaved.checkpoint?.uri) record.lastCheckpointUri = ev.payload.checkpointSaved.checkpoint.uri;
       break;
     case 'artifactReady': {
       const artifact = ev.payload.artifactReady;
@@ -140,7 +176,7 @@ export function applyWorkerEvent(record: JobRecord, source: { workerId: string; 
       followWorkerState(draft, ev.payload.stateChanged, now);
       break;
   }
-  return { kind: 'applied', draft };
+  return { kind: 'applied' };
 }
 
 function followWorkerState(draft: JobDraft, change: trainer.StateChanged, now: Date): void {

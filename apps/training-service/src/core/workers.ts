@@ -33,11 +33,15 @@ export interface WorkerRegistryDeps {
 
 /** WorkerRegistryService, transport-free, plus the lease sweep. */
 export class WorkerRegistry {
-  /** Before this time nobody is declared lost: workers could not heartbeat while we were down. */
+  /**
+   * Before this time nobody is declared lost: workers could not heartbeat while we were down, and
+   * their clients back off between reconnects, so the first heartbeat after our start can take
+   * longer than one lease. Two leases from start.
+   */
   private readonly graceUntil: number;
 
   constructor(private readonly deps: WorkerRegistryDeps) {
-    this.graceUntil = deps.clock().getTime() + deps.leaseMs;
+    this.graceUntil = deps.clock().getTime() + 2 * deps.leaseMs;
   }
 
   /** RegisterWorker. */

@@ -78,9 +78,12 @@ describe('MongoJobRepository on FerretDB', () => {
     const r = record();
     await jobs.insert(r);
     expect((await jobs.withPendingOutbox()).map((x) => x.job.jobId)).toContain(r.job.jobId);
-    await jobs.removeFromOutbox(r.job.jobId, [1]);
+    await jobs.removeFromOutbox(r, [1]);
+    const after = (await jobs.get(r.job.jobId))!;
+    expect(after.outbox.map((e) => e.seq)).toEqual([2]);
+    await jobs.removeFromOutbox({ ...after, rev: 7 }, [2]); // another revision: left alone
     expect((await jobs.get(r.job.jobId))?.outbox.map((e) => e.seq)).toEqual([2]);
-    await jobs.removeFromOutbox(r.job.jobId, [2]);
+    await jobs.removeFromOutbox(after, [2]);
     expect((await jobs.withPendingOutbox()).map((x) => x.job.jobId)).not.toContain(r.job.jobId);
   });
 
@@ -145,8 +148,9 @@ describe('MongoJobEventRepository on FerretDB', () => {
     const own2 = { ...own, seq: 4, event: training.JobEvent.fromPartial({ jobId: 'job_ev', sequence: 4 }) };
     expect(await events.insert('job_ev', own)).toBe(true);
     expect(await events.insert('job_ev', own2)).toBe(true); // the orchestrator's events have no worker key
+    await events.insertAll('job_ev', [own, own2, { ...own2, seq: 5, event: training.JobEvent.fromPartial({ jobId: 'job_ev', sequence: 5 }) }]);
     const listed = await events.listFrom('job_ev', 2, 10);
-    expect(listed.map((e) => e.seq)).toEqual([2, 3, 4]);
+    expect(listed.map((e) => e.seq)).toEqual([2, 3, 4, 5]); // insertAll stored 5 despite the repeats
     expect(listed[0]?.event).toEqual(second.event);
     expect((await events.listKind('job_ev', 'metrics')).map((e) => e.seq)).toEqual([1, 2]);
   });

@@ -183,15 +183,12 @@ export class MongoJobRepository implements JobRepository {
     return res.matchedCount === 1;
   }
 
-  async removeFromOutbox(jobId: string, seqs: readonly number[]): Promise<void> {
-    // FerretDB v1 ignores $pull with a condition ({ seq: { $in } } modifies nothing, silently), so
-    // rewrite the array, compare-and-set on rev. Losing that race to a newer write only means the
-    // entries are flushed once more later (the log ignores them, JetStream de-duplicates them).
-    const doc = await this.c.findOne({ _id: jobId }, { projection: { rev: 1, outbox: 1 } });
-    if (!doc) return;
-    const keep = (doc.outbox ?? []).filter((e) => !seqs.includes(e.seq));
-    if (keep.length === (doc.outbox ?? []).length) return;
-    await this.c.updateOne({ _id: jobId, rev: doc.rev }, { $set: { outbox: keep } });
+  async removeFromOutbox(record: JobRecord, seqs: readonly number[]): Promise<void> {
+    // The remaining entries are written whole (FerretDB v1 ignores $pull with a condition such as
+    // { seq: { $in } }, silently), compare-and-set on rev.
+    const keep = record.outbox.filter((e) => !seqs.includes(e.seq));
+    if (keep.length === record.outbox.length) return;
+    await this.c.updateOne({ _id: record.job.jobId, rev: record.rev }, { $set: { outbox: keep.map(toOutboxDoc) } });
   }
 
   async withPendingOutbox(): Promise<JobRecord[]> {
@@ -239,22 +236,22 @@ export class MongoJobEventRepository implements JobEventRepository {
   }
 
   async insert(jobId: string, e: StoredJobEvent): Promise<boolean> {
-    const doc: EventDoc = {
-      _id: eventId(jobId, e.seq),
-      jobId,
-      seq: e.seq,
-      attempt: e.attempt,
-      workerSeq: e.workerSeq,
-      kind: e.kind,
-      event: bin(training.JobEvent.encode(e.event).finish()),
-    };
-    if (e.workerSeq > 0) doc.workerKey = `${jobId}/${e.attempt}/${e.workerSeq}`;
     try {
-      await this.c.insertOne(doc);
+      await this.c.insertOne(toEventDoc(jobId, e));
       return true;
     } catch (err) {
       if (isDuplicateKeyError(err)) return false;
       throw err;
+    }
+  }
+
+  async insertAll(jobId: string, events: readonly StoredJobEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    try {
+      // Unordered: a repeat (an earlier flush that crashed before clearing the outbox) does not stop the others.
+      await this.c.insertMany(events.map((e) => toEventDoc(jobId, e)), { ordered: false });
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
     }
   }
 
@@ -271,6 +268,20 @@ export class MongoJobEventRepository implements JobEventRepository {
     const docs = await this.c.find({ jobId, kind }).sort({ seq: 1 }).toArray();
     return docs.map(fromEventDoc);
   }
+}
+
+function toEventDoc(jobId: string, e: StoredJobEvent): EventDoc {
+  const doc: EventDoc = {
+    _id: eventId(jobId, e.seq),
+    jobId,
+    seq: e.seq,
+    attempt: e.attempt,
+    workerSeq: e.workerSeq,
+    kind: e.kind,
+    event: bin(training.JobEvent.encode(e.event).finish()),
+  };
+  if (e.workerSeq > 0) doc.workerKey = `${jobId}/${e.attempt}/${e.workerSeq}`;
+  return doc;
 }
 
 function fromEventDoc(d: EventDoc): StoredJobEvent {

@@ -44,9 +44,9 @@ export class MemoryJobRepository implements JobRepository {
     this.rows.set(record.job.jobId, copy(record));
     return true;
   }
-  async removeFromOutbox(jobId: string, seqs: readonly number[]): Promise<void> {
-    const r = this.rows.get(jobId);
-    if (r) r.outbox = r.outbox.filter((e) => !seqs.includes(e.seq));
+  async removeFromOutbox(record: JobRecord, seqs: readonly number[]): Promise<void> {
+    const r = this.rows.get(record.job.jobId);
+    if (r && r.rev === record.rev) r.outbox = r.outbox.filter((e) => !seqs.includes(e.seq));
   }
   async withPendingOutbox(): Promise<JobRecord[]> {
     return [...this.rows.values()].filter((r) => r.outbox.length > 0).map(copy);
@@ -83,6 +83,9 @@ export class MemoryJobEventRepository implements JobEventRepository {
     list.sort((a, b) => a.seq - b.seq);
     this.rows.set(jobId, list);
     return true;
+  }
+  async insertAll(jobId: string, events: readonly StoredJobEvent[]): Promise<void> {
+    for (const e of events) await this.insert(jobId, e);
   }
   async listFrom(jobId: string, fromSeq: number, limit: number): Promise<StoredJobEvent[]> {
     return (this.rows.get(jobId) ?? []).filter((e) => e.seq >= fromSeq).slice(0, limit).map(copy);
