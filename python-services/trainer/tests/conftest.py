@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from medtune_trainer.server import build
 from medtune_trainer.tiny_model import build_tiny_model
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-SHARED = (REPO_ROOT / ".." / "shared").resolve()
+# ../shared beside the checkout; on the GPU machine bench/gpu/run.sh points MEDTUNE_SHARED_DIR at a carried copy.
+SHARED = Path(os.environ.get("MEDTUNE_SHARED_DIR") or (REPO_ROOT / ".." / "shared")).resolve()
 SFT_ZH = SHARED / "data" / "sft" / "medical_o1_sft_Chinese_subset916.json"
 
 

@@ -38,6 +38,8 @@ class EventLog:
                         log._events.append(event_from_json(json.loads(line)))
                     except (ValueError, KeyError):
                         break  # a torn last line from a crash: keep what is whole
+        last = log._events[-1].payload if log._events else None
+        log._closed = isinstance(last, d.StateChanged) and last.state.terminal
         return log
 
     @property

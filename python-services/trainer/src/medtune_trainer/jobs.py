@@ -87,9 +87,10 @@ class Prepared:
     backend_reason: str
 
 
-# prepare(spec) -> Prepared, raising domain errors; run(job, prepared, manager) does the work.
+# prepare(spec) -> Prepared, raising domain errors; run(job, prepared) does the work and returns
+# the terminal state, which the manager emits after freeing the busy slot.
 PrepareFn = Callable[[d.JobSpec], Prepared]
-RunFn = Callable[["Job", Prepared], None]
+RunFn = Callable[["Job", Prepared], d.StateChanged]
 
 
 class JobManager:
@@ -181,14 +182,14 @@ class JobManager:
 
     def _thread(self, job: Job, prepared: Prepared) -> None:
         try:
-            self._run(job, prepared)
-        except BaseException:  # the runner records failures itself; this is the last resort
+            final = self._run(job, prepared)
+        except BaseException:  # the runner classifies failures itself; this is the last resort
             log.exception("job thread crashed", extra={"job_id": job.job_id})
-            if not job.state.terminal:
-                job.emit(d.StateChanged(d.JobState.FAILED, "worker error", d.Failure(d.FailureClass.PLATFORM, "internal error in the worker; see its log")))
-        finally:
-            job.log.close_file()
-            self.release()
+            final = d.StateChanged(d.JobState.FAILED, "worker error", d.Failure(d.FailureClass.PLATFORM, "internal error in the worker; see its log"))
+        # Free first, then tell: whoever sees the terminal event may start the next job at once.
+        self.release()
+        job.emit(final)
+        job.log.close_file()
 
     def find(self, job_id: str) -> Optional[Job]:
         with self._lock:

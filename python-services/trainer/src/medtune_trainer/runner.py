@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import errno
+import gc
 import logging
 import shutil
 import tempfile
@@ -74,7 +75,10 @@ class Runner:
         return Prepared([x[:max_len] for x in ids], notices, backend, reason)
 
     # -- the job thread ------------------------------------------------------------------------
-    def run(self, job: Job, prepared: Prepared) -> None:
+    def run(self, job: Job, prepared: Prepared) -> d.StateChanged:
+        """Trains and exports; returns the terminal state for the manager to emit once the busy
+        slot is free and the model's memory released (a client that sees the end can start the
+        next job at once)."""
         spec = job.spec
         backend = None
         try:
@@ -98,27 +102,26 @@ class Runner:
             resume = path_from_uri(spec.resume_from_checkpoint) if spec.resume_from_checkpoint else None
             outcome = train(backend, plan, spec, prepared.input_ids, job.job_dir / "checkpoints", hooks, resume)
             if outcome.status == "interrupted":
-                job.emit(d.StateChanged(d.JobState.INTERRUPTED, f"worker shutdown; checkpoint at step {outcome.step}"))
-                return
+                return d.StateChanged(d.JobState.INTERRUPTED, f"worker shutdown; checkpoint at step {outcome.step}")
             if outcome.status == "cancelled":
-                job.emit(d.StateChanged(d.JobState.CANCELLED, f"cancelled; checkpoint at step {outcome.step}"))
-                return
+                return d.StateChanged(d.JobState.CANCELLED, f"cancelled; checkpoint at step {outcome.step}")
             job.emit(d.StateChanged(d.JobState.UPLOADING, "saving artifacts"))
             self._export(job, backend, plan.loaded)
-            job.emit(d.StateChanged(d.JobState.SUCCEEDED, f"trained {outcome.step} steps in {outcome.train_runtime_s:.1f} s"))
+            return d.StateChanged(d.JobState.SUCCEEDED, f"trained {outcome.step} steps in {outcome.train_runtime_s:.1f} s")
         except BaseException as e:  # noqa: BLE001 - every failure ends the job with a class
             failure = classify(e)
             log.error("job failed", exc_info=True, extra={"job_id": job.job_id, "failure_class": failure.failure_class.value})
-            job.emit(d.StateChanged(d.JobState.FAILED, failure.message, failure))
+            return d.StateChanged(d.JobState.FAILED, failure.message, failure)
         finally:
+            plan = None  # noqa: F841 - drop the model before the memory is released
+            gc.collect()
             if backend is not None:
                 backend.release()
 
-    def _stopped_early(self, job: Job) -> None:
+    def _stopped_early(self, job: Job) -> d.StateChanged:
         if job.interrupt.is_set():
-            job.emit(d.StateChanged(d.JobState.INTERRUPTED, "worker shutdown before the first step; no checkpoint"))
-        else:
-            job.emit(d.StateChanged(d.JobState.CANCELLED, "cancelled before the first step; no checkpoint"))
+            return d.StateChanged(d.JobState.INTERRUPTED, "worker shutdown before the first step; no checkpoint")
+        return d.StateChanged(d.JobState.CANCELLED, "cancelled before the first step; no checkpoint")
 
     def _checkpoint(self, job: Job, step: int, path: Path) -> None:
         if not path.is_dir():
