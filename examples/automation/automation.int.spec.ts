@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, existsSync, mkdirSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { common, dataset, registry, STREAMS, SUBJECTS, training } from '@medtune/contracts';
-import { createClient, createLogger, createPublisher, ensureStreams } from '@medtune/kit';
+import { createClient, createPublisher, ensureStreams } from '@medtune/kit';
 import { printLogsOnFailure, testMongo, testNats, waitFor, type TestMongo, type TestNats } from '@medtune/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { championRecord, watchChampion, type ChampionRecord } from './champion-watcher';
@@ -17,7 +17,6 @@ import type { Subscription } from './subscribe';
 import { trainOnReady } from './train-on-ready';
 
 printLogsOnFailure();
-const log = createLogger({ service: 'automation-test', level: 'silent' });
 let nats: TestNats;
 let mongo: TestMongo;
 const started: StartedService[] = [];

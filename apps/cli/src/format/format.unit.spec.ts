@@ -26,7 +26,7 @@ describe('lineChart', () => {
     expect(lines[0]).toMatch(/^ *12 ┤/);
     expect(lines[5]).toMatch(/^ *11\.22 ┤/);
     expect(lines[6]).toMatch(/└─{30}$/);
-    expect(lines[7]).toMatch(/1 +40  step$/);
+    expect(lines[7]).toMatch(/1 +40 {2}step$/);
     for (const l of lines.slice(0, 6)) expect(displayWidth(l.replace(/^ *[\d.]* [┤│]/, ''))).toBeLessThanOrEqual(30);
   });
 
