@@ -125,10 +125,12 @@ function tinyJob(key: string, maxSteps: number, extra: Parameters<typeof trainin
   });
 }
 
-const jobStatesOf = (jobId: string): string[] =>
-  collector.events
-    .filter((e) => e.id?.startsWith(`${jobId}:`) && e.type?.includes('.training.job.') && !e.subject.endsWith('.progressed'))
-    .map((e) => e.subject.slice(e.subject.lastIndexOf('.') + 1));
+/** The job.<state> events of a job as the stream stored them, in order. */
+async function jobStatesOf(jobId: string): Promise<string[]> {
+  return (await storedMessages(nats.jsm, nats.streamName('MEDTUNE_TRAINING')))
+    .filter((m) => m.id.startsWith(`${jobId}:`) && m.subject.includes('.training.job.') && !m.subject.endsWith('.progressed'))
+    .map((m) => m.subject.slice(m.subject.lastIndexOf('.') + 1));
+}
 
 /** Metrics of a job as delivered to a core-NATS subscriber (for waiting on progress). */
 const metricsOf = (jobId: string): events.MetricsLogged[] =>
@@ -260,7 +262,7 @@ describe('training with the real worker, dataset service, NATS and FerretDB', ()
     const done = await waitForState(jobId, S.JOB_STATE_SUCCEEDED);
     await collector.waitFor((e) => e.id === `${jobId}:${done.lastSequence}`);
 
-    expect(jobStatesOf(jobId)).toEqual(['validating', 'queued', 'starting', 'running', 'uploading', 'succeeded']);
+    expect(await jobStatesOf(jobId)).toEqual(['validating', 'queued', 'starting', 'running', 'uploading', 'succeeded']);
     const logged = (await workerLog(workerOf(done).address, jobId)).filter((e) => e.payload?.$case === 'metrics');
     expect(logged.length).toBe(4);
     const stored = await storedMetricsOf(jobId);
@@ -292,8 +294,8 @@ describe('training with the real worker, dataset service, NATS and FerretDB', ()
     expect((await jobs.unary('cancelJob', { jobId: long, reason: 'stop' })).job?.state).toBe(S.JOB_STATE_CANCEL_REQUESTED);
     const cancelled = await waitForState(long, S.JOB_STATE_CANCELLED);
     expect(cancelled.history.map((h) => h.state).slice(-2)).toEqual([S.JOB_STATE_CANCEL_REQUESTED, S.JOB_STATE_CANCELLED]);
-    expect(jobStatesOf(queued)).toEqual(['validating', 'queued', 'cancelled']);
-    expect(jobStatesOf(long).slice(-2)).toEqual(['cancel_requested', 'cancelled']);
+    expect(await jobStatesOf(queued)).toEqual(['validating', 'queued', 'cancelled']);
+    expect((await jobStatesOf(long)).slice(-2)).toEqual(['cancel_requested', 'cancelled']);
     expect(cancelled.progress?.step ?? 0).toBeLessThan(400);
   }, 180_000);
 
@@ -313,7 +315,7 @@ describe('training with the real worker, dataset service, NATS and FerretDB', ()
     expect(stored.map((m) => m.metric.step)).toEqual(logged.map(stepOf));
     const jobMessages = (await storedMessages(nats.jsm, nats.streamName('MEDTUNE_TRAINING'))).filter((m) => m.id.startsWith(`${jobId}:`));
     expect(jobMessages.map((m) => m.id)).toEqual([...new Set(jobMessages.map((m) => m.id))]);
-    expect(new Set(jobStatesOf(jobId))).toEqual(new Set(['validating', 'queued', 'starting', 'running', 'uploading', 'succeeded']));
+    expect(await jobStatesOf(jobId)).toEqual(['validating', 'queued', 'starting', 'running', 'uploading', 'succeeded']);
     expect(trainingSvc.logs()).toContain('"reattached":1');
   }, 180_000);
 
@@ -335,7 +337,7 @@ describe('training with the real worker, dataset service, NATS and FerretDB', ()
     expect(done.attempt).toBe(2);
     expect(done.workerId).not.toBe(firstJob.workerId);
     const second = workerOf(done);
-    expect(jobStatesOf(jobId)).toEqual(['validating', 'queued', 'starting', 'running', 'recovering', 'starting', 'running', 'uploading', 'succeeded']);
+    expect(await jobStatesOf(jobId)).toEqual(['validating', 'queued', 'starting', 'running', 'recovering', 'starting', 'running', 'uploading', 'succeeded']);
     const restart = done.history.filter((h) => h.state === S.JOB_STATE_STARTING)[1]!;
     const resumedFrom = /resuming from (\S+)\)/.exec(restart.reason)?.[1];
     expect(resumedFrom).toBeTruthy();

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveBackend, resolveExports, resolveHyperparameters, resolveLora } from './defaults';
 import type { JobRecord } from './model';
 import { canTransition, isTerminal } from './state-machine';
-import { acceptDispatch, applyWorkerEvent, beginDispatch, deferDispatch, loseWorker, newJobRecord, rejectDispatch, requestCancel } from './transitions';
+import { acceptDispatch, applyWorkerEvent, applyWorkerEvents, beginDispatch, deferDispatch, loseWorker, newJobRecord, rejectDispatch, requestCancel } from './transitions';
 
 const S = training.JobState;
 const W = trainer.WorkerJobState;
@@ -130,6 +130,21 @@ describe('applyWorkerEvent', () => {
     expect(applyWorkerEvent(next, { workerId: 'w1', attempt: 1 }, workerEvent(5, metrics.payload), t1)).toEqual({ kind: 'gap', expected: 3 });
     expect(applyWorkerEvent(next, { workerId: 'w2', attempt: 1 }, workerEvent(3, metrics.payload), t1).kind).toBe('stale');
     expect(applyWorkerEvent(next, { workerId: 'w1', attempt: 1 }, workerEvent(3, metrics.payload, 7), t1).kind).toBe('stale');
+  });
+
+  it('applies a batch in one draft and stops at the first event out of order', () => {
+    const r = running();
+    const metric = (seq: number, attempt = 1) => workerEvent(seq, { $case: 'metrics', metrics: { step: seq, epoch: 0, values: { loss: seq } } }, attempt);
+    const ok = applyWorkerEvents(r, { workerId: 'w1', attempt: 1 }, [metric(2), metric(3), metric(2), metric(4)], t1);
+    expect(ok).toMatchObject({ consumed: 4, earlierUpTo: 0 });
+    expect(ok.stop).toBeUndefined();
+    expect(ok.draft?.record.outbox.map((e) => e.workerSeq)).toEqual([2, 3, 4]); // the repeat of 2 was skipped
+    expect(ok.draft?.record.workerSeq).toBe(4);
+    const gap = applyWorkerEvents(r, { workerId: 'w1', attempt: 1 }, [metric(2), metric(5), metric(6)], t1);
+    expect(gap).toMatchObject({ consumed: 1, stop: 'gap' });
+    expect(gap.draft?.record.workerSeq).toBe(2);
+    const none = applyWorkerEvents(r, { workerId: 'w1', attempt: 1 }, [metric(1)], t1);
+    expect(none.draft).toBeUndefined();
   });
 
   it('follows the worker to SUCCEEDED with its artifacts, freeing the worker', () => {
