@@ -56,7 +56,7 @@ const warmup = buildCorpus(sharedDir, 200).texts.map((t) => t.replace(/[\u4e00-\
 
 async function timeSingle(base: Tokenizer, engine: 'native' | 'ts', texts: string[]): Promise<number> {
   // A fresh engine each time: cold piece cache.
-  const tok = tokenizerFromCompiled(base.compiled, base, engine);
+  const tok = tokenizerFromCompiled(base.compiled, base, { engine });
   for (const t of warmup) tok.count(t);
   const t0 = performance.now();
   let tokens = 0;

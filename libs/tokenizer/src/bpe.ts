@@ -41,7 +41,7 @@ export interface SegmentEngine {
 const RANK_SCALE = 2 ** 32; // heap key = rank * RANK_SCALE + position: ranks first, then leftmost
 
 export class TsBpeEngine implements SegmentEngine {
-  private readonly cache = new Map<string, Int32Array>();
+  private readonly cache = new Map<string, number[]>();
   private readonly cp = new CodePoints();
   private bytes = new Uint8Array(4096);
   private readonly encoder = new TextEncoder();
@@ -64,7 +64,8 @@ export class TsBpeEngine implements SegmentEngine {
 
   constructor(
     t: CompiledTokenizer,
-    private readonly cacheSize = 100_000,
+    /** Pieces whose ids are kept (the cache is emptied when full). */
+    private readonly cacheSize: number,
   ) {
     // Private copies of the hot tables: V8 reads SharedArrayBuffer-backed arrays (as the pool's
     // workers receive them) about a third slower.
@@ -89,7 +90,7 @@ export class TsBpeEngine implements SegmentEngine {
     this.forEachPiece(text, (ids) => out.pushAll(ids));
   }
 
-  private forEachPiece(text: string, emit: (ids: Int32Array) => void): void {
+  private forEachPiece(text: string, emit: (ids: readonly number[]) => void): void {
     const cp = this.cp;
     cp.load(text);
     if (this.bytes.length < cp.utf8[cp.n]!) this.bytes = new Uint8Array(cp.utf8[cp.n]! * 2);
@@ -105,7 +106,7 @@ export class TsBpeEngine implements SegmentEngine {
         }
         ids = this.bpe(this.bytes, cp.utf8[k]!, cp.utf8[end]!);
         if (this.cache.size >= this.cacheSize) this.cache.clear();
-        this.cache.set(key, ids);
+        if (this.cacheSize > 0) this.cache.set(key, ids);
       }
       emit(ids);
       k = end;
@@ -113,10 +114,10 @@ export class TsBpeEngine implements SegmentEngine {
   }
 
   /** BPE of bytes[start, end). */
-  bpe(bytes: Uint8Array, start: number, end: number): Int32Array {
+  bpe(bytes: Uint8Array, start: number, end: number): number[] {
     const n = end - start;
     const { byteIds, merges, pairRank, pairMerged } = this;
-    if (n === 1) return Int32Array.of(byteIds[bytes[start]!]!);
+    if (n === 1) return [byteIds[bytes[start]!]!];
     if (this.sym.length < n) this.growScratch(n);
     const { sym, next, prev, version } = this;
     for (let i = 0; i < n; i++) {
@@ -131,7 +132,6 @@ export class TsBpeEngine implements SegmentEngine {
       const rank = pairRank[pair]!;
       if (rank >= 0) size = this.push(size, rank * RANK_SCALE + i, pairMerged[pair]!, 0);
     }
-    let live = n;
     while (size > 0) {
       const top = this.heap[0]!;
       const merged = this.heapMerged[0]!;
@@ -143,7 +143,6 @@ export class TsBpeEngine implements SegmentEngine {
       const right = next[pos]!;
       sym[pos] = merged;
       sym[right] = -1;
-      live--;
       const after = next[right]!;
       next[pos] = after;
       if (after !== -1) prev[after] = pos;
@@ -159,8 +158,9 @@ export class TsBpeEngine implements SegmentEngine {
         if (s >= 0) size = this.push(size, merges[s + 2]! * RANK_SCALE + pos, merges[s + 3]!, version[pos]!);
       }
     }
-    const out = new Int32Array(live);
-    for (let i = 0, j = 0; i !== -1; i = next[i]!) out[j++] = sym[i]!;
+    // A plain array: in the cache it takes about half the memory of a typed array.
+    const out: number[] = [];
+    for (let i = 0; i !== -1; i = next[i]!) out.push(sym[i]!);
     return out;
   }
 

@@ -5,7 +5,7 @@
  *
  * ## Loading
  *
- *   const tok = await loadTokenizer(dir, { configDir?, eosToken?, engine?, nativeAddon?, shared? })
+ *   const tok = await loadTokenizer(dir, { configDir?, eosToken?, engine?, nativeAddon?, pieceCacheSize?, shared? })
  *
  * `dir` holds either
  *   - `tokenizer.json` (HF fast format: model.vocab, model.merges as "a b" strings or [a, b]
@@ -59,11 +59,11 @@
  * send batches of a few hundred rows or more for good use of the cores.
  */
 export { loadTokenizer, tokenizerFromCompiled } from './load';
-export type { EngineChoice, LoadTokenizerOptions } from './load';
+export type { EngineChoice, EngineOptions, LoadTokenizerOptions } from './load';
 export type { EosOptions } from './model-dir';
 export { Tokenizer } from './tokenizer';
 export type { DecodeOptions, EncodeOptions, TokenizerInfo } from './tokenizer';
 export { createTokenizerPool } from './pool';
 export type { TokenizerPool, TokenizerPoolOptions } from './pool';
 export { TokenizerLoadError, TokenizerPoolError, UnsupportedTokenizerError } from './errors';
-export { DEFAULT_NATIVE_ADDON } from './native';
+export { DEFAULT_NATIVE_ADDON, DEFAULT_PIECE_CACHE_SIZE } from './native';

@@ -9,9 +9,11 @@ import { IdList, type SegmentEngine } from './bpe';
 import type { CompiledTokenizer } from './compile';
 import { CHAR_CLASS } from './pretokenize';
 
+/** Pieces whose ids an engine keeps by default (per engine, i.e. per thread). */
+export const DEFAULT_PIECE_CACHE_SIZE = 20_000;
+
 /** The addon's binding version that this file speaks (native/src/lib.rs abi_version). */
 const ABI_VERSION = 1;
-const PIECE_CACHE_SIZE = 100_000;
 
 /** Where native/build.sh puts the addon. */
 export const DEFAULT_NATIVE_ADDON = fileURLToPath(new URL('../native/build/medtune_tokenizer.node', import.meta.url));
@@ -44,7 +46,12 @@ const require = createRequire(import.meta.url);
  * The native engine over the compiled tables, or null when the addon cannot be loaded (an Error
  * instead when `required`).
  */
-export function loadNativeEngine(compiled: CompiledTokenizer, addonPath = DEFAULT_NATIVE_ADDON, required = false): SegmentEngine | null {
+export function loadNativeEngine(
+  compiled: CompiledTokenizer,
+  addonPath = DEFAULT_NATIVE_ADDON,
+  required = false,
+  pieceCacheSize = DEFAULT_PIECE_CACHE_SIZE,
+): SegmentEngine | null {
   let addon: Addon;
   try {
     addon = require(addonPath) as Addon;
@@ -57,6 +64,6 @@ export function loadNativeEngine(compiled: CompiledTokenizer, addonPath = DEFAUL
     });
   }
   // Copies: the addon reads plain (not shared) buffers.
-  const bpe = new addon.NativeBpe(CHAR_CLASS, new Int32Array(compiled.byteIds), new Int32Array(compiled.merges), PIECE_CACHE_SIZE);
+  const bpe = new addon.NativeBpe(CHAR_CLASS, new Int32Array(compiled.byteIds), new Int32Array(compiled.merges), pieceCacheSize);
   return new NativeEngine(bpe);
 }

@@ -1,6 +1,6 @@
 /** Messages between TokenizerPool and its worker threads. */
 import type { CompiledTokenizer } from './compile';
-import type { EngineChoice } from './load';
+import type { EngineOptions } from './load';
 import type { TokenizerInfo } from './tokenizer';
 
 export interface WorkerInit {
@@ -8,8 +8,7 @@ export interface WorkerInit {
   entry: string;
   compiled: CompiledTokenizer;
   info: TokenizerInfo;
-  engine: EngineChoice;
-  nativeAddon: string | undefined;
+  engine: EngineOptions;
 }
 
 export interface WorkerRequest {

@@ -32,7 +32,7 @@ function handle(tokenizer: ReturnType<typeof tokenizerFromCompiled>, req: Worker
 }
 
 try {
-  const tokenizer = tokenizerFromCompiled(init.compiled, init.info, init.engine, init.nativeAddon);
+  const tokenizer = tokenizerFromCompiled(init.compiled, init.info, init.engine);
   port.postMessage({ ready: true, engine: tokenizer.engineKind } satisfies WorkerReply);
   port.on('message', (req: WorkerRequest) => {
     let reply: JobReply;

@@ -187,8 +187,7 @@ export async function createTokenizerPool(opts: TokenizerPoolOptions): Promise<T
     entry: new URL('./pool-worker.ts', import.meta.url).href,
     compiled: tokenizer.compiled,
     info: { eosToken: tokenizer.eosToken, eosTokenId: tokenizer.eosTokenId, fingerprint: tokenizer.fingerprint },
-    engine,
-    nativeAddon: opts.nativeAddon,
+    engine: { engine, nativeAddon: opts.nativeAddon, pieceCacheSize: opts.pieceCacheSize },
   };
   const started = await Promise.allSettled(Array.from({ length: threads }, () => startWorker(init)));
   const failed = started.find((s) => s.status === 'rejected');
