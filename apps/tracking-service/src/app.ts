@@ -1,0 +1,105 @@
+/**
+ * Wires the tracking service: connections → repositories → core → adapters → server. main.ts
+ * calls it with the loaded config; integration tests call it in-process with test servers.
+ */
+import type { NatsConnection } from '@nats-io/nats-core';
+import { STREAMS, admin, tracking } from '@medtune/contracts';
+import {
+  adminHandlers,
+  connectMongo,
+  connectNats,
+  createDeadLetterStore,
+  createGrpcServer,
+  createIdGenerator,
+  createPublisher,
+  ensureIndexes,
+  ensureStreams,
+  natsNamespace,
+  systemClock,
+  type Clock,
+  type KitGrpcServer,
+  type Logger,
+  type MongoHandle,
+  type RunningConsumer,
+} from '@medtune/kit';
+import type { TrackingConfig } from './config';
+import { EventIngest } from './core/ingest';
+import { TrackingCore } from './core/service';
+import { natsRunEvents, startTrackingConsumers } from './events/nats';
+import { trackingHandlers } from './grpc/handlers';
+import { MongoDirtyMarks, MongoExperimentRepo, MongoMetricLog, MongoRunRepo, TRACKING_INDEXES } from './repo/mongo';
+
+/** A started tracking service. */
+export interface TrackingApp {
+  readonly port: number;
+  readonly server: KitGrpcServer;
+  readonly nc: NatsConnection;
+  readonly mongo: MongoHandle;
+  readonly consumers: readonly RunningConsumer[];
+  readonly core: TrackingCore;
+  /** Stops the consumers, writes queued points and pending summaries, closes the read connection. */
+  stopBackground(): Promise<void>;
+}
+
+/** Connects, provisions, reconciles, serves, and returns the parts (the caller owns shutdown). */
+export async function startTracking(cfg: TrackingConfig, log: Logger, clock: Clock = systemClock): Promise<TrackingApp> {
+  const namespace = natsNamespace(cfg.natsNamespace);
+  // One connection for every write (FerretDB v1 updates are only safe serialised), and a small
+  // pool for metric history reads, so a long read does not hold up ingestion.
+  const mongo = await connectMongo({ uri: cfg.mongoUri, db: cfg.db, log });
+  const reads = await connectMongo({ uri: cfg.mongoUri, db: cfg.db, log, appName: `${cfg.db}-reads`, maxPoolSize: 4 });
+  await ensureIndexes(mongo.db, TRACKING_INDEXES);
+  const nc = await connectNats({ servers: cfg.natsUrl, name: 'tracking-service', log });
+  await ensureStreams(nc, [STREAMS.tracking, STREAMS.training, STREAMS.evaluation], { namespace, log });
+
+  const newId = createIdGenerator(clock);
+  const core = new TrackingCore({
+    runs: new MongoRunRepo(mongo.db),
+    experiments: new MongoExperimentRepo(mongo.db),
+    metrics: new MongoMetricLog(mongo.db, reads.db),
+    dirty: new MongoDirtyMarks(mongo.db),
+    publisher: natsRunEvents(createPublisher(nc, { source: 'medtune/tracking-service', clock, namespace })),
+    clock,
+    log: log.child({ component: 'core' }),
+    newRunId: () => newId('run'),
+    batch: { maxPoints: cfg.batchMaxPoints, maxDelayMs: cfg.batchMaxDelayMs },
+    liveness: { crashTimeoutMs: cfg.crashTimeoutMs, persistIntervalMs: cfg.summaryIntervalMs, sweepIntervalMs: cfg.crashSweepMs },
+    watchPollMs: cfg.watchPollMs,
+    watchEndGraceMs: cfg.watchEndGraceMs,
+  });
+  // Before serving: summaries a dead process left behind, unpublished run events.
+  await core.start();
+
+  const deadLetters = createDeadLetterStore(mongo.db);
+  const consumers = await startTrackingConsumers(nc, new EventIngest(core), {
+    deadLetters,
+    log,
+    namespace,
+    maxDeliver: cfg.maxDeliver,
+    metricConcurrency: cfg.metricConcurrency,
+  });
+  const server = createGrpcServer({ log, authToken: cfg.authToken });
+  server.add(tracking.TrackingServiceService, trackingHandlers(core));
+  server.add(admin.AdminServiceService, adminHandlers({ deadLetters, nc, log }));
+  const port = await server.start(cfg.grpcAddr);
+  log.info({ port }, 'tracking service listening');
+
+  let stopped: Promise<void> | undefined;
+  return {
+    port,
+    server,
+    nc,
+    mongo,
+    consumers,
+    core,
+    stopBackground() {
+      stopped ??= (async () => {
+        // Consumers first: their handlers wait for the batches they joined, which still write.
+        await Promise.all(consumers.map((c) => c.stop()));
+        await core.stop();
+        await reads.close();
+      })();
+      return stopped;
+    },
+  };
+}
