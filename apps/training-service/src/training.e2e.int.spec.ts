@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { dataset, events, trainer, training } from '@medtune/contracts';
 import { createClient, type KitClient } from '@medtune/kit';
 import {
@@ -47,9 +48,17 @@ const workers: RunningProcess[] = [];
 /** Worker id → its process and address; two workers so that a lost one has a successor. */
 const fleet = new Map<string, { proc: RunningProcess; address: string }>();
 
-/** The tiny model, built once per checkout (var/ is git-ignored) by the trainer's own script. */
+/**
+ * The tiny model, built by the trainer's own script once per version of that script (cached under
+ * the git-ignored var/, keyed by the builder's source).
+ */
 function tinyModelDir(): string {
-  const dir = resolve(repoRoot, 'var/cache/tiny-qwen2');
+  const builder = ['python-services/trainer/scripts/make_tiny_model.py', 'python-services/trainer/src/medtune_trainer/tiny_model.py'];
+  const key = createHash('sha256')
+    .update(builder.map((f) => readFileSync(resolve(repoRoot, f))).join('\0'))
+    .digest('hex')
+    .slice(0, 12);
+  const dir = resolve(repoRoot, `var/cache/tiny-qwen2-${key}`);
   if (existsSync(join(dir, 'config.json')) && existsSync(join(dir, 'tokenizer.json'))) return dir;
   if (!existsSync(python)) throw new Error(`no trainer venv at ${python}: run tools/python/setup.sh`);
   const tmp = `${dir}.tmp-${process.pid}`;
