@@ -53,11 +53,14 @@ export class Orchestrator {
   readonly attacher: Attacher;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly inflight = new Set<Promise<unknown>>();
+  private stopped = false;
 
   constructor(private readonly deps: OrchestratorDeps) {
     const { log, clock, timing } = deps;
     this.ledger = new JobLedger({ jobs: deps.jobs, events: deps.events, publisher: deps.publisher, log: log.child({ component: 'ledger' }) });
-    const poke = (): void => void this.track(this.scheduler.poke());
+    const poke = (): void => {
+      if (!this.stopped) void this.track(this.scheduler.poke());
+    };
     this.attacher = new Attacher({
       jobs: deps.jobs,
       ledger: this.ledger,
@@ -110,17 +113,26 @@ export class Orchestrator {
   async start(): Promise<void> {
     const { log, timing } = this.deps;
     const flushed = await this.ledger.flushPending();
-    const onWorker = await this.deps.jobs.findInStates(ON_WORKER_STATES);
-    for (const r of onWorker) this.attacher.follow(r.job.jobId);
-    log.info({ outboxFlushed: flushed, reattached: onWorker.length }, 'orchestrator started');
+    const reattached = await this.followAll();
+    log.info({ outboxFlushed: flushed, reattached }, 'orchestrator started');
     await this.scheduler.poke();
     this.every(timing.scheduleIntervalMs, () => this.scheduler.poke());
+    // A safety net: a follow loop that died on an unexpected error is started again.
+    this.every(timing.scheduleIntervalMs * 5, () => this.followAll());
     this.every(Math.max(100, Math.floor(timing.leaseMs / 4)), () => this.registry.sweep());
     this.every(timing.outboxIntervalMs, () => this.ledger.flushPending());
   }
 
+  /** Follows every job that runs on a worker (a no-op for those followed already); returns how many there are. */
+  private async followAll(): Promise<number> {
+    const onWorker = await this.deps.jobs.findInStates(ON_WORKER_STATES);
+    for (const r of onWorker) this.attacher.follow(r.job.jobId);
+    return onWorker.length;
+  }
+
   /** Stops the timers and the follow loops, and waits for work in progress. */
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
     await this.attacher.stop();
