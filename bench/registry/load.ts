@@ -20,6 +20,8 @@ export interface LoadResult {
   p99: number;
   p999: number;
   max: number;
+  /** p99 measured from the actual send instead of the scheduled start (the generator's own lateness left out). */
+  p99Sent: number;
   /** First error message, when any. */
   firstError?: string;
 }
@@ -35,11 +37,16 @@ export function quantile(sorted: readonly number[], q: number): number {
  * Calls `call` at `rate` per second for `durationS` seconds (after `warmupS` seconds of the same
  * load that are not counted) and waits for the stragglers (at most `drainS`).
  */
-export async function openLoop(name: string, call: () => Promise<unknown>, o: { rate: number; durationS: number; warmupS: number; drainS?: number }): Promise<LoadResult> {
+export async function openLoop(
+  name: string,
+  call: () => Promise<unknown>,
+  o: { rate: number; durationS: number; warmupS: number; drainS?: number; /** busy-wait the last millisecond before each send (precise; costs a core) */ spin?: boolean },
+): Promise<LoadResult> {
   const interval = 1_000 / o.rate;
   const total = Math.round(o.rate * (o.warmupS + o.durationS));
   const warm = Math.round(o.rate * o.warmupS);
   const latencies: number[] = [];
+  const sentLatencies: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
   const pending = new Set<Promise<void>>();
@@ -55,11 +62,13 @@ export async function openLoop(name: string, call: () => Promise<unknown>, o: { 
         const i = next++;
         const scheduled = t0 + i * interval;
         if (i === warm) measuredStart = scheduled;
+        const sentAt = performance.now();
         const p = call().then(
           () => {
             const done = performance.now();
             if (i >= warm) {
               latencies.push(done - scheduled);
+              sentLatencies.push(done - sentAt);
               lastDone = Math.max(lastDone, done);
             }
           },
@@ -75,7 +84,8 @@ export async function openLoop(name: string, call: () => Promise<unknown>, o: { 
       }
       if (next >= total) return resolve();
       const wait = Math.max(0, t0 + next * interval - performance.now());
-      setTimeout(tick, wait > 1 ? wait - 0.5 : 0);
+      if (o.spin && wait <= 1) setImmediate(tick);
+      else setTimeout(tick, wait > 1 ? wait - (o.spin ? 1 : 0.5) : 0);
     };
     tick();
   });
@@ -96,6 +106,7 @@ export async function openLoop(name: string, call: () => Promise<unknown>, o: { 
     p99: quantile(sorted, 0.99),
     p999: quantile(sorted, 0.999),
     max: sorted[sorted.length - 1] ?? NaN,
+    p99Sent: quantile(sentLatencies.sort((a, b) => a - b), 0.99),
     ...(firstError ? { firstError } : {}),
   };
 }

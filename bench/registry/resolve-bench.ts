@@ -35,6 +35,11 @@ const warmupS = Number(process.env['BENCH_WARMUP_S'] ?? 3);
 // Without the cache every lookup goes to the store; FerretDB (one serialised connection) cannot
 // take 1,000/s, so that phase runs at a rate it can sustain, to show the store's own latency.
 const storeRate = Number(process.env['BENCH_STORE_RATE'] ?? 100);
+// How to start the registry: tsx on the sources by default; a bundled build elsewhere
+// (e.g. BENCH_REGISTRY_CMD="node /tmp/registry.mjs" on a machine without node_modules).
+const spin = process.env['BENCH_SPIN'] === '1';
+const rounds = Number(process.env['BENCH_ROUNDS'] ?? 2);
+const registryCmd = process.env['BENCH_REGISTRY_CMD']?.split(' ').filter(Boolean) ?? [join(root, 'node_modules/.bin/tsx'), 'apps/registry-service/src/main.ts'];
 
 function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
@@ -58,7 +63,7 @@ async function startRegistry(label: string, extraEnv: Record<string, string>): P
   const port = await freePort();
   const ns = `b${randomBytes(5).toString('hex')}`;
   const db = `${ns}_registry`;
-  const proc = spawn(join(root, 'node_modules/.bin/tsx'), ['apps/registry-service/src/main.ts'], {
+  const proc = spawn(registryCmd[0]!, registryCmd.slice(1), {
     cwd: root,
     env: {
       ...process.env,
@@ -114,11 +119,13 @@ async function measure(label: string, addr: string, rate: number): Promise<LoadR
   const ref = { ref: { name: 'bench-model', selector: { $case: 'alias' as const, alias: 'champion' } } };
   const check = (await reg.unary('resolveModel', ref)).version;
   if (check?.version !== 1) throw new Error('resolve returned the wrong version');
-  const o = { rate, durationS, warmupS };
-  const results = [
-    await openLoop(`${label}: health Check (echo baseline)`, () => echo.unary('check', { service: '' }), o),
-    await openLoop(`${label}: ResolveModel bench-model@champion`, () => reg.unary('resolveModel', ref), o),
-  ];
+  const o = { rate, durationS, warmupS, spin };
+  // Alternating rounds, so that drift in the machine's load shows as variance, not as a bias.
+  const results: LoadResult[] = [];
+  for (let round = 1; round <= (rate === storeRate ? 1 : rounds); round++) {
+    results.push(await openLoop(`${label}: health Check (echo baseline) #${round}`, () => echo.unary('check', { service: '' }), o));
+    results.push(await openLoop(`${label}: ResolveModel bench-model@champion #${round}`, () => reg.unary('resolveModel', ref), o));
+  }
   echo.close();
   reg.close();
   return results;
@@ -126,7 +133,7 @@ async function measure(label: string, addr: string, rate: number): Promise<LoadR
 
 function fmt(r: LoadResult): string {
   const ms = (x: number) => x.toFixed(2).padStart(7);
-  return `${r.name.padEnd(58)} ${String(r.ok).padStart(6)}/${String(r.sent).padEnd(6)} err ${String(r.errors).padStart(4)}  ${r.achievedRate.toFixed(0).padStart(5)}/s  p50 ${ms(r.p50)}  p90 ${ms(r.p90)}  p99 ${ms(r.p99)}  p99.9 ${ms(r.p999)}  max ${ms(r.max)} ms${r.firstError ? `  (${r.firstError})` : ''}`;
+  return `${r.name.padEnd(62)} ${String(r.ok).padStart(6)}/${String(r.sent).padEnd(6)} err ${String(r.errors).padStart(4)}  ${r.achievedRate.toFixed(0).padStart(5)}/s  p50 ${ms(r.p50)}  p90 ${ms(r.p90)}  p99 ${ms(r.p99)}  p99.9 ${ms(r.p999)}  max ${ms(r.max)} ms  (p99 from send ${ms(r.p99Sent)})${r.firstError ? `  (${r.firstError})` : ''}`;
 }
 
 async function cleanup(started: Started[]): Promise<void> {
@@ -147,7 +154,9 @@ async function cleanup(started: Started[]): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  console.log(`registry ResolveModel benchmark: open loop ${rate}/s, ${durationS} s measured after ${warmupS} s warm-up; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), node ${process.version}`);
+  console.log(
+    `registry ResolveModel benchmark: open loop ${rate}/s, ${durationS} s measured after ${warmupS} s warm-up, ${rounds} rounds${spin ? ', spin scheduling' : ''}; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), node ${process.version}`,
+  );
   const artifactRoot = mkdtempSync(join(tmpdir(), 'medtune-bench-'));
   const started: Started[] = [];
   const results: LoadResult[] = [];
@@ -168,9 +177,10 @@ async function main(): Promise<void> {
     rmSync(artifactRoot, { recursive: true, force: true });
   }
   for (const r of results) console.log(fmt(r));
-  const resolveCached = results[1]!;
-  const verdict = resolveCached.p99 <= 5 && resolveCached.errors === 0 ? 'MET' : 'NOT MET';
-  console.log(`target p99 <= 5 ms at ${rate}/s for ResolveModel by alias (cache on): ${verdict} (p99 ${resolveCached.p99.toFixed(2)} ms)`);
+  const cached = results.filter((r) => r.name.startsWith('cache on: ResolveModel'));
+  const worst = cached.reduce((a, b) => (b.p99 > a.p99 ? b : a));
+  const verdict = worst.p99 <= 5 && cached.every((r) => r.errors === 0) ? 'MET' : 'NOT MET';
+  console.log(`target p99 <= 5 ms at ${rate}/s for ResolveModel by alias (cache on), worst of ${cached.length} rounds: ${verdict} (p99 ${worst.p99.toFixed(2)} ms)`);
   console.log(JSON.stringify({ rate, durationS, warmupS, results }));
 }
 
