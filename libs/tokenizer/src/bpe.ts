@@ -7,7 +7,10 @@
  * `Word::merge_all` does. Results are cached per piece string.
  */
 import { mergeSlot, type CompiledTokenizer } from './compile';
-import { CodePoints, pieceEnd } from './pretokenize';
+import { CodePoints, pieceEnd, SCRATCH_KEPT } from './pretokenize';
+
+/** Longer pieces are not cached (as in HF): rare, and costly to keep. */
+const MAX_CACHED_PIECE = 256;
 
 /** Growable list of ids that engines append to. */
 export class IdList {
@@ -105,12 +108,16 @@ export class TsBpeEngine implements SegmentEngine {
           encoded = true;
         }
         ids = this.bpe(this.bytes, cp.utf8[k]!, cp.utf8[end]!);
-        if (this.cache.size >= this.cacheSize) this.cache.clear();
-        if (this.cacheSize > 0) this.cache.set(key, ids);
+        if (this.cacheSize > 0 && key.length <= MAX_CACHED_PIECE) {
+          if (this.cache.size >= this.cacheSize) this.cache.clear();
+          this.cache.set(key, ids);
+        }
       }
       emit(ids);
       k = end;
     }
+    if (this.bytes.length > 4 * SCRATCH_KEPT) this.bytes = new Uint8Array(4096);
+    cp.shrink();
   }
 
   /** BPE of bytes[start, end). */
@@ -161,7 +168,18 @@ export class TsBpeEngine implements SegmentEngine {
     // A plain array: in the cache it takes about half the memory of a typed array.
     const out: number[] = [];
     for (let i = 0; i !== -1; i = next[i]!) out.push(sym[i]!);
+    if (this.sym.length > SCRATCH_KEPT) this.resetScratch();
     return out;
+  }
+
+  private resetScratch(): void {
+    this.sym = new Int32Array(256);
+    this.next = new Int32Array(256);
+    this.prev = new Int32Array(256);
+    this.version = new Int32Array(256);
+    this.heap = new Float64Array(256);
+    this.heapMerged = new Int32Array(256);
+    this.heapVersion = new Int32Array(256);
   }
 
   private growScratch(n: number): void {

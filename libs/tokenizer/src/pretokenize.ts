@@ -32,6 +32,9 @@ function buildClassTable(): Uint8Array {
   return table;
 }
 
+/** Scratch sizes (in elements) kept between texts; larger buffers are dropped after use. */
+export const SCRATCH_KEPT = 1 << 16;
+
 /** Class of every code point (index = code point). */
 export const CHAR_CLASS: Uint8Array = buildClassTable();
 
@@ -77,6 +80,15 @@ export class CodePoints {
     utf16[n] = len;
     utf8[n] = bytes;
     this.n = n;
+  }
+
+  /** Drops buffers grown for a very long text, so that one such text does not pin the memory. */
+  shrink(): void {
+    if (this.cps.length <= SCRATCH_KEPT) return;
+    this.cps = new Int32Array(1024);
+    this.cls = new Uint8Array(1024);
+    this.utf16 = new Int32Array(1025);
+    this.utf8 = new Int32Array(1025);
   }
 
   private grow(len: number): void {

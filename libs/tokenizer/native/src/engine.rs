@@ -14,6 +14,10 @@ pub const NEWLINE: u8 = 4;
 
 /// Slots per merge-table entry: left id, right id, rank, merged id (see compile.ts).
 const MERGE_STRIDE: usize = 4;
+/// Longer pieces are not cached (as in HF): rare, and costly to keep.
+const MAX_CACHED_PIECE: usize = 256;
+/// Scratch capacity kept between texts; larger buffers are released after use.
+const SCRATCH_KEPT: usize = 1 << 16;
 
 pub struct Engine {
     /// Class of every code point (0x110000 entries).
@@ -165,13 +169,30 @@ impl Engine {
             let mut ids = std::mem::take(&mut self.piece);
             self.bpe(piece, &mut ids);
             emit(&ids);
-            if self.cache.len() >= self.cache_size {
-                self.cache.clear();
-            }
-            if self.cache_size > 0 {
+            if self.cache_size > 0 && piece.len() <= MAX_CACHED_PIECE {
+                if self.cache.len() >= self.cache_size {
+                    self.cache.clear();
+                }
                 self.cache.insert(piece.into(), ids.as_slice().into());
             }
             self.piece = ids;
+        }
+        self.shrink_scratch();
+    }
+
+    /// Releases buffers grown for a very long text, so that one such text does not pin the memory.
+    fn shrink_scratch(&mut self) {
+        if self.cps.capacity() > SCRATCH_KEPT {
+            self.cps = Vec::new();
+            self.cls = Vec::new();
+            self.offsets = Vec::new();
+        }
+        if self.sym.capacity() > SCRATCH_KEPT {
+            self.sym = Vec::new();
+            self.next = Vec::new();
+            self.prev = Vec::new();
+            self.heap = BinaryHeap::new();
+            self.piece = Vec::new();
         }
     }
 
