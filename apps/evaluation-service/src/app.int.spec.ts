@@ -27,6 +27,7 @@ let mongo: TestMongo;
 let registryProc: RunningProcess;
 let worker: StandInWorker;
 let app: EvaluationApp;
+let evalEnv: Record<string, string>;
 let evalClient: KitClient<typeof evaluation.EvaluationServiceService>;
 let regClient: KitClient<typeof registry.RegistryServiceService>;
 
@@ -51,6 +52,12 @@ function writeAdapter(): common.Artifact {
   });
 }
 
+async function stopApp(a: EvaluationApp): Promise<void> {
+  await Promise.all([...a.consumers.map((c) => c.stop()), a.stopBackground(), a.server.shutdown({ graceMs: 1_000 })]);
+  await a.nc.drain();
+  await a.mongo.close();
+}
+
 beforeAll(async () => {
   nats = await testNats();
   mongo = await testMongo();
@@ -65,18 +72,14 @@ beforeAll(async () => {
     readyWhen: { grpcHealth: `127.0.0.1:${regPort}` },
     readyTimeoutMs: 60_000,
   });
-  const cfg = loadEvaluationConfig(
-    evaluationEnv({ natsUrl: nats.url, namespace: nats.id, mongoUri: mongo.uri, db: mongo.dbNameFor('evaluation'), registryAddr: `127.0.0.1:${regPort}`, workerAddrs: worker.address }),
-  );
-  app = await startEvaluation(cfg, log);
+  evalEnv = evaluationEnv({ natsUrl: nats.url, namespace: nats.id, mongoUri: mongo.uri, db: mongo.dbNameFor('evaluation'), registryAddr: `127.0.0.1:${regPort}`, workerAddrs: worker.address });
+  app = await startEvaluation(loadEvaluationConfig(evalEnv), log);
   evalClient = createClient(evaluation.EvaluationServiceClient, `127.0.0.1:${app.port}`, { defaultDeadlineMs: 10_000 });
   regClient = createClient(registry.RegistryServiceClient, `127.0.0.1:${regPort}`, { defaultDeadlineMs: 10_000 });
   return async () => {
     evalClient.close();
     regClient.close();
-    await Promise.all([...app.consumers.map((c) => c.stop()), app.stopBackground(), app.server.shutdown({ graceMs: 1_000 })]);
-    await app.nc.drain();
-    await app.mongo.close();
+    await stopApp(app);
     await registryProc.stop();
     await worker.server.shutdown({ graceMs: 500 });
     await mongo.cleanup();
@@ -159,5 +162,35 @@ describe('evaluation service', () => {
       evalClient.unary('startEvaluation', evaluation.StartEvaluationRequest.fromPartial({ model: { ref: { $case: 'registry', registry: { name: 'nobody', selector: { $case: 'latest', latest: true } } } } })),
     ).rejects.toBeInstanceOf(NotFoundError);
     await expect(evalClient.unary('getEvaluation', { evaluationId: 'eval_nope' })).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('resumes a run interrupted by a restart, generating only the missing items, announcing its start once', async () => {
+    const sub = await collectEvents(nats.nc, nats.subject('medtune.evaluation.run.*'));
+    worker.delayMs = 150;
+    const calls = worker.calls.length;
+    const res = await evalClient.unary('startEvaluation', evaluation.StartEvaluationRequest.fromPartial({ model: { ref: { $case: 'baseModel', baseModel: '/models/other' } }, evalSet: 'medqa-zh-6' }));
+    const id = res.evaluation!.evaluationId;
+    // Stop the service once the first chunk (4 items) is stored, in the middle of the second.
+    await waitFor(async () => (await evalClient.unary('getEvaluation', { evaluationId: id })).evaluation!.itemsDone >= 4, 30_000);
+    await stopApp(app);
+    evalClient.close();
+    const stored = await mongo.client.db(evalEnv['MEDTUNE_EVALUATION_DB']!).collection('evaluations').findOne({ _id: id as never });
+    expect(stored?.['status']).toBe(St.EVALUATION_STATUS_RUNNING);
+    worker.delayMs = 0;
+    app = await startEvaluation(loadEvaluationConfig(evalEnv), log);
+    evalClient = createClient(evaluation.EvaluationServiceClient, `127.0.0.1:${app.port}`, { defaultDeadlineMs: 10_000 });
+    const done = await waitFor(async () => {
+      const e = (await evalClient.unary('getEvaluation', { evaluationId: id })).evaluation!;
+      return e.status === St.EVALUATION_STATUS_COMPLETED ? e : undefined;
+    }, 30_000);
+    expect(done.scores!.items).toBe(6);
+    const asked = worker.calls.slice(calls).flat().length;
+    expect(asked).toBeLessThan(6 + 4); // the 4 stored items were not generated again
+    const items = await evalClient.unary('listItemResults', { evaluationId: id, pageSize: 0, pageToken: '' });
+    expect(items.items.map((i) => i.index)).toEqual([0, 1, 2, 3, 4, 5]);
+    await sub.waitFor((e) => e.subject.endsWith('run.completed') && events.EvaluationRunChanged.decode(e.data).evaluation?.evaluationId === id);
+    const mine = sub.events.filter((e) => events.EvaluationRunChanged.decode(e.data).evaluation?.evaluationId === id).map((e) => e.subject.split('.').pop());
+    expect(mine).toEqual(['started', 'completed']);
+    await sub.stop();
   });
 });

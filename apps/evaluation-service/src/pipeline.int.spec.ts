@@ -204,7 +204,7 @@ describe.skipIf(!hasWorker)('training success → registry → evaluation → pr
     cpSync(new URL(adapter.uri).pathname, tampered, { recursive: true });
     const weights = adapter.files.find((f) => f.path.endsWith('.safetensors'))!;
     const bytes = readFileSync(join(tampered, weights.path));
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
     writeFileSync(join(tampered, weights.path), bytes);
     await regClient.unary('createModelVersion', { name: 'med-tiny', idempotencyKey: 'tampered-1', artifacts: [{ ...adapter, uri: `file://${tampered}` }], tags: {}, lineage: undefined });
     const failed = await waitFor(async () => {

@@ -13,12 +13,15 @@ export interface StandInWorker {
   readonly server: KitGrpcServer;
   /** Prompts received, per Generate call. */
   readonly calls: string[][];
+  /** Delay before each completion (ms); change it at any time. */
+  delayMs: number;
 }
 
 /** Starts a TrainerService on port 0 whose Generate answers each prompt with `answer(prompt, model)`. */
 export async function startStandInWorker(answer: (prompt: string, model: trainer.InferenceModel) => string): Promise<StandInWorker> {
   const server = createGrpcServer({ log: pino({ level: 'silent' }) });
   const calls: string[][] = [];
+  const state = { delayMs: 0 };
   const unimplemented = unary(async () => {
     throw new UnimplementedError('the stand-in worker only generates');
   });
@@ -31,9 +34,11 @@ export async function startStandInWorker(answer: (prompt: string, model: trainer
       yield* [];
       throw new UnimplementedError('the stand-in worker only generates');
     }),
-    generate: serverStream(async function* (req) {
+    generate: serverStream(async function* (req, ctx) {
       calls.push(req.prompts);
       for (const [index, prompt] of req.prompts.entries()) {
+        if (state.delayMs) await new Promise((r) => setTimeout(r, state.delayMs));
+        if (ctx.signal.aborted) return;
         const text = answer(prompt, req.model!);
         yield { index, text, promptTokens: 100, completionTokens: text.length, finishReason: text.includes('</think>') ? 'eos' : 'length' };
       }
@@ -42,7 +47,7 @@ export async function startStandInWorker(answer: (prompt: string, model: trainer
     getWorkerInfo: unary(async () => ({ info: trainer.WorkerInfo.fromPartial({ workerId: 'stand-in', address: '', busy: false, gpuName: 'cpu' }) })),
   });
   const port = await server.start('127.0.0.1:0');
-  return { address: `127.0.0.1:${port}`, server, calls };
+  return Object.assign(state, { address: `127.0.0.1:${port}`, server, calls });
 }
 
 /** Environment of a registry service under test. */
