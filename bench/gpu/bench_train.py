@@ -25,7 +25,9 @@ ROWS = SHARED / "data" / "sft" / "medical_o1_sft_Chinese_subset916.json"
 
 def write_rows(kind: str, model_dir: Path, seq: int, out: Path) -> Path:
     """real: the 916 rows as they are (the seed's template is applied by the worker);
-    synthetic: the same text cut into rows of seq + 16 tokens (full sequences after truncation)."""
+    synthetic: the same text cut into rows of seq - 8 tokens (nearly full sequences; a few tokens
+    of slack because decoding and encoding again can move a boundary, and the worker refuses data
+    whose every row is longer than max_seq_length)."""
     rows = json.loads(ROWS.read_text(encoding="utf-8"))
     if kind == "real":
         out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
@@ -35,7 +37,7 @@ def write_rows(kind: str, model_dir: Path, seq: int, out: Path) -> Path:
     tok = AutoTokenizer.from_pretrained(model_dir)
     text = "\n".join(r["Question"] + r["Complex_CoT"] + r["Response"] for r in rows)
     ids = tok(text, add_special_tokens=False)["input_ids"]
-    step = seq + 16
+    step = seq - 8
     chunks = [tok.decode(ids[i : i + step]) for i in range(0, len(ids) - step, step)]
     out.write_text("".join(json.dumps({"text": c}, ensure_ascii=False) + "\n" for c in chunks), encoding="utf-8")
     return out
@@ -107,7 +109,7 @@ def run_bare(a, spec, tmp: Path) -> dict:
     from trl import SFTConfig
 
     from medtune_trainer.backends import base as backends
-    from medtune_trainer.backends.common import _CountingCollator, _TokenCounter, make_dataset, sft_config_kwargs
+    from medtune_trainer.backends.common import TokenCounter, counting, make_dataset, sft_config_kwargs
     from medtune_trainer.data import read_local
 
     t0 = time.time()
@@ -116,25 +118,26 @@ def run_bare(a, spec, tmp: Path) -> dict:
     tok = plan.loaded.tokenizer
     rows = read_local(spec.data, tok.eos_token)
     ids = [x[: a.seq] for x in tok([r.text for r in rows])["input_ids"]]
-    counter = _TokenCounter()
+    counter = TokenCounter()
     points = []
 
     class Timing(TrainerCallback):
         def on_step_end(self, args, state, control, **kw):
-            torch.cuda.synchronize()
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
             points.append((state.global_step, time.time(), counter.total))
 
     cfg = SFTConfig(**{**sft_config_kwargs(spec, tmp / "ck"), **plan.args, "save_strategy": "no"})
-    trainer = backend.sft_trainer_class()(model=plan.loaded.model, args=cfg, train_dataset=make_dataset(ids), processing_class=tok, callbacks=[Timing()])
-    trainer.data_collator = _CountingCollator(trainer.data_collator, counter)
+    trainer = counting(backend.sft_trainer_class(), counter)(model=plan.loaded.model, args=cfg, train_dataset=make_dataset(ids), processing_class=tok, callbacks=[Timing()])
     trainer.train()
     tps, times = rate(points, a.warmup)
-    return {"tokens_per_second": tps, "peak_gpu_memory_bytes": float(torch.cuda.max_memory_allocated()), "step_times_s": times, "wall_s": time.time() - t0}
+    return {"tokens_per_second": tps, "peak_gpu_memory_bytes": float(torch.cuda.max_memory_allocated()) if torch.cuda.is_available() else 0.0, "step_times_s": times, "wall_s": time.time() - t0}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default="14B", choices=["1.5B", "7B", "14B", "32B"])
+    ap.add_argument("--config-dir", type=Path, help="another config.json directory (a CPU smoke run of this script)")
     ap.add_argument("--backend", default="unsloth", choices=["unsloth", "hf"])
     ap.add_argument("--mode", default="worker", choices=["worker", "bare"])
     ap.add_argument("--no-4bit", dest="load_in_4bit", action="store_false")
@@ -152,7 +155,8 @@ def main() -> None:
     from random_model import make_random_model
 
     t0 = time.time()
-    model_dir = make_random_model(FAMILY / a.config, FAMILY / "bpe", a.model_root / a.config)
+    config_dir = a.config_dir or FAMILY / a.config
+    model_dir = make_random_model(config_dir, FAMILY / "bpe", a.model_root / config_dir.name)
     made_s = time.time() - t0
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     data = write_rows(a.data, model_dir, a.seq, tmp / "rows.jsonl")

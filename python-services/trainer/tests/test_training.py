@@ -74,6 +74,10 @@ def test_reattached_stream_has_no_gap_or_duplicate(trained, stub):
     full = all_events(stub, JOB)
     assert [e.SerializeToString() for e in full] == [e.SerializeToString() for e in live]
     assert trained["job"].last_sequence == len(full)
+    assert all_events(stub, JOB, from_sequence=len(full) + 1) == []  # at the end: nothing, and the stream ends
+    with pytest.raises(grpc.RpcError) as err:
+        all_events(stub, JOB, from_sequence=len(full) + 2)
+    assert err.value.code() == grpc.StatusCode.OUT_OF_RANGE
 
 
 def test_loss_falls_and_metrics_arrive_every_logging_step(trained):

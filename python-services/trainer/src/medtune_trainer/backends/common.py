@@ -37,32 +37,35 @@ class Outcome:
 
 
 @dataclass
-class _TokenCounter:
-    """Non-padding tokens seen, counted in the collator (the only place that sees every batch)."""
+class TokenCounter:
+    """Non-padding tokens trained on, counted from every batch that reaches training_step."""
 
     total: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-
-class _CountingCollator:
-    def __init__(self, inner: Any, counter: _TokenCounter):
-        self.inner = inner
-        self.counter = counter
-
-    def __call__(self, examples):
-        batch = self.inner(examples)
+    def add(self, batch) -> None:
         if "attention_mask" in batch:
             n = int(batch["attention_mask"].sum())
         elif "position_ids" in batch:  # padding-free: one flat sequence of real tokens
             n = int(batch["position_ids"].numel())
         else:
             n = int(batch["input_ids"].numel())
-        with self.counter.lock:
-            self.counter.total += n
-        return batch
+        with self.lock:
+            self.total += n
 
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
+
+def counting(trainer_cls: type, counter: TokenCounter) -> type:
+    """A subclass of the backend's trainer class that counts tokens in training_step (a subclass
+    rather than a wrapped collator, so that library code checking the collator's type is not
+    fooled)."""
+
+    class Counting(trainer_cls):  # type: ignore[misc, valid-type]
+        def training_step(self, model, inputs, *args, **kwargs):
+            counter.add(inputs)
+            return super().training_step(model, inputs, *args, **kwargs)
+
+    Counting.__name__ = Counting.__qualname__ = f"Counting{trainer_cls.__name__}"
+    return Counting
 
 
 def sft_config_kwargs(spec: d.JobSpec, output_dir: Path) -> dict[str, Any]:
@@ -97,7 +100,7 @@ class _EventsCallback:
     """Built lazily so that transformers is imported only in the job thread."""
 
     @staticmethod
-    def make(hooks: RunHooks, counter: _TokenCounter, ckpt_dir: Path):
+    def make(hooks: RunHooks, counter: TokenCounter, ckpt_dir: Path):
         import psutil
         import torch
         from transformers import TrainerCallback
@@ -186,9 +189,9 @@ def train(
     checkpoint first)."""
     from trl import SFTConfig
 
-    counter = _TokenCounter()
+    counter = TokenCounter()
     cfg = SFTConfig(**{**sft_config_kwargs(spec, ckpt_dir), **plan.args})
-    trainer_cls = backend.sft_trainer_class()
+    trainer_cls = counting(backend.sft_trainer_class(), counter)
     trainer = trainer_cls(
         model=plan.loaded.model,
         args=cfg,
@@ -196,7 +199,10 @@ def train(
         processing_class=plan.loaded.tokenizer,
         callbacks=[_EventsCallback.make(hooks, counter, ckpt_dir)],
     )
-    trainer.data_collator = _CountingCollator(trainer.data_collator, counter)
+    # Logs travel as events; the trainer's own printing of every log line is noise in the worker's output.
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)
     t0 = time.monotonic()
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     runtime = time.monotonic() - t0
