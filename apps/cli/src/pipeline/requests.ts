@@ -103,9 +103,14 @@ export function generationParams(p: LoadedPipeline): common.GenerationParams {
   return common.GenerationParams.fromPartial({ maxNewTokens: e.max_new_tokens, temperature: e.temperature, topP: e.top_p, seed: e.seed });
 }
 
-/** StartEvaluation of the base model. */
-export function baseEvaluationRequest(p: LoadedPipeline, idempotencyKey: string): evaluation.StartEvaluationRequest {
+/**
+ * StartEvaluation of the base model, with the eval loss on the dataset's held-out rows: the same
+ * request the evaluation service's automation makes for the base when the new version appears, so
+ * its cached result is reused there.
+ */
+export function baseEvaluationRequest(p: LoadedPipeline, idempotencyKey: string, datasetDigest = ''): evaluation.StartEvaluationRequest {
   return evaluation.StartEvaluationRequest.fromPartial({
+    evalLossDatasetDigest: datasetDigest,
     model: { ref: { $case: 'baseModel', baseModel: p.spec.base_model } },
     evalSet: p.spec.evaluation.set,
     templateName: p.spec.dataset.template,

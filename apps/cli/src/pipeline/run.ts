@@ -71,7 +71,9 @@ export async function runPipeline(ctx: CliContext, p: LoadedPipeline, options: R
   let base: evaluation.Evaluation | undefined;
   if (spec.evaluation.before) {
     step(2, `evaluate the base model on ${spec.evaluation.set}`);
-    const res = await ctx.clients.evaluation.unary('startEvaluation', baseEvaluationRequest(p, `${runKey}/base`));
+    // No idempotency key: the service caches base-model results by their full spec, which also
+    // makes this the run its automation reuses for the comparison.
+    const res = await ctx.clients.evaluation.unary('startEvaluation', baseEvaluationRequest(p, '', v.digest));
     base = await followEvaluation(ctx, res.evaluation!.evaluationId, '      ');
     const bad = evaluationOutcome(base);
     if (bad) throw bad;
