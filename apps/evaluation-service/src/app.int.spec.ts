@@ -3,7 +3,7 @@
  * process) and a stand-in worker (a gRPC TrainerService answering from a script). The real
  * Python worker is exercised by pipeline.int.spec.ts.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -36,8 +36,10 @@ printLogsOnFailure();
 /** A fine-tuned model answers D after a closed <think>; the base model never closes it. */
 const answer = (_prompt: string, model: { adapterUri: string }) => (model.adapterUri ? '先想一想。</think>\n答案：D' : '让我想想，可能是A');
 
+const tmp = mkdtempSync(join(tmpdir(), 'medtune-eval-int-'));
+
 function writeAdapter(): common.Artifact {
-  const dir = join(mkdtempSync(join(tmpdir(), 'medtune-eval-int-')), 'adapter');
+  const dir = join(mkdtempSync(join(tmp, 'a-')), 'adapter');
   const files: Record<string, string> = { 'adapter_config.json': '{"r":32}', 'adapter_model.safetensors': 'w'.repeat(1000) };
   mkdirSync(dir);
   for (const [p, b] of Object.entries(files)) writeFileSync(join(dir, p), b);
@@ -84,6 +86,7 @@ beforeAll(async () => {
     await worker.server.shutdown({ graceMs: 500 });
     await mongo.cleanup();
     await nats.cleanup();
+    rmSync(tmp, { recursive: true, force: true });
   };
 });
 
@@ -91,7 +94,7 @@ describe('evaluation service', () => {
   it('imports MedQA, refuses a malformed file storing nothing, and lists the seed set first', async () => {
     const res = await evalClient.unary('createEvalSet', { name: 'medqa-zh-6', kind: evaluation.EvalSetKind.EVAL_SET_KIND_MULTIPLE_CHOICE, path: MEDQA_ZH, description: '', limit: 6 });
     expect(res).toMatchObject({ created: true, evalSet: { itemCount: 6, sourceName: 'medqa_mcmle_zh_4opt_test.jsonl' } });
-    const bad = join(mkdtempSync(join(tmpdir(), 'medtune-eval-int-')), 'bad.jsonl');
+    const bad = join(tmp, 'bad.jsonl');
     writeFileSync(bad, `${JSON.stringify({ question: 'q', options: { A: 'a', B: 'b' }, answer_idx: 'A' })}\n{"question": "q2", "options": {"A": "a"}, "answer_idx": "C"}\nnot json\n`);
     const err = await evalClient.unary('createEvalSet', { name: 'bad', kind: evaluation.EvalSetKind.EVAL_SET_KIND_MULTIPLE_CHOICE, path: bad, description: '', limit: 0 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidArgumentError);

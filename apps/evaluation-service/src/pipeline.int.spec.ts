@@ -7,7 +7,7 @@
  * Then the error paths: unknown model, malformed evaluation file, tampered artifact, and an alias
  * on the FAILED version.
  */
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -122,6 +122,7 @@ beforeAll(async () => {
     for (const p of procs.reverse()) await p.stop();
     await mongo.cleanup();
     await nats.cleanup();
+    rmSync(work, { recursive: true, force: true });
   };
 }, 600_000);
 

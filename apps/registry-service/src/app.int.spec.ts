@@ -17,7 +17,7 @@ import { pino } from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type RegistryApp } from './app';
 import { loadRegistryConfig } from './config';
-import { writeAdapter, writeGguf } from './core/testing';
+import { removeTempDirs, writeAdapter, writeGguf } from './core/testing';
 
 const S = registry.ModelVersionStatus;
 const log = pino({ level: process.env['MEDTUNE_TEST_LOG'] ?? 'silent' });
@@ -61,6 +61,7 @@ beforeAll(async () => {
     await stop(app);
     await mongo.cleanup();
     await nats.cleanup();
+    removeTempDirs();
   };
 });
 

@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { evaluation, type events } from '@medtune/contracts';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from '@medtune/kit';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { SEED_QUESTION } from './evalsets';
 import { testEvaluation } from './testing';
 
@@ -11,6 +11,7 @@ const St = evaluation.EvaluationStatus;
 const MC = evaluation.EvalSetKind.EVAL_SET_KIND_MULTIPLE_CHOICE;
 const dir = mkdtempSync(join(tmpdir(), 'medtune-eval-'));
 const stops: (() => Promise<void>)[] = [];
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(async () => {
   for (const s of stops.splice(0)) await s();
 });

@@ -1,10 +1,11 @@
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { common, registry, training, type events } from '@medtune/contracts';
 import { AbortedError, AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@medtune/kit';
-import { describe, expect, it } from 'vitest';
-import { testRegistry, writeAdapter, writeGguf } from './testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { removeTempDirs, tempDir, testRegistry, writeAdapter, writeGguf } from './testing';
+
+afterAll(removeTempDirs);
 
 const { ModelVersionStatus: S } = registry;
 
@@ -96,7 +97,7 @@ describe('createVersion', () => {
     const t = testRegistry();
     const g = writeGguf();
     writeFileSync(g.path, 'x');
-    const root = mkdtempSync(join(tmpdir(), 'medtune-reg-'));
+    const root = tempDir();
     const missing = writeAdapter(root, 'gone');
     rmSync(missing.dir, { recursive: true });
     await t.core.createVersion({ name: 'm', idempotencyKey: 'k1', artifacts: [g.artifact], tags: {}, lineage: undefined });

@@ -3,7 +3,7 @@
  * sink, and artifacts written to a temporary directory with their true digests.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -65,8 +65,20 @@ export function testRegistry(options: { cacheTtlMs?: number } = {}) {
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
+const tempRoots: string[] = [];
+/** A new temporary directory, removed by {@link removeTempDirs}. */
+export function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'medtune-reg-'));
+  tempRoots.push(d);
+  return d;
+}
+/** Removes the directories made by this module's helpers (call in afterAll). */
+export function removeTempDirs(): void {
+  for (const d of tempRoots.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
 /** Writes a small adapter directory and returns its Artifact with the true digests (computed independently of the service's code). */
-export function writeAdapter(root = mkdtempSync(join(tmpdir(), 'medtune-reg-')), seed = 'a'): { dir: string; artifact: common.Artifact } {
+export function writeAdapter(root = tempDir(), seed = 'a'): { dir: string; artifact: common.Artifact } {
   const dir = join(root, `adapter-${seed}`);
   mkdirSync(join(dir, 'sub'), { recursive: true });
   const files: Record<string, string> = {
@@ -92,7 +104,7 @@ export function writeAdapter(root = mkdtempSync(join(tmpdir(), 'medtune-reg-')),
 }
 
 /** Writes a single-file artifact (a GGUF stand-in). */
-export function writeGguf(root = mkdtempSync(join(tmpdir(), 'medtune-reg-'))): { path: string; artifact: common.Artifact } {
+export function writeGguf(root = tempDir()): { path: string; artifact: common.Artifact } {
   const path = join(root, 'model.gguf');
   const body = Buffer.from('GGUF'.repeat(256));
   writeFileSync(path, body);
