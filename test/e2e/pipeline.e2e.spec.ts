@@ -146,7 +146,6 @@ describe('medtune run examples-style pipeline, end to end', () => {
         baseModel: path.join(repoRoot, 'var/models/tiny-qwen2'),
         datasetDigest: summary.dataset.digest,
         trainingJobId: summary.job.jobId,
-        templateName: 'medical-o1-zh',
         backend: common.Backend.BACKEND_HF,
       });
       expect(v.lineage?.hyperparameters).toMatchObject({ maxSteps: STEPS, learningRate: 0.01, batchSize: 2 });
