@@ -28,7 +28,9 @@ export async function followJob(ctx: CliContext, jobId: string, options: FollowJ
   const view = { step: 0, totalSteps: 0, epoch: undefined as number | undefined, etaSeconds: undefined as number | undefined, loss: undefined as number | undefined, tokensPerSecond: undefined as number | undefined, state: 'queued' };
   let nextSeq = 1;
   let failures = 0;
-  const draw = () => live.update(`${indent}${trainingProgressLine(view, Math.min(30, Math.max(10, out.width - 70)))}`);
+  const tty = Boolean(ctx.io.stderr.isTTY);
+  // Off a terminal a bar without a step count says nothing the state lines do not.
+  const draw = () => (tty || view.totalSteps > 0) && live.update(`${indent}${trainingProgressLine(view, Math.min(30, Math.max(10, out.width - 70)))}`);
 
   for (;;) {
     if (ctx.signal.aborted) break;
