@@ -102,24 +102,13 @@ def merged_bf16(tiny_model, tmp_path_factory):
 
 
 def test_gguf_q8_0_export_reads_back(merged_bf16, tmp_path):
-    """The default GGUF type through the offline converter; f16 logits are compared with the
-    merged model's in test_training.py."""
-    from gguf import GGUFReader
-
+    """The default GGUF type through the offline converter, read back by gguf.GGUFReader inside
+    export_gguf (its details come from the reader). transformers loading a GGUF and matching the
+    merged model's logits is in test_training.py (f16)."""
     out = tmp_path / "model-q8_0.gguf"
     details = export_gguf(merged_bf16, out, "q8_0")
     assert details["architecture"] == "qwen2" and details["gguf_version"] == "3" and details["tensors"] == "27"
-    reader = GGUFReader(str(out))
-    assert str(reader.fields["tokenizer.ggml.model"].contents()) == "gpt2"
-    assert int(reader.fields["tokenizer.ggml.eos_token_id"].contents()) == 151643
-    assert len(reader.fields["tokenizer.ggml.tokens"].contents()) == 152064
-    types = {t.name: t.tensor_type.name for t in reader.tensors}
-    assert types["blk.0.attn_q.weight"] == "Q8_0"
-    # Loads back into transformers (dequantized) with close logits.
-    from transformers import AutoModelForCausalLM
-
-    a = AutoModelForCausalLM.from_pretrained(merged_bf16, dtype=torch.float32)
-    b = AutoModelForCausalLM.from_pretrained(tmp_path, gguf_file=out.name, dtype=torch.float32)
-    x = torch.tensor([[151646, 108386, 1879, 151648, 100, 151649, 151643]])
-    with torch.no_grad():
-        assert (a(x).logits - b(x).logits).abs().max().item() < 5e-2
+    assert "Q8_0" in details["tensor_types"].split(",")
+    assert details["tokenizer"] == "gpt2" and details["eos_token_id"] == "151643"
+    assert details["vocab_size"] == "152064"
+    assert out.stat().st_size < 0.75 * sum(p.stat().st_size for p in merged_bf16.glob("*.safetensors"))

@@ -58,11 +58,15 @@ def inspect_gguf(path: Path, outtype: str = "") -> dict[str, str]:
         except Exception:
             return ""
 
-    version = field_str("GGUF.version")
+    tokens = fields.get("tokenizer.ggml.tokens")
     return {
         "quantization": outtype,
-        "gguf_version": version,
+        "gguf_version": field_str("GGUF.version"),
         "architecture": field_str("general.architecture"),
         "tensors": str(len(r.tensors)),
+        "tensor_types": ",".join(sorted({t.tensor_type.name for t in r.tensors})),
+        "vocab_size": str(len(tokens.data)) if tokens is not None else "0",
+        "tokenizer": field_str("tokenizer.ggml.model"),
+        "eos_token_id": field_str("tokenizer.ggml.eos_token_id"),
         "converter": CONVERTER_VERSION,
     }
