@@ -11,7 +11,7 @@ import { InvalidArgumentError, NotFoundError, createClient, createLogger, create
 import { collectEvents, testMongo, testNats, waitFor, type EventCollector, type TestMongo, type TestNats } from '@medtune/testing';
 import { startTracking, type TrackingApp } from './app';
 import { loadTrackingConfig, type TrackingConfig } from './config';
-import { metricLogCollection } from './repo/mongo';
+import { decodeChunk, metricLogCollection } from './repo/mongo';
 
 type Client = KitClient<typeof tracking.TrackingServiceService>;
 const { RunStatus, RunKind, FilterField, Comparator } = tracking;
@@ -184,11 +184,8 @@ describe('training runs from job events', () => {
     await new Promise((resolve) => setTimeout(resolve, 300)); // summaries are written every 100 ms
     expect((await run('job_flow')).metrics.find((m) => m.key === 'loss')).toMatchObject({ count: STEPS + 2, max: 3, min: 0.005, last: 0.005 });
     for (const key of ['learning_rate', 'grad_norm', 'system/cpu_percent']) expect(count(r, key)).toBe(STEPS);
-    const stored = await mongo.db
-      .collection<{ s: { k: string; st: number[] }[] }>(metricLogCollection('job_flow'))
-      .find({})
-      .toArray();
-    const lossSteps = stored.flatMap((d) => d.s.filter((s) => s.k === 'loss').flatMap((s) => s.st));
+    const stored = await mongo.db.collection<Parameters<typeof decodeChunk>[1]>(metricLogCollection('job_flow')).find({}).toArray();
+    const lossSteps = stored.flatMap((d) => decodeChunk('job_flow', d).series.filter((s) => s.key === 'loss').flatMap((s) => s.steps));
     expect(lossSteps).toHaveLength(STEPS + 2);
     expect(new Set(lossSteps).size).toBe(STEPS + 2);
     const history = await client.unary('getMetricHistory', { runId: 'job_flow', key: 'loss', maxPoints: 10_000, startStep: 1, endStep: 5 });

@@ -109,7 +109,7 @@ export class Liveness {
     await this.persist();
   }
 
-  /** Writes pending heartbeats and summaries to their runs (one run change each). */
+  /** Writes pending heartbeats and summaries to their runs (one run change each), and retries unpublished run events. */
   persist(): Promise<void> {
     this.persisting ??= this.persistNow().finally(() => (this.persisting = undefined));
     return this.persisting;
@@ -146,6 +146,11 @@ export class Liveness {
   }
 
   private async persistNow(): Promise<void> {
+    await this.persistPending();
+    await this.deps.book.retryOutboxes();
+  }
+
+  private async persistPending(): Promise<void> {
     const batch = [...this.pending];
     this.pending.clear();
     const now = this.deps.clock();

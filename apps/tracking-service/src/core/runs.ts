@@ -42,6 +42,8 @@ export class RunBook {
   private readonly lock = new KeyedMutex();
   /** Runs whose outbox could not be published; retried by {@link retryOutboxes}. */
   private readonly unpublished = new Set<string>();
+  /** One publishing pass per run at a time; a request during a pass makes it go round again. */
+  private readonly publishing = new Map<string, { again: boolean; done: Promise<void> }>();
 
   constructor(private readonly deps: RunBookDeps) {}
 
@@ -127,7 +129,32 @@ export class RunBook {
     if (run.outbox.length) void this.publishOutbox(run.runId);
   }
 
-  private async publishOutbox(runId: string): Promise<void> {
+  private publishOutbox(runId: string): Promise<void> {
+    const current = this.publishing.get(runId);
+    if (current) {
+      current.again = true;
+      return current.done;
+    }
+    const pass = { again: false, done: Promise.resolve() };
+    pass.done = (async () => {
+      try {
+        do {
+          pass.again = false;
+          await this.publishPass(runId);
+        } while (pass.again);
+      } catch (err) {
+        this.deps.log.warn({ err, runId }, 'run events not published; will retry');
+        this.unpublished.add(runId);
+      } finally {
+        this.publishing.delete(runId);
+      }
+    })();
+    this.publishing.set(runId, pass);
+    return pass.done;
+  }
+
+  /** Publishes a run's outbox in order and removes what was published. */
+  private async publishPass(runId: string): Promise<void> {
     const run = await this.deps.runs.get(runId);
     if (!run || !run.outbox.length) {
       this.unpublished.delete(runId);

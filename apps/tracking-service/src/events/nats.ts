@@ -4,7 +4,8 @@
  * README):
  *
  * - `tracking-jobs`        MEDTUNE_TRAINING, medtune.training.job.>  (state changes + progressed)
- * - `tracking-metrics`     MEDTUNE_TRAINING, medtune.training.metrics.logged (batched writes)
+ * - `tracking-metrics`     MEDTUNE_TRAINING, medtune.training.metrics.logged (batched writes,
+ *                          batched-consumer.ts)
  * - `tracking-evaluations` MEDTUNE_EVALUATION, medtune.evaluation.run.>
  */
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -12,6 +13,7 @@ import { startConsumer, type DeadLetterStore, type Logger, type NatsNamespace, t
 import { JOB_STATE_SUBJECTS, STREAMS, SUBJECTS, type events } from '@medtune/contracts';
 import type { EventIngest } from '../core/ingest';
 import type { RunEventPublisher } from '../core/ports';
+import { startBatchedConsumer } from './batched-consumer';
 
 /** Publishes run events with the outbox entry's id (`<run>:created`, `<run>:status:<n>`), so a retry is stored once. */
 export function natsRunEvents(pub: Publisher): RunEventPublisher {
@@ -31,7 +33,7 @@ export interface ConsumerSettings {
   readonly log: Logger;
   readonly namespace: NatsNamespace;
   readonly maxDeliver: number;
-  /** Metric messages in flight (they wait for their batch's write). */
+  /** Metric messages delivered and not yet acked (they wait for their batch's write). */
   readonly metricConcurrency: number;
 }
 
@@ -50,14 +52,15 @@ export async function startTrackingConsumers(nc: NatsConnection, ingest: EventIn
       else if (STATE_SUBJECTS.has(evt.subject)) await ingest.onJobStateChanged(evt.message as events.JobStateChanged);
     },
   });
-  const metrics = await startConsumer<events.MetricsLogged>(nc, {
+  // Each handler waits for the batch its points joined (see batched-consumer.ts).
+  const metrics = await startBatchedConsumer<events.MetricsLogged>(nc, {
     ...common,
     stream: STREAMS.training.name,
     durable: 'tracking-metrics',
-    filterSubjects: [SUBJECTS.trainingMetricsLogged.subject],
-    // Each handler waits for the batch its points joined: the in-flight count bounds a batch.
-    concurrency: s.metricConcurrency,
-    handle: (evt) => ingest.onMetricsLogged(evt.message),
+    subject: SUBJECTS.trainingMetricsLogged.subject,
+    codec: SUBJECTS.trainingMetricsLogged.codec,
+    maxAckPending: s.metricConcurrency,
+    handle: (message) => ingest.onMetricsLogged(message),
   });
   const evaluations = await startConsumer<events.EvaluationRunChanged>(nc, {
     ...common,
