@@ -8,7 +8,7 @@ import pytest
 from medtune.common.v1 import common_pb2 as c
 from medtune.trainer.v1 import trainer_pb2 as t
 
-from conftest import all_events, small_spec, wait_terminal
+from conftest import SHARED, all_events, small_spec, wait_terminal
 
 torch = pytest.importorskip("torch")
 pytestmark = [
@@ -17,7 +17,17 @@ pytestmark = [
 ]
 
 
-def test_unsloth_backend_trains_and_exports(stub, tiny_model, rows_jsonl):
+@pytest.fixture(scope="module")
+def gpu_model(tmp_path_factory):
+    """Head dim 64 (hidden 256, 4 heads) rather than the CPU model's 16: GPU kernels are tuned for
+    real head sizes."""
+    from medtune_trainer.tiny_model import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("gpu") / "model", SHARED / "models", hidden=256)
+
+
+def test_unsloth_backend_trains_and_exports(stub, gpu_model, rows_jsonl):
+    tiny_model = gpu_model
     pytest.importorskip("unsloth", reason="unsloth is not installed (tools/python/gpu-wheels.sh)")
     spec = small_spec(tiny_model, rows_jsonl, max_steps=10, exports=c.ExportOptions(adapter=True, merged_16bit=True, gguf=False))
     spec.backend = c.BACKEND_UNSLOTH
@@ -32,7 +42,8 @@ def test_unsloth_backend_trains_and_exports(stub, tiny_model, rows_jsonl):
     assert out[0].completion_tokens >= 1
 
 
-def test_hf_backend_qlora_on_cuda(stub, tiny_model, rows_jsonl):
+def test_hf_backend_qlora_on_cuda(stub, gpu_model, rows_jsonl):
+    tiny_model = gpu_model
     pytest.importorskip("bitsandbytes", reason="bitsandbytes is not installed")
     spec = small_spec(tiny_model, rows_jsonl, max_steps=6, load_in_4bit=True)
     spec.backend = c.BACKEND_HF

@@ -84,7 +84,8 @@ def cuda_available() -> bool:
 
 @functools.lru_cache(maxsize=1)
 def unsloth_status() -> tuple[bool, str]:
-    """(usable, why not). Importing unsloth needs a CUDA device, so it is tried only then."""
+    """(usable, why not). Importing unsloth needs a CUDA device and patches transformers and TRL
+    for the whole process, so it is tried only when a job or a generation may use it."""
     if not cuda_available():
         return False, "no CUDA device; unsloth needs one"
     try:
@@ -92,6 +93,13 @@ def unsloth_status() -> tuple[bool, str]:
     except Exception as e:  # ImportError, or unsloth's own checks failing
         return False, f"unsloth does not import here: {type(e).__name__}: {str(e)[:200]}"
     return True, ""
+
+
+def unsloth_installed() -> bool:
+    """Cheap check for worker info: CUDA and the package present (not imported)."""
+    import importlib.util
+
+    return cuda_available() and importlib.util.find_spec("unsloth") is not None
 
 
 def select(requested: d.BackendName) -> tuple[d.BackendName, str]:
@@ -112,7 +120,7 @@ def select(requested: d.BackendName) -> tuple[d.BackendName, str]:
 
 
 def available_backends() -> list[d.BackendName]:
-    ok, _ = unsloth_status()
+    ok = unsloth_status()[0] if unsloth_status.cache_info().currsize else unsloth_installed()
     return [d.BackendName.UNSLOTH, d.BackendName.HF] if ok else [d.BackendName.HF]
 
 
