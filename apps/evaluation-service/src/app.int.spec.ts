@@ -12,7 +12,7 @@ import { common, evaluation, events, registry } from '@medtune/contracts';
 import { createClient, InvalidArgumentError, NotFoundError, type KitClient } from '@medtune/kit';
 import { collectEvents, freePort, printLogsOnFailure, startProcess, testMongo, testNats, waitFor, type RunningProcess, type TestMongo, type TestNats } from '@medtune/testing';
 import { pino } from 'pino';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEvaluation, type EvaluationApp } from './app';
 import { loadEvaluationConfig } from './config';
 import { evaluationEnv, registryEnv, startStandInWorker, type StandInWorker } from './test-support';
@@ -78,16 +78,18 @@ beforeAll(async () => {
   app = await startEvaluation(loadEvaluationConfig(evalEnv), log);
   evalClient = createClient(evaluation.EvaluationServiceClient, `127.0.0.1:${app.port}`, { defaultDeadlineMs: 10_000 });
   regClient = createClient(registry.RegistryServiceClient, `127.0.0.1:${regPort}`, { defaultDeadlineMs: 10_000 });
-  return async () => {
-    evalClient.close();
-    regClient.close();
-    await stopApp(app);
-    await registryProc.stop();
-    await worker.server.shutdown({ graceMs: 500 });
-    await mongo.cleanup();
-    await nats.cleanup();
-    rmSync(tmp, { recursive: true, force: true });
-  };
+});
+
+// In afterAll (not returned by beforeAll) so everything stops even when beforeAll failed half-way.
+afterAll(async () => {
+  evalClient?.close();
+  regClient?.close();
+  if (app) await stopApp(app);
+  await registryProc?.stop();
+  await worker?.server.shutdown({ graceMs: 500 });
+  await mongo?.cleanup();
+  await nats?.cleanup();
+  rmSync(tmp, { recursive: true, force: true });
 });
 
 describe('evaluation service', () => {

@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { common, evaluation, events, JOB_STATE_SUBJECTS, registry, trainer, training } from '@medtune/contracts';
 import { createClient, createPublisher, FailedPreconditionError, InvalidArgumentError, natsNamespace, NotFoundError, type KitClient } from '@medtune/kit';
 import { collectEvents, freePort, printLogsOnFailure, startProcess, testMongo, testNats, waitFor, type RunningProcess, type TestMongo, type TestNats } from '@medtune/testing';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEED_QUESTION } from './core/evalsets';
 import { evaluationEnv, registryEnv } from './test-support';
 
@@ -116,15 +116,17 @@ beforeAll(async () => {
   );
   regClient = createClient(registry.RegistryServiceClient, `127.0.0.1:${regPort}`, { defaultDeadlineMs: 10_000 });
   evalClient = createClient(evaluation.EvaluationServiceClient, `127.0.0.1:${evalPort}`, { defaultDeadlineMs: 10_000 });
-  return async () => {
-    regClient.close();
-    evalClient.close();
-    for (const p of procs.reverse()) await p.stop();
-    await mongo.cleanup();
-    await nats.cleanup();
-    rmSync(work, { recursive: true, force: true });
-  };
 }, 600_000);
+
+// In afterAll (not returned by beforeAll) so the processes stop even when beforeAll failed half-way.
+afterAll(async () => {
+  regClient?.close();
+  evalClient?.close();
+  for (const p of procs.reverse()) await p.stop();
+  await mongo?.cleanup();
+  await nats?.cleanup();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
 
 describe.skipIf(!hasWorker)('training success → registry → evaluation → promotion, with the real worker', () => {
   it('ends in a READY version, a comparison and an alias decision, visible as events in order', async () => {
