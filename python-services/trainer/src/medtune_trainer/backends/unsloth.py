@@ -44,17 +44,23 @@ class UnslothBackend(TrainerBackend):
             local_files_only=local,
         )
         gc: Any = {"unsloth": "unsloth", "true": True, "false": False}[lora.gradient_checkpointing]
+        extra: dict[str, Any] = {"loftq_config": None}  # the seed's
+        if lora.use_loftq:
+            from peft import LoftQConfig
+
+            extra = {"init_lora_weights": "loftq", "loftq_config": LoftQConfig(loftq_bits=4, loftq_iter=1)}
+        alpha = int(lora.alpha) if float(lora.alpha).is_integer() else lora.alpha  # the seed passes 16
         model = flm.get_peft_model(
             model,
-            r=lora.r,
+            r=int(lora.r),  # unsloth insists on a plain int
             target_modules=list(lora.target_modules),
-            lora_alpha=lora.alpha,
+            lora_alpha=alpha,
             lora_dropout=lora.dropout,
             bias=lora.bias,
             use_gradient_checkpointing=gc,
-            random_state=lora.random_state,
-            use_rslora=lora.use_rslora,
-            loftq_config={"loftq_bits": 4, "loftq_iter": 1} if lora.use_loftq else None,
+            random_state=int(lora.random_state),
+            use_rslora=bool(lora.use_rslora),
+            **extra,
         )
         bf16 = is_bfloat16_supported() if hp.precision == d.Precision.AUTO else hp.precision == d.Precision.BF16
         args = dict(
