@@ -67,6 +67,9 @@ class UnslothBackend(TrainerBackend):
             optim=hp.optimizer,
             bf16=bf16,
             fp16=not bf16 and hp.precision != d.Precision.FP32,
+            # As the seed's TrainingArguments (TRL's SFTConfig would default it on): checkpointing is
+            # unsloth's own, set by get_peft_model above.
+            gradient_checkpointing=False,
         )
         return TrainPlan(Loaded(model, tokenizer, "cuda"), args)
 
