@@ -3,7 +3,7 @@
  * ListJobs, CancelJob, WatchJob and ListCheckpoints. Errors are the kit's DomainError classes; the
  * gRPC adapter maps them to status codes.
  */
-import { AlreadyExistsError, type Clock, FailedPreconditionError, InvalidArgumentError, NotFoundError, decodePageToken, encodePageToken } from '@medtune/kit';
+import { AlreadyExistsError, type Clock, FailedPreconditionError, InvalidArgumentError, NotFoundError, decodePageToken, encodePageToken, pageSize } from '@medtune/kit';
 import { dataset, type trainer, training } from '@medtune/contracts';
 import type { Logger } from 'pino';
 import { DEFAULT_EXPERIMENT, DEFAULT_MAX_RETRIES, resolveBackend, resolveExports, resolveHyperparameters, resolveLora } from './defaults';
@@ -32,7 +32,7 @@ export interface JobServiceDeps {
   watchPollMs?: number;
 }
 
-/** ListJobs page size bounds. */
+/** ListJobs page size bounds (larger requests are lowered to the maximum, as AIP-158 asks). */
 const PAGE = { default: 50, max: 500 } as const;
 
 /** The job API. */
@@ -108,8 +108,7 @@ export class JobService {
 
   /** ListJobs: newest first; the page token carries the last job id served. */
   async listJobs(req: training.ListJobsRequest): Promise<training.ListJobsResponse> {
-    if (req.pageSize > PAGE.max) throw new InvalidArgumentError('page_size', `must be <= ${PAGE.max} (got ${req.pageSize})`);
-    const limit = req.pageSize || PAGE.default;
+    const limit = pageSize(req.pageSize, { defaultSize: PAGE.default, maxSize: PAGE.max });
     let beforeJobId: string | undefined;
     if (req.pageToken) {
       const token = decodePageToken(req.pageToken, 'page_token') as { after?: unknown };
