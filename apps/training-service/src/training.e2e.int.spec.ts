@@ -341,7 +341,7 @@ describe('training with the real worker, dataset service, NATS and FerretDB', ()
     first.proc.kill('SIGKILL');
     await first.proc.exited;
     // RECOVERING is brief (the idle worker takes the job at once): wait for its event, not a poll.
-    await collector.waitFor((e) => e.subject.endsWith('medtune.training.job.recovering') && e.id?.startsWith(`${jobId}:`), 30_000);
+    await collector.waitFor((e) => e.subject.endsWith('medtune.training.job.recovering') && !!e.id?.startsWith(`${jobId}:`), 30_000);
     const done = await waitForState(jobId, S.JOB_STATE_SUCCEEDED, 120_000);
 
     expect(done.attempt).toBe(2);
