@@ -128,22 +128,23 @@ export async function runPipeline(ctx: CliContext, p: LoadedPipeline, options: R
   out.note(`      after:  ${scoresLine(after.scores)}`);
   summary.evaluation = { evaluationId: after.evaluationId, scores: evaluation.Scores.toJSON(after.scores ?? evaluation.Scores.fromPartial({})), startedBy };
 
-  const comparison = await findOrMakeComparison(ctx, name, version.version, after, base, poll);
+  // Without the automation (it did not evaluate the version) nothing else will compare or promote.
+  const automated = startedBy === 'automation';
+  const comparison = await findOrMakeComparison(ctx, name, version.version, after, base, automated ? 15_000 : 0, poll);
   if (comparison) summary.comparison = { comparisonId: comparison.comparisonId, deltas: comparison.deltas };
 
   // The alias decision follows the evaluation; give it a moment to land.
   const alias = spec.register.alias;
   let holder = 0;
-  if (spec.register.auto_promote) {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const { model } = await ctx.clients.registry.unary('getRegisteredModel', { name });
-      holder = model?.aliases[alias] ?? 0;
-      if (holder === version.version || Date.now() > deadline) break;
-      const hist = await ctx.clients.registry.unary('listAliasHistory', { name, alias, pageSize: 5, pageToken: '' });
-      if (hist.changes.some((c) => c.time && after!.endTime && c.time >= after!.endTime)) break;
-      await ctx.sleep(poll);
-    }
+  const deadline = Date.now() + (spec.register.auto_promote && automated ? 15_000 : 0);
+  for (;;) {
+    const { model } = await ctx.clients.registry.unary('getRegisteredModel', { name });
+    holder = model?.aliases[alias] ?? 0;
+    if (holder === version.version || Date.now() >= deadline) break;
+    // A move (or a decision to keep the holder) recorded after the evaluation ended settles it.
+    const hist = await ctx.clients.registry.unary('listAliasHistory', { name, alias, pageSize: 5, pageToken: '' });
+    if (hist.changes.some((c) => c.time && after!.endTime && c.time >= after!.endTime)) break;
+    await ctx.sleep(poll);
   }
   summary.alias = { alias, version: holder, movedToThis: holder === version.version };
 
@@ -200,8 +201,8 @@ async function waitForEvaluation(ctx: CliContext, name: string, version: number,
 }
 
 /** The comparison the automation stored for this version, else one made here against `base`. */
-async function findOrMakeComparison(ctx: CliContext, name: string, version: number, after: evaluation.Evaluation, base: evaluation.Evaluation | undefined, pollMs: number): Promise<evaluation.Comparison | undefined> {
-  const deadline = Date.now() + 15_000;
+async function findOrMakeComparison(ctx: CliContext, name: string, version: number, after: evaluation.Evaluation, base: evaluation.Evaluation | undefined, waitMs: number, pollMs: number): Promise<evaluation.Comparison | undefined> {
+  const deadline = Date.now() + waitMs;
   for (;;) {
     const res = await ctx.clients.evaluation.unary('listComparisons', { registryName: name, pageSize: 50, pageToken: '' });
     const c = res.comparisons.find((x) => x.candidateEvaluationId === after.evaluationId) ?? res.comparisons.find((x) => x.registryVersion === version && x.evalSet === after.evalSet);
