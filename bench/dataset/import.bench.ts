@@ -5,7 +5,7 @@
  * .map(tokenize, batched=True) with the fast tokenizer) on the same file, in the same run, one
  * after the other so that they do not share the cores.
  *
- *   npx tsx bench/dataset/import.bench.ts [--rows N] [--threads N] [--no-python]
+ *   npx tsx bench/dataset/import.bench.ts [--rows N] [--threads N] [--no-python] [--trace] [--node-flags '<node flags of the service>']
  *
  * Targets (issue 4): service rows/s >= 1.5 × the baseline's; service peak RSS < 300 MB.
  * The service runs as its own process (node + tsx, as in production); its peak RSS is the
@@ -34,6 +34,11 @@ const rows = rowsArg >= 0 ? Number(args[rowsArg + 1]) : 25_000;
 const withPython = !args.includes('--no-python');
 const threadsArg = args.indexOf('--threads');
 const threads = threadsArg >= 0 ? args[threadsArg + 1]! : '';
+// The service runs as its serve target runs it (apps/dataset-service/project.json): V8's old space
+// capped at 256 MB, which keeps garbage from piling up between major GCs.
+const SERVE_NODE_FLAGS = ['--max-old-space-size=256'];
+const nodeArg = args.indexOf('--node-flags');
+const nodeFlags = nodeArg >= 0 ? args[nodeArg + 1]!.split(' ').filter(Boolean) : SERVE_NODE_FLAGS;
 
 function infra(cmd: string[]): string {
   const r = spawnSync(path.join(root, 'tools/infra/infra.sh'), cmd, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
@@ -62,7 +67,7 @@ async function runService(file: string, env: { NATS_URL: string; MONGODB_URI: st
   const port = await freePort();
   const id = `b${randomBytes(5).toString('hex')}`;
   const db = `bench_${id}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/dataset-service/src/main.ts'], {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'apps/dataset-service/src/main.ts'], {
     cwd: root,
     env: {
       ...process.env,
@@ -81,12 +86,15 @@ async function runService(file: string, env: { NATS_URL: string; MONGODB_URI: st
     await client.waitForReady(60_000);
     const idle = await procStatus(child.pid!);
     const t0 = performance.now();
+    const trace: number[] = [];
+    const sampler = setInterval(() => void procStatus(child.pid!).then((m) => trace.push(Math.round(m.rssMb)), () => undefined), 1000);
     let result: dataset.ImportResult | undefined;
     const request = { path: file, options: dataset.ImportOptions.fromPartial({ datasetName: 'bench', tokenizerDir: bpe }) };
     for await (const msg of client.serverStream('importDataset', request)) if (msg.event?.$case === 'result') result = msg.event.result;
     const seconds = (performance.now() - t0) / 1000;
+    clearInterval(sampler);
     const mem = await procStatus(child.pid!);
-    return { seconds, result: result!, idleRssMb: idle.rssMb, peakRssMb: mem.hwmMb };
+    return { seconds, result: result!, idleRssMb: idle.rssMb, peakRssMb: mem.hwmMb, trace };
   } finally {
     client.close();
     child.kill('SIGTERM');
@@ -130,8 +138,9 @@ async function main(): Promise<void> {
     const svc = await runService(fixture.file, env);
     const v = svc.result.version!;
     const svcRate = fixture.rows / svc.seconds;
-    console.log(`\ndataset-service (ImportDataset: parse, validate, render, tokenize, store in FerretDB, cold tokenizer pool)`);
+    console.log(`\ndataset-service (ImportDataset: parse, validate, render, tokenize, store in FerretDB, cold tokenizer pool; node ${nodeFlags.join(' ') || '(no flags)'})`);
     console.log(`  ${v.rowCount} rows in ${svc.seconds.toFixed(2)} s = ${svcRate.toFixed(0)} rows/s; peak RSS ${svc.peakRssMb.toFixed(0)} MB (idle before the import ${svc.idleRssMb.toFixed(0)} MB)`);
+    if (args.includes('--trace')) console.log(`  RSS each second (MB): ${svc.trace.join(' ')}`);
     console.log(`  tokens: total ${v.tokenStats!.totalTokens}, p50 ${v.tokenStats!.p50}, p90 ${v.tokenStats!.p90}, p99 ${v.tokenStats!.p99}, max ${v.tokenStats!.max}; train ${v.trainRows} / eval ${v.evalRows}; digest ${v.digest.slice(0, 16)}`);
     if (!withPython) return;
     const py = runPython(fixture.file);
