@@ -49,6 +49,21 @@ class Inference:
         self._loaded: Optional[backends.Loaded] = None
         self._lock = threading.Lock()
 
+    def clear(self) -> None:
+        """Drops the cached model (a training job needs the GPU memory)."""
+        import gc
+
+        with self._lock:
+            self._key, self._loaded = None, None
+        gc.collect()
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except ImportError:  # pragma: no cover
+            pass
+
     def _load(self, m: d.InferenceModel) -> backends.Loaded:
         adapter, merged = _resolve(m)
         key = (m.base_model, str(adapter), str(merged), m.load_in_4bit, m.backend)

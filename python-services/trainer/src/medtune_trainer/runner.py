@@ -48,9 +48,10 @@ class TokenizerCache:
 class Runner:
     """prepare() and run() for JobManager."""
 
-    def __init__(self, tokenizers: TokenizerCache, gguf_export=None):
+    def __init__(self, tokenizers: TokenizerCache, gguf_export=None, before_training=None):
         self.tokenizers = tokenizers
         self.gguf_export = gguf_export
+        self.before_training = before_training  # e.g. drop the model cached for generation
 
     # -- synchronous part ----------------------------------------------------------------------
     def prepare(self, spec: d.JobSpec) -> Prepared:
@@ -87,6 +88,8 @@ class Runner:
                 job.emit(n)
             if job.interrupt.is_set() or job.cancel.is_set():
                 return self._stopped_early(job)
+            if self.before_training is not None:
+                self.before_training()
             backend = backends.make(prepared.backend)
             plan = backend.prepare_training(spec, lambda level, code, msg: job.emit(d.Notice(level, code, msg)))
             if job.interrupt.is_set() or job.cancel.is_set():

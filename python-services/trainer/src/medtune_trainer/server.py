@@ -69,7 +69,8 @@ class TrainerWorker:
 def build(addr: str, config: Optional[WorkerConfig] = None) -> TrainerWorker:
     cfg = replace(config or WorkerConfig(), grpc_addr=addr)
     cfg.artifact_root.mkdir(parents=True, exist_ok=True)
-    runner = Runner(TokenizerCache(), gguf_export=export_gguf)
+    inference = Inference()
+    runner = Runner(TokenizerCache(), gguf_export=export_gguf, before_training=inference.clear)
     manager = JobManager(Path(cfg.artifact_root), runner.prepare, runner.run)
     interceptors = [_AuthInterceptor(cfg.auth_token)] if cfg.auth_token else []
     server = grpc.server(
@@ -85,7 +86,7 @@ def build(addr: str, config: Optional[WorkerConfig] = None) -> TrainerWorker:
         host = addr.rsplit(":", 1)[0]
         return f"{'127.0.0.1' if host in ('0.0.0.0', '[::]', '') else host}:{port_box['port']}"
 
-    servicer = TrainerServicer(manager, Inference(), cfg.worker_id, advertised)
+    servicer = TrainerServicer(manager, inference, cfg.worker_id, advertised)
     t_grpc.add_TrainerServiceServicer_to_server(servicer, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
