@@ -159,7 +159,9 @@ class WorkerPool implements TokenizerPool {
 }
 
 function startWorker(init: WorkerInit): Promise<{ worker: Worker; engine: 'native' | 'ts' }> {
-  const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData: init });
+  // A small young generation: the engines make much short-lived garbage (piece strings, id
+  // arrays), and the default lets each worker's heap grow by tens of MB more, for no speed.
+  const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(new TokenizerPoolError(`tokenizer worker did not start: ${err.message}`, { cause: err }));
     worker.once('error', onError);
