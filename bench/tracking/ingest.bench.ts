@@ -3,33 +3,43 @@
  *
  * Two designs in the same run, on the same servers, with the same workload:
  *   batched    the tracking service itself (apps/tracking-service/src/main.ts as a process):
- *              points accumulated across messages, one chunk per run per batch, ack after the write
- *   per-point  bench/tracking/per-point-consumer.ts: one insert per point (unique run/key/step index)
+ *              points accumulated across messages, one chunk document per run per batch, acks
+ *              after the write
+ *   per-point  bench/tracking/per-point-consumer.ts: one insert per point (unique run/key/step)
  *
  * For each, two measurements:
  *   1. sustained throughput: a backlog of BENCH_BACKLOG_POINTS is published first, then the
- *      consumer starts; points/s = points / (last ack − first delivery), read from the durable
- *      consumer's state (acks happen only after the write), then the stored counts are checked.
+ *      consumer process starts. Acks happen only after the write, so the durable consumer's ack
+ *      floor is "stored so far"; sampled every 100 ms, the rate is the slope from 20 % to 100 %
+ *      of the backlog (the first 20 % include process start and JIT warm-up; the whole-drain rate
+ *      is printed too). Then the stored points are counted.
  *   2. latency at an offered rate: BENCH_RATE_POINTS points/s for BENCH_DURATION_S, published
- *      through the kit's publisher as the training service publishes; latency = time the point is
- *      queryable − time it was published (the message's `time`). batched: when WatchRun delivers
- *      it (the service notifies watchers right after the write returns, so this includes the gRPC
- *      stream); per-point: when its insert returned (measured in the consumer). Points not stored
- *      BENCH_SETTLE_S after publishing stopped count as "not stored" (p99 then reads "> …").
+ *      through the kit's publisher as the training service publishes them. Latency = the time the
+ *      point is queryable − the time in the message (set when the publish is issued). batched:
+ *      when WatchRun (keys: loss, one point per message) delivers it to watch-latency.ts, a probe
+ *      process of its own — the service notifies watchers right after the write returns, so this
+ *      includes the gRPC stream; per-point: when its insert returned (measured in the consumer). Points not stored BENCH_SETTLE_S after
+ *      publishing stopped count as "not stored" and the p99 then reads "> …".
+ *
+ * CPU seconds of every process involved (the consumer, FerretDB, nats-server, this publisher) are
+ * read from /proc for each phase: on a shared machine the wall-clock rates move with the other
+ * load, the CPU cost per point does not, and it says what two idle cores would sustain.
  *
  * Workload: BENCH_RUNS runs, each message one step of one run with BENCH_KEYS values (loss,
  * grad_norm, learning_rate, epoch, tokens_per_second, system/*: what a trainer logs), runs
- * interleaved. Servers: a private nats-server and FerretDB (SQLite) in a temporary directory
- * (BENCH_SERVERS=shared uses MEDTUNE_NATS_URL / MEDTUNE_MONGODB_URI instead).
+ * interleaved. Servers: a private nats-server and FerretDB (SQLite) in a temporary directory, so
+ * other work on the shared ones neither disturbs nor is disturbed (BENCH_SERVERS=shared uses
+ * MEDTUNE_NATS_URL / MEDTUNE_MONGODB_URI; CPU figures then miss the servers).
  *
  *   npx tsx bench/tracking/ingest.bench.ts
  *   BENCH_MODES=batched BENCH_RATE_POINTS=80000 npx tsx bench/tracking/ingest.bench.ts
+ *   BENCH_PROFILE_DIR=/tmp/prof ...   # CPU profile of the tracking service (node --cpu-prof)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { cpus, loadavg, tmpdir, homedir } from 'node:os';
+import { cpus, homedir, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -42,7 +52,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const env = process.env;
 const RUNS = Number(env['BENCH_RUNS'] ?? 20);
 const KEYS = Number(env['BENCH_KEYS'] ?? 8);
-const BACKLOG_POINTS = Number(env['BENCH_BACKLOG_POINTS'] ?? 200_000);
+const BACKLOG_POINTS = Number(env['BENCH_BACKLOG_POINTS'] ?? 400_000);
 const RATE_POINTS = Number(env['BENCH_RATE_POINTS'] ?? 50_000);
 const DURATION_S = Number(env['BENCH_DURATION_S'] ?? 20);
 const SETTLE_S = Number(env['BENCH_SETTLE_S'] ?? 10);
@@ -52,14 +62,19 @@ const KEY_NAMES = ['loss', 'grad_norm', 'learning_rate', 'epoch', 'tokens_per_se
 const keyNames = Array.from({ length: KEYS }, (_, i) => KEY_NAMES[i] ?? `extra/k${i}`);
 const tsx = join(root, 'node_modules/.bin/tsx');
 const log = createLogger({ service: 'bench-tracking', level: 'warn' });
+const TICKS = 100; // getconf CLK_TCK on Linux
 
 type Mode = 'batched' | 'per-point';
 
 interface Servers {
   natsUrl: string;
   mongoUri: string;
+  /** Process groups of the servers (private servers only), for CPU accounting. */
+  groups: Record<string, number>;
   stop(): Promise<void>;
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
@@ -72,10 +87,9 @@ function freePort(): Promise<number> {
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function startChild(cmd: string, args: string[], extraEnv: Record<string, string> = {}, quiet = true): ChildProcess {
-  return spawn(cmd, args, { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'inherit'], detached: true });
+/** Spawns a process in its own process group (its pid is the group id). */
+function startChild(cmd: string, args: string[], extraEnv: Record<string, string> = {}, output: 'ignore' | 'inherit' = 'ignore'): ChildProcess {
+  return spawn(cmd, args, { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', output, 'inherit'], detached: true });
 }
 
 async function stopChild(p: ChildProcess, timeoutMs = 15_000): Promise<void> {
@@ -86,13 +100,42 @@ async function stopChild(p: ChildProcess, timeoutMs = 15_000): Promise<void> {
   if (p.exitCode === null && p.signalCode === null) process.kill(-p.pid!, 'SIGKILL');
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000, everyMs = 100): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     if (await check().catch(() => false)) return;
     if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(100);
+    await sleep(everyMs);
   }
+}
+
+/** CPU seconds (user + system) used so far by every process of a process group. */
+function groupCpu(pgid: number): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[2]) === pgid) ticks += Number(f[11]) + Number(f[12]); // pgrp, utime, stime
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks / TICKS;
+}
+
+/** CPU seconds of the named process groups and of this process. */
+function cpuSnapshot(groups: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, pgid] of Object.entries(groups)) out[name] = groupCpu(pgid);
+  const self = process.cpuUsage();
+  out['publisher'] = (self.user + self.system) / 1e6;
+  return out;
+}
+
+function cpuDelta(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.keys(b).map((k) => [k, (b[k] ?? 0) - (a[k] ?? 0)]));
 }
 
 /** A private nats-server (JetStream) and FerretDB (SQLite) in a temporary directory. */
@@ -123,6 +166,7 @@ async function privateServers(): Promise<Servers> {
   return {
     natsUrl,
     mongoUri,
+    groups: { ferretdb: ferret.pid!, nats: nats.pid! },
     async stop() {
       await Promise.all([stopChild(nats), stopChild(ferret)]);
       rmSync(dir, { recursive: true, force: true });
@@ -130,24 +174,24 @@ async function privateServers(): Promise<Servers> {
   };
 }
 
-function metricsMessage(run: number, step: number, time: Date) {
-  const runId = `job_bench_${String(run).padStart(3, '0')}`;
+const runName = (run: number) => `job_bench_${String(run).padStart(3, '0')}`;
+
+function metricsMessage(run: number, step: number) {
+  const runId = runName(run);
   const values: Record<string, number> = {};
   keyNames.forEach((k, i) => (values[k] = i === 0 ? 3 / (step + 1) : step * (i + 1) + run / 1_000));
-  return { runId, message: { jobId: runId, runId, sequence: step + 10, step, values, time } };
+  return { runId, message: { jobId: runId, runId, sequence: step + 10, step, values, time: new Date() } };
 }
 
-/** Publishes `count` messages as fast as the stream acks them (bounded in flight); returns msgs/s. */
-async function publishBacklog(pub: Publisher, firstStep: number, count: number): Promise<number> {
+/** Publishes `count` messages as fast as the stream acks them (256 in flight); returns msgs/s. */
+async function publishBacklog(pub: Publisher, count: number): Promise<number> {
   const started = performance.now();
   let next = 0;
   const worker = async () => {
     while (next < count) {
       const i = next++;
-      const run = i % RUNS;
-      const step = firstStep + Math.floor(i / RUNS);
-      const { runId, message } = metricsMessage(run, step, new Date());
-      await pub.publish(SUBJECTS.trainingMetricsLogged, message, { id: `${runId}:m${step}` });
+      const { runId, message } = metricsMessage(i % RUNS, Math.floor(i / RUNS));
+      await pub.publish(SUBJECTS.trainingMetricsLogged, message, { id: `${runId}:m${message.step}` });
     }
   };
   await Promise.all(Array.from({ length: 256 }, worker));
@@ -167,10 +211,9 @@ async function publishPaced(pub: Publisher, firstStep: number, msgsPerSecond: nu
     behindMax = Math.max(behindMax, due - sent);
     while (sent < due && inflight < 2_048) {
       const i = sent++;
-      const { runId, message } = metricsMessage(i % RUNS, firstStep + Math.floor(i / RUNS), new Date());
+      const { runId, message } = metricsMessage(i % RUNS, firstStep + Math.floor(i / RUNS));
       inflight++;
-      const p = pub.publish(SUBJECTS.trainingMetricsLogged, message, { id: `${runId}:m${message.step}` }).finally(() => inflight--);
-      pending.push(p);
+      pending.push(pub.publish(SUBJECTS.trainingMetricsLogged, message, { id: `${runId}:m${message.step}` }).finally(() => inflight--));
     }
     await sleep(2);
   }
@@ -178,7 +221,7 @@ async function publishPaced(pub: Publisher, firstStep: number, msgsPerSecond: nu
   return { sent, achieved: sent / ((performance.now() - started) / 1_000), behindMax };
 }
 
-function percentile(sorted: Float64Array | number[], q: number): number {
+function percentile(sorted: ArrayLike<number>, q: number): number {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 }
@@ -186,18 +229,20 @@ function percentile(sorted: Float64Array | number[], q: number): number {
 interface Result {
   mode: Mode;
   backlogPoints: number;
-  backlogPublishMsgsPerS: number;
-  drainPointsPerS: number;
-  drainSeconds: number;
+  drainSteady: number;
+  drainWhole: number;
+  drainCpu: Record<string, number>;
   storedAfterDrain: number;
-  offeredPointsPerS: number;
-  publishedPoints: number;
-  publishAchievedPointsPerS: number;
+  offered: number;
+  achievedOffer: number;
+  messages: number;
   storedInTime: number;
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
   p99Bound: boolean;
+  latencyCpu: Record<string, number>;
+  latencyPoints: number;
   load: string;
 }
 
@@ -212,68 +257,67 @@ async function benchMode(mode: Mode, servers: Servers): Promise<Result> {
   const stream = namespace.streamPrefix + STREAMS.training.name;
   const durable = mode === 'batched' ? 'tracking-metrics' : 'bench-per-point';
   const latencyFile = join(tmpdir(), `${ns}-latency.json`);
-  const grpcPort = await freePort();
-  const addr = `127.0.0.1:${grpcPort}`;
+  const addr = `127.0.0.1:${await freePort()}`;
 
   // The runs exist (their jobs are running), as in production.
   for (let run = 0; run < RUNS; run++) {
-    const jobId = `job_bench_${String(run).padStart(3, '0')}`;
+    const jobId = runName(run);
     const job = training.Job.fromPartial({ jobId, trackingRunId: jobId, experiment: 'bench', state: training.JobState.JOB_STATE_RUNNING });
     await pub.publish(JOB_STATE_SUBJECTS.get(training.JobState.JOB_STATE_RUNNING)!, { job, state: training.JobState.JOB_STATE_RUNNING, previousState: 0, reason: 'bench', time: new Date(), sequence: 1 }, { id: `${jobId}:1` });
   }
-
   const backlogMsgs = Math.round(BACKLOG_POINTS / KEYS);
-  const publishRate = await publishBacklog(pub, 0, backlogMsgs);
+  const publishRate = await publishBacklog(pub, backlogMsgs);
   console.log(`[${mode}] backlog: ${backlogMsgs} messages (${backlogMsgs * KEYS} points) published at ${publishRate.toFixed(0)} msgs/s`);
 
-  const child =
-    mode === 'batched'
-      ? startChild(tsx, ['apps/tracking-service/src/main.ts'], {
-          MEDTUNE_TRACKING_GRPC_ADDR: addr,
-          MEDTUNE_NATS_URL: servers.natsUrl,
-          MEDTUNE_MONGODB_URI: servers.mongoUri,
-          MEDTUNE_NATS_NAMESPACE: ns,
-          MEDTUNE_TRACKING_DB: db,
-          MEDTUNE_TRACKING_CRASH_TIMEOUT: '1h',
-          MEDTUNE_LOG_LEVEL: 'warn',
-        }, false)
-      : startChild(tsx, ['bench/tracking/per-point-consumer.ts'], {
-          MEDTUNE_NATS_URL: servers.natsUrl,
-          MEDTUNE_MONGODB_URI: servers.mongoUri,
-          MEDTUNE_NATS_NAMESPACE: ns,
-          BENCH_DB: db,
-          BENCH_LATENCY_FILE: latencyFile,
-        }, false);
+  const profile = env['BENCH_PROFILE_DIR'] && mode === 'batched' ? ['--cpu-prof', `--cpu-prof-dir=${env['BENCH_PROFILE_DIR']}`] : [];
+  const script = mode === 'batched' ? 'apps/tracking-service/src/main.ts' : 'bench/tracking/per-point-consumer.ts';
+  const child = startChild(
+    process.execPath,
+    [...profile, '--import', 'tsx', script],
+    {
+      MEDTUNE_TRACKING_GRPC_ADDR: addr,
+      MEDTUNE_NATS_URL: servers.natsUrl,
+      MEDTUNE_MONGODB_URI: servers.mongoUri,
+      MEDTUNE_NATS_NAMESPACE: ns,
+      MEDTUNE_TRACKING_DB: db,
+      MEDTUNE_TRACKING_CRASH_TIMEOUT: '1h',
+      MEDTUNE_LOG_LEVEL: env['BENCH_SERVICE_LOG_LEVEL'] ?? 'warn',
+      BENCH_DB: db,
+      BENCH_LATENCY_FILE: latencyFile,
+    },
+    'inherit',
+  );
+  const groups = { ...servers.groups, consumer: child.pid! };
 
-  // 1. Drain the backlog; acks follow the writes, so "nothing pending" means "all stored".
-  let firstDelivery = 0;
-  let lastAck = 0;
+  // 1. Drain the backlog. Acks follow the writes: the ack floor is what is stored.
+  const samples: [number, number][] = [];
+  let cpuAt20: Record<string, number> | undefined;
   await until(
     `${mode}: backlog drained`,
     async () => {
       const info = await jsm.consumers.info(stream, durable);
-      if (!firstDelivery && info.delivered.stream_seq > 0) firstDelivery = performance.now();
-      if (info.num_pending === 0 && info.num_ack_pending === 0 && info.delivered.consumer_seq >= backlogMsgs) {
-        lastAck = performance.now();
-        return true;
-      }
-      return false;
+      const acked = info.ack_floor.consumer_seq;
+      samples.push([performance.now(), acked]);
+      if (!cpuAt20 && acked >= backlogMsgs * 0.2) cpuAt20 = cpuSnapshot(groups);
+      return info.num_pending === 0 && info.num_ack_pending === 0 && acked >= backlogMsgs;
     },
-    600_000,
-  ).catch((err: unknown) => {
-    throw new Error(`${String(err)}; is the consumer running? (see its output above)`);
-  });
-  const drainSeconds = (lastAck - firstDelivery) / 1_000;
-  const drainPointsPerS = (backlogMsgs * KEYS) / drainSeconds;
+    900_000,
+  );
+  const cpuAtEnd = cpuSnapshot(groups);
+  const firstMoving = samples.find(([, n]) => n > 0) ?? samples[0]!;
+  const from20 = samples.find(([, n]) => n >= backlogMsgs * 0.2)!;
+  const end = samples[samples.length - 1]!;
+  const drainWhole = (backlogMsgs * KEYS) / ((end[0] - firstMoving[0]) / 1_000);
+  const drainSteady = ((end[1] - from20[1]) * KEYS) / ((end[0] - from20[0]) / 1_000);
+  const drainCpu = cpuDelta(cpuAt20!, cpuAtEnd);
+  drainCpu['points'] = (end[1] - from20[1]) * KEYS;
+
   const mongo = new MongoClient(servers.mongoUri);
   const storedNow = async (): Promise<number> => {
     if (mode === 'per-point') return mongo.db(db).collection('metric_points').countDocuments();
     const c = createClient(tracking.TrackingServiceClient, addr, { defaultDeadlineMs: 30_000 });
     let n = 0;
-    for (let run = 0; run < RUNS; run++) {
-      const r = (await c.unary('getRun', { runId: `job_bench_${String(run).padStart(3, '0')}` })).run!;
-      for (const m of r.metrics) n += m.count;
-    }
+    for (let run = 0; run < RUNS; run++) for (const m of (await c.unary('getRun', { runId: runName(run) })).run!.metrics) n += m.count;
     c.close();
     return n;
   };
@@ -283,60 +327,56 @@ async function benchMode(mode: Mode, servers: Servers): Promise<Result> {
     h.close();
   }
   const storedAfterDrain = await storedNow();
-  console.log(`[${mode}] drained ${backlogMsgs * KEYS} points in ${drainSeconds.toFixed(2)} s: ${drainPointsPerS.toFixed(0)} points/s; stored: ${storedAfterDrain}`);
+  console.log(`[${mode}] drained ${backlogMsgs * KEYS} points: ${drainSteady.toFixed(0)} points/s steady (${drainWhole.toFixed(0)} over the whole drain); stored: ${storedAfterDrain}`);
 
   // 2. Latency at the offered rate.
   const firstStep = Math.ceil(backlogMsgs / RUNS) + 1;
   const latencies: number[] = [];
-  const watchAbort = new AbortController();
-  const watchers: Promise<void>[] = [];
-  let publishStart = 0;
+  let watcher: ChildProcess | undefined;
+  let publishStart = Number.MAX_SAFE_INTEGER;
+  const watchFile = join(tmpdir(), `${ns}-watch.json`);
   if (mode === 'batched') {
-    const c = createClient(tracking.TrackingServiceClient, addr, { defaultDeadlineMs: (DURATION_S + SETTLE_S + 120) * 1_000 });
-    for (let run = 0; run < RUNS; run++) {
-      watchers.push(
-        (async () => {
-          try {
-            for await (const m of c.serverStream('watchRun', { runId: `job_bench_${String(run).padStart(3, '0')}`, keys: [] }, { signal: watchAbort.signal })) {
-              if (m.update?.$case !== 'metrics') continue;
-              const now = Date.now();
-              for (const p of m.update.metrics.points) if (p.time && p.time.getTime() >= publishStart) latencies.push(now - p.time.getTime());
-            }
-          } catch {
-            // cancelled at the end
-          }
-        })(),
-      );
-    }
-    await sleep(500); // the streams are open
+    watcher = spawn(process.execPath, ['--import', 'tsx', 'bench/tracking/watch-latency.ts'], {
+      cwd: root,
+      env: { ...env, BENCH_ADDR: addr, BENCH_RUN_IDS: Array.from({ length: RUNS }, (_, r) => runName(r)).join(','), BENCH_LATENCY_FILE: watchFile },
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
+    });
+    await new Promise<void>((ok, fail) => {
+      watcher!.stdout!.on('data', (d: Buffer) => d.toString().includes('watching') && ok());
+      watcher!.once('exit', () => fail(new Error('the watch-latency probe exited')));
+    });
   }
+  const cpuBefore = cpuSnapshot(groups);
   publishStart = Date.now();
   const paced = await publishPaced(pub, firstStep, RATE_POINTS / KEYS, DURATION_S);
-  const publishedPoints = paced.sent * KEYS;
-  console.log(`[${mode}] published ${publishedPoints} points at ${(paced.achieved * KEYS).toFixed(0)} points/s (offered ${RATE_POINTS}); max behind ${paced.behindMax} msgs`);
+  console.log(`[${mode}] published ${paced.sent * KEYS} points at ${(paced.achieved * KEYS).toFixed(0)} points/s (offered ${RATE_POINTS}); at most ${paced.behindMax} messages behind the pace`);
   const settleEnd = Date.now() + SETTLE_S * 1_000;
-  if (mode === 'batched') {
-    while (latencies.length < publishedPoints && Date.now() < settleEnd) await sleep(100);
-  } else {
-    await until('per-point settle', async () => {
+  await until(
+    `${mode}: settle`,
+    async () => {
       const info = await jsm.consumers.info(stream, durable);
       return (info.num_pending === 0 && info.num_ack_pending === 0) || Date.now() > settleEnd;
-    }, (SETTLE_S + 60) * 1_000);
-  }
+    },
+    (SETTLE_S + 60) * 1_000,
+  );
+  await sleep(200); // the last watch messages
+  const latencyCpu = cpuDelta(cpuBefore, cpuSnapshot(groups));
   const load = loadavg().map((x) => x.toFixed(1)).join(' ');
-  watchAbort.abort();
+  if (watcher) await stopChild(watcher, 30_000);
   await stopChild(child, 60_000);
-  if (mode === 'per-point') {
-    const flat = JSON.parse(readFileSync(latencyFile, 'utf8')) as number[];
-    for (let i = 0; i < flat.length; i += 2) if (flat[i]! >= publishStart) latencies.push(flat[i + 1]!);
-    rmSync(latencyFile, { force: true });
-  }
-  await Promise.all(watchers);
-  const storedInTime = latencies.length;
+  // per-point: every point's latency; batched: one (the loss point) per message.
+  const perMessage = mode === 'per-point' ? KEYS : 1;
+  const file = mode === 'per-point' ? latencyFile : watchFile;
+  const flat = JSON.parse(readFileSync(file, 'utf8')) as number[];
+  for (let i = 0; i < flat.length; i += 2) if (flat[i]! >= publishStart) latencies.push(flat[i + 1]!);
+  rmSync(file, { force: true });
+  const expected = paced.sent * perMessage;
   const sorted = Float64Array.from(latencies).sort();
   // Points not stored in time count as slower than everything measured.
-  const all = [...sorted, ...new Array<number>(Math.max(0, publishedPoints - storedInTime)).fill(Infinity)];
+  const all = Float64Array.from([...sorted, ...new Array<number>(Math.max(0, expected - sorted.length)).fill(Infinity)]);
   const p99 = percentile(all, 0.99);
+  latencyCpu['points'] = paced.sent * KEYS;
 
   await mongo.db(db).dropDatabase().catch(() => undefined);
   await mongo.close();
@@ -345,27 +385,44 @@ async function benchMode(mode: Mode, servers: Servers): Promise<Result> {
   return {
     mode,
     backlogPoints: backlogMsgs * KEYS,
-    backlogPublishMsgsPerS: publishRate,
-    drainPointsPerS,
-    drainSeconds,
+    drainSteady,
+    drainWhole,
+    drainCpu,
     storedAfterDrain,
-    offeredPointsPerS: RATE_POINTS,
-    publishedPoints,
-    publishAchievedPointsPerS: paced.achieved * KEYS,
-    storedInTime,
+    offered: RATE_POINTS,
+    achievedOffer: paced.achieved * KEYS,
+    messages: paced.sent,
+    storedInTime: Math.round((sorted.length / perMessage) * KEYS),
     p50Ms: percentile(all, 0.5),
     p99Ms: Number.isFinite(p99) ? p99 : (sorted.at(-1) ?? NaN),
     maxMs: sorted.at(-1) ?? NaN,
     p99Bound: !Number.isFinite(p99),
+    latencyCpu,
+    latencyPoints: paced.sent * KEYS,
     load,
   };
 }
 
-const cpu = cpus()[0]?.model ?? 'unknown CPU';
-console.log(`tracking ingestion benchmark: ${cpus().length} cores (${cpu}), runs ${RUNS}, keys/message ${KEYS}, backlog ${BACKLOG_POINTS} points, offered ${RATE_POINTS} points/s for ${DURATION_S} s; load avg ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+function cpuLine(cpu: Record<string, number>): string {
+  const points = cpu['points'] ?? 1;
+  const parts = Object.entries(cpu)
+    .filter(([k]) => k !== 'points')
+    .map(([k, v]) => `${k} ${((v / points) * 100_000).toFixed(2)}`);
+  const total = Object.entries(cpu).reduce((s, [k, v]) => (k === 'points' ? s : s + v), 0);
+  const ingest = total - (cpu['publisher'] ?? 0);
+  return `CPU s per 100k points: ${parts.join(', ')}; ingestion (all but the publisher) ${((ingest / points) * 100_000).toFixed(2)} → 2 idle cores ≈ ${f0((2 * points) / ingest)} points/s`;
+}
+
+const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '-');
+
+console.log(
+  `tracking ingestion benchmark: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), runs ${RUNS}, keys/message ${KEYS}, backlog ${BACKLOG_POINTS} points, offered ${RATE_POINTS} points/s for ${DURATION_S} s; load avg ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+);
 const servers: Servers =
   env['BENCH_SERVERS'] === 'shared'
-    ? { natsUrl: env['MEDTUNE_NATS_URL'] ?? 'nats://127.0.0.1:4222', mongoUri: env['MEDTUNE_MONGODB_URI'] ?? 'mongodb://127.0.0.1:27017', stop: async () => undefined }
+    ? { natsUrl: env['MEDTUNE_NATS_URL'] ?? 'nats://127.0.0.1:4222', mongoUri: env['MEDTUNE_MONGODB_URI'] ?? 'mongodb://127.0.0.1:27017', groups: {}, stop: async () => undefined }
     : await privateServers();
 const results: Result[] = [];
 try {
@@ -374,19 +431,24 @@ try {
   await servers.stop();
 }
 
-const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '-');
-console.log('\nmode        sustained points/s   (drain s)   offered → stored in time          p50 ms   p99 ms      max ms   load avg');
+console.log('\nmode        sustained points/s (whole drain)   offered → achieved   stored in time       p50 ms    p99 ms    max ms   load avg');
 for (const r of results) {
   const p99 = r.p99Bound ? `> ${f0(r.p99Ms)}` : f0(r.p99Ms);
   console.log(
-    `${r.mode.padEnd(11)} ${f0(r.drainPointsPerS).padStart(18)}   ${r.drainSeconds.toFixed(2).padStart(9)}   ${f0(r.offeredPointsPerS).padStart(6)}/s → ${String(r.storedInTime).padStart(8)}/${String(r.publishedPoints).padEnd(8)} ${f0(r.p50Ms).padStart(8)} ${p99.padStart(8)} ${f0(r.maxMs).padStart(11)}   ${r.load}`,
+    `${r.mode.padEnd(11)} ${f0(r.drainSteady).padStart(17)} (${f0(r.drainWhole).padStart(11)})   ${f0(r.offered).padStart(6)} → ${f0(r.achievedOffer).padStart(6)}/s   ${String(r.storedInTime).padStart(8)}/${String(r.messages * KEYS).padEnd(8)} ${f0(r.p50Ms).padStart(8)} ${p99.padStart(9)} ${f0(r.maxMs).padStart(9)}   ${r.load}`,
   );
+}
+for (const r of results) {
+  console.log(`${r.mode} drain:   ${cpuLine(r.drainCpu)}`);
+  console.log(`${r.mode} latency: ${cpuLine(r.latencyCpu)}`);
 }
 const b = results.find((r) => r.mode === 'batched');
 const p = results.find((r) => r.mode === 'per-point');
-if (b && p) console.log(`\nbatched / per-point sustained throughput: ${(b.drainPointsPerS / p.drainPointsPerS).toFixed(1)}x`);
+if (b && p) console.log(`\nbatched / per-point sustained throughput: ${(b.drainSteady / p.drainSteady).toFixed(1)}x`);
 if (b) {
-  const okRate = b.drainPointsPerS >= TARGET.pointsPerSecond;
-  const okP99 = !b.p99Bound && b.p99Ms <= TARGET.p99Ms && b.storedInTime === b.publishedPoints;
-  console.log(`target ≥ ${TARGET.pointsPerSecond} points/s: ${okRate ? 'met' : 'MISSED'} (${f0(b.drainPointsPerS)}); p99 ≤ ${TARGET.p99Ms} ms at ${RATE_POINTS} points/s: ${okP99 ? 'met' : 'MISSED'} (${b.p99Bound ? '> ' : ''}${f0(b.p99Ms)} ms)`);
+  const okRate = b.drainSteady >= TARGET.pointsPerSecond;
+  const okP99 = !b.p99Bound && b.p99Ms <= TARGET.p99Ms && b.storedInTime === b.messages * KEYS;
+  console.log(
+    `target ≥ ${TARGET.pointsPerSecond} points/s sustained: ${okRate ? 'met' : 'MISSED'} (${f0(b.drainSteady)}); p99 ≤ ${TARGET.p99Ms} ms at ${RATE_POINTS} points/s offered (${f0(b.achievedOffer)} achieved): ${okP99 ? 'met' : 'MISSED'} (${b.p99Bound ? '> ' : ''}${f0(b.p99Ms)} ms)`,
+  );
 }

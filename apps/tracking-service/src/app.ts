@@ -53,6 +53,7 @@ export async function startTracking(cfg: TrackingConfig, log: Logger, clock: Clo
   await ensureStreams(nc, [STREAMS.tracking, STREAMS.training, STREAMS.evaluation], { namespace, log });
 
   const newId = createIdGenerator(clock);
+  const batchLog = log.child({ component: 'metric-batches' });
   const core = new TrackingCore({
     runs: new MongoRunRepo(mongo.db),
     experiments: new MongoExperimentRepo(mongo.db),
@@ -62,7 +63,14 @@ export async function startTracking(cfg: TrackingConfig, log: Logger, clock: Clo
     clock,
     log: log.child({ component: 'core' }),
     newRunId: () => newId('run'),
-    batch: { maxPoints: cfg.batchMaxPoints, maxDelayMs: cfg.batchMaxDelayMs },
+    batch: {
+      maxPoints: cfg.batchMaxPoints,
+      maxDelayMs: cfg.batchMaxDelayMs,
+      onFlush: ({ items, points, ms, error }) => {
+        if (error) batchLog.warn({ err: error, items, points, ms }, 'metric batch not written; its messages will be redelivered');
+        else batchLog.debug({ items, points, ms: Math.round(ms) }, 'metric batch written');
+      },
+    },
     liveness: { crashTimeoutMs: cfg.crashTimeoutMs, persistIntervalMs: cfg.summaryIntervalMs, sweepIntervalMs: cfg.crashSweepMs },
     watchPollMs: cfg.watchPollMs,
     watchEndGraceMs: cfg.watchEndGraceMs,
