@@ -12,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { status } from '@grpc/grpc-js';
 import { registry } from '@medtune/contracts';
-import { createClient, serviceConfigSpec, UnauthenticatedError } from '@medtune/kit';
+import { createClient, UnauthenticatedError } from '@medtune/kit';
 import { collectEvents, freePort, grpcHealthStatus, printLogsOnFailure, startProcess, testMongo, testNats, type TestMongo, type TestNats } from '@medtune/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, startService, type StartedService } from '../support/services';
@@ -78,10 +78,9 @@ describe('gRPC access control (MEDTUNE_AUTH_TOKEN)', () => {
   }, 60_000);
 });
 
-// NATS credentials: the kit's connectNats takes user / pass / token / a creds file, but the
-// services' shared config (serviceConfigSpec) does not read them yet; this runs once it does.
-const kitReadsNatsCredentials = 'natsUser' in serviceConfigSpec({ grpcAddr: '127.0.0.1:0', db: 'x' });
-describe.skipIf(!kitReadsNatsCredentials)('NATS credentials (skipped: serviceConfigSpec has no natsUser / natsPassword yet)', () => {
+// NATS credentials: MEDTUNE_NATS_USER / MEDTUNE_NATS_PASSWORD reach connectNats through the kit's
+// service config (natsConnectOptions).
+describe('NATS credentials', () => {
   it('a service connects to a NATS server that requires a user and password, and its logs hold no password', async () => {
     const port = await freePort();
     const password = `pw-${randomBytes(12).toString('hex')}`;

@@ -10,6 +10,8 @@ import {
   adminHandlers,
   connectMongo,
   connectNats,
+  natsConnectOptions,
+  streamOptions,
   createDeadLetterStore,
   createGrpcServer,
   createIdGenerator,
@@ -52,8 +54,8 @@ export async function startDataset(cfg: DatasetConfig, log: Logger, clock: Clock
   const namespace = natsNamespace(cfg.natsNamespace);
   const mongo = await connectMongo({ uri: cfg.mongoUri, db: cfg.db, log });
   await ensureIndexes(mongo.db, INDEXES);
-  const nc = await connectNats({ servers: cfg.natsUrl, name: 'dataset-service', log });
-  await ensureStreams(nc, [STREAMS.dataset, STREAMS.training], { namespace, log });
+  const nc = await connectNats(natsConnectOptions(cfg, 'dataset-service', log));
+  await ensureStreams(nc, [STREAMS.dataset, STREAMS.training], streamOptions(cfg, log));
 
   const tokenizers = new PooledTokenizers({
     threads: cfg.tokenizerThreads || Math.max(1, availableParallelism() - 1),

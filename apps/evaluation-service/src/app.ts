@@ -7,6 +7,8 @@ import {
   adminHandlers,
   connectMongo,
   connectNats,
+  natsConnectOptions,
+  streamOptions,
   createDeadLetterStore,
   createGrpcServer,
   createIdGenerator,
@@ -52,8 +54,8 @@ export async function startEvaluation(cfg: EvaluationConfig, log: Logger, clock:
   const namespace = natsNamespace(cfg.natsNamespace);
   const mongo = await connectMongo({ uri: cfg.mongoUri, db: cfg.db, log });
   await ensureEvaluationIndexes(mongo.db);
-  const nc = await connectNats({ servers: cfg.natsUrl, name: 'evaluation-service', log });
-  await ensureStreams(nc, [STREAMS.evaluation, STREAMS.registry], { namespace, log });
+  const nc = await connectNats(natsConnectOptions(cfg, 'evaluation-service', log));
+  await ensureStreams(nc, [STREAMS.evaluation, STREAMS.registry], streamOptions(cfg, log));
 
   const newId = createIdGenerator(clock);
   const store = new MongoEvalStore(mongo.db);

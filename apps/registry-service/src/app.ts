@@ -7,6 +7,8 @@ import {
   adminHandlers,
   connectMongo,
   connectNats,
+  natsConnectOptions,
+  streamOptions,
   createDeadLetterStore,
   createGrpcServer,
   createIdGenerator,
@@ -50,8 +52,8 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger, clock: Clo
   const namespace = natsNamespace(cfg.natsNamespace);
   const mongo = await connectMongo({ uri: cfg.mongoUri, db: cfg.db, log });
   await ensureRegistryIndexes(mongo.db);
-  const nc = await connectNats({ servers: cfg.natsUrl, name: 'registry-service', log });
-  await ensureStreams(nc, [STREAMS.registry, STREAMS.training], { namespace, log });
+  const nc = await connectNats(natsConnectOptions(cfg, 'registry-service', log));
+  await ensureStreams(nc, [STREAMS.registry, STREAMS.training], streamOptions(cfg, log));
 
   const newId = createIdGenerator(clock);
   const store = new MongoRegistryStore(mongo.db);

@@ -8,6 +8,8 @@ import { STREAMS, training } from '@medtune/contracts';
 import {
   connectMongo,
   connectNats,
+  natsConnectOptions,
+  streamOptions,
   createGrpcServer,
   createIdGenerator,
   createPublisher,
@@ -44,8 +46,8 @@ export async function startTraining(cfg: TrainingConfig, log: Logger, clock: Clo
   const namespace = natsNamespace(cfg.natsNamespace);
   const mongo = await connectMongo({ uri: cfg.mongoUri, db: cfg.db, log });
   await ensureIndexes(mongo.db, TRAINING_INDEXES);
-  const nc = await connectNats({ servers: cfg.natsUrl, name: 'training-service', log });
-  await ensureStreams(nc, [STREAMS.training], { namespace, log });
+  const nc = await connectNats(natsConnectOptions(cfg, 'training-service', log));
+  await ensureStreams(nc, [STREAMS.training], streamOptions(cfg, log));
 
   const timing = { callDeadlineMs: cfg.callDeadlineMs, watchDeadlineMs: cfg.watchDeadlineMs };
   const datasets = datasetClient(cfg.datasetAddr, { log: log.child({ component: 'dataset-client' }), authToken: cfg.authToken, timing });
