@@ -147,6 +147,7 @@ describe('medtune run examples-style pipeline, end to end', () => {
         datasetDigest: summary.dataset.digest,
         trainingJobId: summary.job.jobId,
         backend: common.Backend.BACKEND_HF,
+        templateName: 'medical-o1-zh',
       });
       expect(v.lineage?.hyperparameters).toMatchObject({ maxSteps: STEPS, learningRate: 0.01, batchSize: 2 });
       expect(v.lineage?.lora).toMatchObject({ r: 8, alpha: 16 });

@@ -296,7 +296,7 @@ export class RegistryCore {
         hyperparameters: job.hyperparameters,
         lora: job.lora,
         backend: job.backendUsed || job.backend,
-        templateName: job.tags['template_name'] ?? '',
+        templateName: job.templateName || (job.tags['template_name'] ?? ''),
       }),
       tags: { training_job: job.jobId, ...(job.experiment ? { experiment: job.experiment } : {}) },
     });

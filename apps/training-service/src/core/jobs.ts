@@ -58,8 +58,10 @@ export class JobService {
     const existing = await this.deps.jobs.getByIdempotencyKey(req.idempotencyKey);
     if (existing) return this.repeat(existing, hash);
 
-    const digest = await this.readyDigest(req.datasetDigest);
-    const record = newJobRecord({ jobId: this.deps.newJobId(), request: req, spec, requestHash: hash, datasetDigest: digest, validatedSince }, clock());
+    const version = await this.readyVersion(req.datasetDigest);
+    const digest = version.digest;
+    const templateName = version.lineage?.template?.name ?? '';
+    const record = newJobRecord({ jobId: this.deps.newJobId(), request: req, spec, requestHash: hash, datasetDigest: digest, templateName, validatedSince }, clock());
     try {
       await this.deps.ledger.create(record);
     } catch (err) {
@@ -83,8 +85,8 @@ export class JobService {
     return { job: existing.job, created: false };
   }
 
-  /** The full digest of a READY version; NOT_FOUND / FAILED_PRECONDITION otherwise. */
-  private async readyDigest(digest: string): Promise<string> {
+  /** A READY version (its full digest and lineage); NOT_FOUND / FAILED_PRECONDITION otherwise. */
+  private async readyVersion(digest: string): Promise<dataset.DatasetVersion> {
     let res: dataset.GetVersionResponse;
     try {
       res = await this.deps.datasets.getVersion(digest);
@@ -98,7 +100,7 @@ export class JobService {
     if (version.state !== dataset.VersionState.VERSION_STATE_READY) {
       throw new FailedPreconditionError(`dataset_digest: version ${version.digest} is ${dataset.VersionState[version.state] ?? version.state}, not READY`);
     }
-    return version.digest;
+    return version;
   }
 
   /** GetJob. */

@@ -20,6 +20,8 @@ export interface NewJobInput {
   requestHash: string;
   /** Full digest of the READY version (the request may give a prefix). */
   datasetDigest: string;
+  /** Prompt template of that version (its lineage), for the registered version's lineage. */
+  templateName?: string;
   /** When validation began (VALIDATING's timestamp). */
   validatedSince: Date;
 }
@@ -55,6 +57,7 @@ export function newJobRecord(input: NewJobInput, now: Date): JobRecord {
     createTime: input.validatedSince,
     updateTime: now,
     minGpuMemoryBytes: req.minGpuMemoryBytes,
+    templateName: input.templateName ?? '',
   });
   const draft = new JobDraft({ job, rev: 0, requestHash: input.requestHash, queuedAt: now, workerSeq: 0, outbox: [] });
   draft.transition(S.JOB_STATE_VALIDATING, 'checking the request and the dataset version', input.validatedSince);

@@ -276,6 +276,11 @@ export interface Job {
     | undefined;
   /** Minimum GPU memory asked for. */
   minGpuMemoryBytes: number;
+  /**
+   * Name of the prompt template the dataset version was rendered with (from its lineage); the
+   * registry records it in the registered version's lineage so evaluation prompts match training.
+   */
+  templateName: string;
 }
 
 export interface Job_TagsEntry {
@@ -1099,6 +1104,7 @@ function createBaseJob(): Job {
     createTime: undefined,
     updateTime: undefined,
     minGpuMemoryBytes: 0,
+    templateName: "",
   };
 }
 
@@ -1187,6 +1193,9 @@ export const Job: MessageFns<Job> = {
     }
     if (message.minGpuMemoryBytes !== 0) {
       writer.uint32(224).uint64(message.minGpuMemoryBytes);
+    }
+    if (message.templateName !== "") {
+      writer.uint32(234).string(message.templateName);
     }
     return writer;
   },
@@ -1434,6 +1443,14 @@ export const Job: MessageFns<Job> = {
             message.minGpuMemoryBytes = longToNumber(reader.uint64());
             continue;
           }
+          case 29: {
+            if (tag !== 234) {
+              break;
+            }
+
+            message.templateName = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1575,6 +1592,11 @@ export const Job: MessageFns<Job> = {
         : isSet(object.min_gpu_memory_bytes)
         ? globalThis.Number(object.min_gpu_memory_bytes)
         : 0,
+      templateName: isSet(object.templateName)
+        ? globalThis.String(object.templateName)
+        : isSet(object.template_name)
+        ? globalThis.String(object.template_name)
+        : "",
     };
   },
 
@@ -1676,6 +1698,9 @@ export const Job: MessageFns<Job> = {
     if (message.minGpuMemoryBytes !== 0) {
       obj.minGpuMemoryBytes = Math.round(message.minGpuMemoryBytes);
     }
+    if (message.templateName !== "") {
+      obj.templateName = message.templateName;
+    }
     return obj;
   },
 
@@ -1738,6 +1763,7 @@ export const Job: MessageFns<Job> = {
     message.createTime = object.createTime ?? undefined;
     message.updateTime = object.updateTime ?? undefined;
     message.minGpuMemoryBytes = object.minGpuMemoryBytes ?? 0;
+    message.templateName = object.templateName ?? "";
     return message;
   },
 };
