@@ -13,8 +13,8 @@
  *   steps, values and times (ms) of key k as packed little-endian float64 (BSON binary). The _id's
  *   unique index is the compare-and-set of appends (see core/metrics/types.ts), and a history read
  *   touches only that run's data — a shared collection would be read whole for every history
- *   query. Packed arrays, not BSON arrays: FerretDB stores a type per array element, and packing
- *   made writes ~3x and reads ~5x faster (bench/tracking/README.md).
+ *   query. Packed arrays, not BSON arrays: FerretDB stores a type per array element; packing
+ *   made writes 1.4-3x and history reads ~3x faster (bench/tracking/README.md).
  */
 import { endianness } from 'node:os';
 import { Binary, MongoBulkWriteError, type Collection, type Db } from 'mongodb';
