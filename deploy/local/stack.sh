@@ -102,13 +102,9 @@ port_taken() { # port -> something listens on 127.0.0.1:port
 
 install_missing() {
   [[ ${MEDTUNE_STACK_NO_INSTALL:-} == 1 ]] && return 0
-  if [[ ! -x $ROOT/node_modules/.bin/tsx ]]; then
-    say "installing node packages (npm ci)"
-    (cd "$ROOT" && npm ci --no-audit --no-fund) >&2
-  fi
-  if printf '%s\n' "${PARTS[@]}" | grep -qx trainer; then
-    "$ROOT/tools/python/setup.sh" >&2
-  fi
+  # Node packages, the Python venv, nats-server / FerretDB and the tokenizer's native addon;
+  # each step is skipped when already in place.
+  "$ROOT/tools/dev/bootstrap.sh" >&2
 }
 
 build_model() {
