@@ -27,7 +27,8 @@ import { EventIngest } from './core/ingest';
 import { TrackingCore } from './core/service';
 import { natsRunEvents, startTrackingConsumers } from './events/nats';
 import { trackingHandlers } from './grpc/handlers';
-import { MongoDirtyMarks, MongoExperimentRepo, MongoMetricLog, MongoRunRepo, TRACKING_INDEXES } from './repo/mongo';
+import { MongoMetricLog } from './repo/metric-log';
+import { MongoDirtyMarks, MongoExperimentRepo, MongoRunRepo, TRACKING_INDEXES } from './repo/mongo';
 
 /** A started tracking service. */
 export interface TrackingApp {
@@ -53,11 +54,12 @@ export async function startTracking(cfg: TrackingConfig, log: Logger, clock: Clo
   await ensureStreams(nc, [STREAMS.tracking, STREAMS.training, STREAMS.evaluation], { namespace, log });
 
   const newId = createIdGenerator(clock);
+  const metricLog = new MongoMetricLog(mongo.db, reads.db, log.child({ component: 'metric-log' }));
   const batchLog = log.child({ component: 'metric-batches' });
   const core = new TrackingCore({
     runs: new MongoRunRepo(mongo.db),
     experiments: new MongoExperimentRepo(mongo.db),
-    metrics: new MongoMetricLog(mongo.db, reads.db),
+    metrics: metricLog,
     dirty: new MongoDirtyMarks(mongo.db),
     publisher: natsRunEvents(createPublisher(nc, { source: 'medtune/tracking-service', clock, namespace })),
     clock,
@@ -77,6 +79,15 @@ export async function startTracking(cfg: TrackingConfig, log: Logger, clock: Clo
   });
   // Before serving: summaries a dead process left behind, unpublished run events.
   await core.start();
+
+  // The metric inbox is compacted into per-run collections in the background.
+  let compacting: Promise<unknown> = Promise.resolve();
+  const compactionTimer = setInterval(() => {
+    compacting = compacting
+      .then(() => metricLog.compact({ minPoints: cfg.compactPoints, maxAgeMs: cfg.compactAgeMs }))
+      .catch((err: unknown) => log.warn({ err }, 'metric log compaction failed; retried next time'));
+  }, cfg.compactIntervalMs);
+  compactionTimer.unref();
 
   const deadLetters = createDeadLetterStore(mongo.db);
   const consumers = await startTrackingConsumers(nc, new EventIngest(core), {
@@ -105,6 +116,8 @@ export async function startTracking(cfg: TrackingConfig, log: Logger, clock: Clo
         // Consumers first: their handlers wait for the batches they joined, which still write.
         await Promise.all(consumers.map((c) => c.stop()));
         await core.stop();
+        clearInterval(compactionTimer);
+        await compacting;
         await reads.close();
       })();
       return stopped;

@@ -8,7 +8,7 @@
  */
 import { NotFoundError } from '@medtune/kit';
 import type { tracking } from '@medtune/contracts';
-import type { MetricChunk } from './metrics/types';
+import { lastSeqOf, type MetricChunk } from './metrics/types';
 import type { RunUpdate } from './notifier';
 import { isTerminal, type RunRecord } from './records';
 import type { TrackingCore } from './service';
@@ -68,7 +68,7 @@ export async function* watchRun(core: TrackingCore, req: tracking.WatchRunReques
         queue.length = 0;
         for (const chunk of await deps.metrics.read(runId, nextSeq - 1)) {
           if (chunk.seq !== nextSeq) break;
-          nextSeq++;
+          nextSeq = lastSeqOf(chunk) + 1;
           yield* points(chunk);
         }
         const run = await book.get(runId);
@@ -88,7 +88,7 @@ export async function* watchRun(core: TrackingCore, req: tracking.WatchRunReques
           overflow = true;
           continue;
         }
-        nextSeq++;
+        nextSeq = lastSeqOf(u.chunk) + 1;
         yield* points(u.chunk);
         continue;
       }

@@ -8,19 +8,11 @@
  *   "lora.r" cannot be field names there). Written whole by the core under its run lock.
  * - `experiments` {_id: name, description, createTime}.
  * - `metric_dirty` {_id: run id, at}: runs whose summaries may trail their metric log.
- * - `metrics.<run id>`, one collection per run: its metric log, one document per chunk,
- *   {_id: seq zero-padded to 10 digits, at, s: [{k, n, st, v, t}]} where st / v / t are the
- *   steps, values and times (ms) of key k as packed little-endian float64 (BSON binary). The _id's
- *   unique index is the compare-and-set of appends (see core/metrics/types.ts), and a history read
- *   touches only that run's data — a shared collection would be read whole for every history
- *   query. Packed arrays, not BSON arrays: FerretDB stores a type per array element; packing
- *   made writes 1.4-3x and history reads ~3x faster (bench/tracking/README.md).
+ * - `metric_inbox` and `metrics.<run id>`: the metric log (metric-log.ts).
  */
-import { endianness } from 'node:os';
-import { Binary, MongoBulkWriteError, type Collection, type Db } from 'mongodb';
+import type { Collection, Db } from 'mongodb';
 import { isDuplicateKeyError, type IndexPlan } from '@medtune/kit';
 import type { tracking } from '@medtune/contracts';
-import type { MetricChunk, MetricLogStore } from '../core/metrics/types';
 import type { DirtyMarks } from '../core/metrics/writer';
 import type { ExperimentRepo, RunRepo } from '../core/ports';
 import type { ExperimentRecord, MetricSummaryRecord, RunOutboxEntry, RunRecord } from '../core/records';
@@ -29,11 +21,6 @@ import type { ExperimentRecord, MetricSummaryRecord, RunOutboxEntry, RunRecord }
 export const TRACKING_INDEXES: IndexPlan = {
   runs: [{ key: { experiment: 1, status: 1 }, name: 'experiment_status' }],
 };
-
-/** Collection of a run's metric log. */
-export function metricLogCollection(runId: string): string {
-  return `metrics.${runId}`;
-}
 
 interface Entry {
   k: string;
@@ -212,93 +199,5 @@ export class MongoDirtyMarks implements DirtyMarks {
   }
   async list(): Promise<string[]> {
     return (await this.col.find({}).toArray()).map((d) => d._id);
-  }
-}
-
-/** A chunk as stored. */
-export interface ChunkDoc {
-  _id: string;
-  at: number;
-  s: { k: string; n: number; st: Binary; v: Binary; t: Binary }[];
-}
-
-const SEQ_DIGITS = 10;
-const seqId = (seq: number): string => String(seq).padStart(SEQ_DIGITS, '0');
-
-// Float64Array is in the platform's byte order; every platform Node runs medtune on is little-endian.
-if (endianness() !== 'LE') throw new Error('the metric log encoding assumes a little-endian platform');
-
-function pack(values: readonly number[]): Binary {
-  return new Binary(Buffer.from(Float64Array.from(values).buffer));
-}
-
-function unpack(b: Binary, n: number, field: string): number[] {
-  const bytes = b.buffer;
-  if (bytes.byteLength !== n * 8) throw new Error(`metric chunk: ${field} holds ${bytes.byteLength} bytes, ${n * 8} expected`);
-  // Copy: the bytes may not be 8-byte aligned inside the driver's buffer.
-  return Array.from(new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)));
-}
-
-/** The stored form of a chunk. */
-export function encodeChunk(c: MetricChunk): ChunkDoc {
-  return { _id: seqId(c.seq), at: c.storedAt, s: c.series.map((s) => ({ k: s.key, n: s.steps.length, st: pack(s.steps), v: pack(s.values), t: pack(s.times) })) };
-}
-
-/** A chunk from its stored form. */
-export function decodeChunk(runId: string, d: ChunkDoc): MetricChunk {
-  return {
-    runId,
-    seq: Number(d._id),
-    storedAt: d.at,
-    series: d.s.map((s) => ({ key: s.k, steps: unpack(s.st, s.n, 'st'), values: unpack(s.v, s.n, 'v'), times: unpack(s.t, s.n, 't') })),
-  };
-}
-
-/**
- * Metric logs, one collection per run. `read` may use another connection than `append` (a long
- * history read then does not hold up ingestion on the writer's single connection).
- */
-export class MongoMetricLog implements MetricLogStore {
-  constructor(
-    private readonly writeDb: Db,
-    private readonly readDb: Db = writeDb,
-  ) {}
-
-  async read(runId: string, afterSeq = -1): Promise<MetricChunk[]> {
-    const q = afterSeq >= 0 ? { _id: { $gt: seqId(afterSeq) } } : {};
-    const docs = await this.readDb.collection<ChunkDoc>(metricLogCollection(runId)).find(q).toArray();
-    docs.sort((a, b) => (a._id < b._id ? -1 : 1));
-    return docs.map((d) => decodeChunk(runId, d));
-  }
-
-  async lastSeq(runId: string): Promise<number> {
-    const docs = await this.readDb
-      .collection<ChunkDoc>(metricLogCollection(runId))
-      .find({}, { projection: { _id: 1 } })
-      .toArray();
-    let max = -1;
-    for (const d of docs) max = Math.max(max, Number(d._id));
-    return max;
-  }
-
-  async append(chunks: readonly MetricChunk[]): Promise<{ conflicts: readonly MetricChunk[] }> {
-    const byRun = new Map<string, MetricChunk[]>();
-    for (const c of chunks) {
-      const list = byRun.get(c.runId);
-      if (list) list.push(c);
-      else byRun.set(c.runId, [c]);
-    }
-    const conflicts: MetricChunk[] = [];
-    for (const [runId, list] of byRun) {
-      const docs = list.map(encodeChunk);
-      try {
-        await this.writeDb.collection<ChunkDoc>(metricLogCollection(runId)).insertMany(docs, { ordered: false });
-      } catch (err) {
-        if (!(err instanceof MongoBulkWriteError) || !isDuplicateKeyError(err)) throw err;
-        const failed = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
-        for (const w of failed) conflicts.push(list[w.index]!);
-      }
-    }
-    return { conflicts };
   }
 }

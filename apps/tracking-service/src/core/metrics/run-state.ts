@@ -5,7 +5,7 @@
  */
 import type { MetricSummaryRecord } from '../records';
 import { StepSet } from './step-set';
-import type { ChunkSeries, MetricChunk, PointInput } from './types';
+import { lastSeqOf, type ChunkSeries, type MetricChunk, type PointInput } from './types';
 
 interface SeriesState {
   readonly steps: StepSet;
@@ -74,7 +74,7 @@ export class RunMetricState {
   /** Takes a stored chunk into account (it must be the next one). */
   apply(chunk: MetricChunk): void {
     if (chunk.seq !== this.seq) throw new Error(`metric log of ${this.runId}: chunk ${chunk.seq} applied, ${this.seq} expected`);
-    this.seq++;
+    this.seq = lastSeqOf(chunk) + 1;
     for (const s of chunk.series) {
       let st = this.series.get(s.key);
       if (!st) this.series.set(s.key, (st = { steps: new StepSet(), count: 0, min: Infinity, max: -Infinity, last: 0, lastStep: -1 }));

@@ -24,11 +24,16 @@ export interface ChunkSeries {
   readonly times: number[];
 }
 
-/** One append to a run's metric log. */
+/**
+ * One append to a run's metric log — or, read back from storage, several consecutive appends
+ * merged (seq..seqEnd): storage may compact a run's small chunks into one.
+ */
 export interface MetricChunk {
   readonly runId: string;
   /** 0, 1, 2, ... without gaps. */
   readonly seq: number;
+  /** The last append this chunk holds (merged chunks); undefined = seq. */
+  readonly seqEnd?: number;
   readonly series: readonly ChunkSeries[];
   /** When it was written, ms since the epoch. */
   readonly storedAt: number;
@@ -36,7 +41,10 @@ export interface MetricChunk {
 
 /** Where metric logs live (src/repo: one collection per run on FerretDB). */
 export interface MetricLogStore {
-  /** The chunks of a run with seq > afterSeq (default: all), by seq. */
+  /**
+   * The points of a run appended after chunk `afterSeq` (default: all), as chunks in seq order
+   * without gaps (a merged chunk read from afterSeq on starts at afterSeq + 1).
+   */
   read(runId: string, afterSeq?: number): Promise<MetricChunk[]>;
   /** The highest seq of a run's log, -1 when it has none. */
   lastSeq(runId: string): Promise<number>;
@@ -46,6 +54,11 @@ export interface MetricLogStore {
    * be stored and others not: callers reload what they cached).
    */
   append(chunks: readonly MetricChunk[]): Promise<{ conflicts: readonly MetricChunk[] }>;
+}
+
+/** The last append a chunk holds. */
+export function lastSeqOf(chunk: MetricChunk): number {
+  return chunk.seqEnd ?? chunk.seq;
 }
 
 /** Number of points in a chunk. */
