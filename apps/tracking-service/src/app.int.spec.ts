@@ -11,7 +11,7 @@ import { InvalidArgumentError, NotFoundError, createClient, createLogger, create
 import { collectEvents, testMongo, testNats, waitFor, type EventCollector, type TestMongo, type TestNats } from '@medtune/testing';
 import { startTracking, type TrackingApp } from './app';
 import { loadTrackingConfig, type TrackingConfig } from './config';
-import { MongoMetricLog, metricLogCollection } from './repo/metric-log';
+import { MongoMetricLog } from './repo/metric-log';
 
 type Client = KitClient<typeof tracking.TrackingServiceService>;
 const { RunStatus, RunKind, FilterField, Comparator } = tracking;
@@ -49,10 +49,6 @@ beforeAll(async () => {
     MEDTUNE_TRACKING_WATCH_POLL: '200ms',
     MEDTUNE_TRACKING_WATCH_END_GRACE: '300ms',
     MEDTUNE_TRACKING_METRIC_BATCH_DELAY: '10ms',
-    // Compaction of the metric inbox runs during the tests (reads span both places).
-    MEDTUNE_TRACKING_COMPACT_INTERVAL: '150ms',
-    MEDTUNE_TRACKING_COMPACT_POINTS: '50',
-    MEDTUNE_TRACKING_COMPACT_AGE: '400ms',
     MEDTUNE_LOG_LEVEL: 'warn',
   });
   collector = await collectEvents(nats.nc, nats.subject('medtune.tracking.>'));
@@ -188,8 +184,6 @@ describe('training runs from job events', () => {
     await new Promise((resolve) => setTimeout(resolve, 300)); // summaries are written every 100 ms
     expect((await run('job_flow')).metrics.find((m) => m.key === 'loss')).toMatchObject({ count: STEPS + 2, max: 3, min: 0.005, last: 0.005 });
     for (const key of ['learning_rate', 'grad_norm', 'system/cpu_percent']) expect(count(r, key)).toBe(STEPS);
-    // The points span the run's compacted collection and the inbox.
-    await waitFor(async () => (await mongo.db.collection(metricLogCollection('job_flow')).countDocuments()) >= 1);
     const stored = await new MongoMetricLog(mongo.db).read('job_flow');
     const lossSteps = stored.flatMap((c) => c.series.filter((s) => s.key === 'loss').flatMap((s) => s.steps));
     expect(lossSteps).toHaveLength(STEPS + 2);

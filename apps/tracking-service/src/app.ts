@@ -54,7 +54,7 @@ export async function startTracking(cfg: TrackingConfig, log: Logger, clock: Clo
   await ensureStreams(nc, [STREAMS.tracking, STREAMS.training, STREAMS.evaluation], { namespace, log });
 
   const newId = createIdGenerator(clock);
-  const metricLog = new MongoMetricLog(mongo.db, reads.db, log.child({ component: 'metric-log' }));
+  const metricLog = new MongoMetricLog(mongo.db, reads.db);
   const batchLog = log.child({ component: 'metric-batches' });
   const core = new TrackingCore({
     runs: new MongoRunRepo(mongo.db),
@@ -79,15 +79,6 @@ export async function startTracking(cfg: TrackingConfig, log: Logger, clock: Clo
   });
   // Before serving: summaries a dead process left behind, unpublished run events.
   await core.start();
-
-  // The metric inbox is compacted into per-run collections in the background.
-  let compacting: Promise<unknown> = Promise.resolve();
-  const compactionTimer = setInterval(() => {
-    compacting = compacting
-      .then(() => metricLog.compact({ minPoints: cfg.compactPoints, maxAgeMs: cfg.compactAgeMs }))
-      .catch((err: unknown) => log.warn({ err }, 'metric log compaction failed; retried next time'));
-  }, cfg.compactIntervalMs);
-  compactionTimer.unref();
 
   const deadLetters = createDeadLetterStore(mongo.db);
   const consumers = await startTrackingConsumers(nc, new EventIngest(core), {
@@ -116,8 +107,6 @@ export async function startTracking(cfg: TrackingConfig, log: Logger, clock: Clo
         // Consumers first: their handlers wait for the batches they joined, which still write.
         await Promise.all(consumers.map((c) => c.stop()));
         await core.stop();
-        clearInterval(compactionTimer);
-        await compacting;
         await reads.close();
       })();
       return stopped;

@@ -11,9 +11,6 @@ export const trackingConfigSpec = {
   batchMaxPoints: int({ env: 'METRIC_BATCH_POINTS', default: 10_000, min: 1, max: 200_000, description: 'metric points per write at most' }),
   batchMaxDelayMs: duration({ env: 'METRIC_BATCH_DELAY', default: 50, min: 0, max: 10_000, description: 'a metric point waits this long at most for its batch' }),
   metricConcurrency: int({ env: 'METRIC_MAX_ACK_PENDING', default: 20_000, min: 1, max: 1_000_000, description: 'metric messages delivered and not yet acked (they wait for their batch, so this bounds what is buffered)' }),
-  compactIntervalMs: duration({ env: 'COMPACT_INTERVAL', default: 2_000, min: 10, description: 'how often the metric inbox is checked for chunks to move into their runs\' collections' }),
-  compactPoints: int({ env: 'COMPACT_POINTS', default: 20_000, min: 1, description: 'a run\'s inbox chunks are moved once they hold this many points...' }),
-  compactAgeMs: duration({ env: 'COMPACT_AGE', default: 30_000, min: 0, description: '...or once the oldest is this old' }),
   watchPollMs: duration({ env: 'WATCH_POLL', default: 2_000, min: 10, description: 'WatchRun re-reads the run at least this often' }),
   watchEndGraceMs: duration({ env: 'WATCH_END_GRACE', default: 5_000, min: 0, description: 'WatchRun ends this long after its run ended' }),
 };
