@@ -152,6 +152,26 @@ describe('training jobs', () => {
   });
 });
 
+describe('summaries', () => {
+  it('reach the run even when the writer forgets the run while its write is in flight', async () => {
+    const h = coreHarness();
+    await h.ingest.onJobStateChanged(stateEvt(JobState.JOB_STATE_RUNNING, 1));
+    const append = h.metrics.append.bind(h.metrics);
+    let release: (() => void) | undefined;
+    h.metrics.append = async (chunks) => {
+      await new Promise<void>((r) => (release = r));
+      return append(chunks);
+    };
+    const writing = h.ingest.onMetricsLogged(metricsEvt(10, { loss: 1.25 }));
+    await vi.waitFor(() => expect(release).toBeDefined());
+    h.core.writer.evict('job_1'); // e.g. the run just finished and its final summaries were written
+    release!();
+    await writing;
+    await h.core.liveness.persist();
+    expect((await h.runs.get('job_1'))!.metrics).toEqual([{ key: 'loss', last: 1.25, min: 1.25, max: 1.25, lastStep: 10, count: 1 }]);
+  });
+});
+
 describe('evaluations', () => {
   it('an evaluation run hangs under its training run, in its experiment, with its scores as metrics', async () => {
     const h = coreHarness();

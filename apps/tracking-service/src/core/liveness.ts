@@ -14,7 +14,7 @@
 import type { Clock, Logger } from '@medtune/kit';
 import { tracking } from '@medtune/contracts';
 import type { MetricChunk } from './metrics/types';
-import type { DirtyMarks, MetricWriter } from './metrics/writer';
+import type { DirtyMarks, MetricWriter, RunSummaries } from './metrics/writer';
 import type { RunRepo } from './ports';
 import { isTerminal, type MetricSummaryRecord } from './records';
 import type { RunBook } from './runs';
@@ -55,6 +55,8 @@ export interface LivenessDeps {
 /** See the file comment. */
 export class Liveness {
   private readonly pending = new Map<string, Pending>();
+  /** Entries taken by the persist in progress (still the freshest until their run is saved). */
+  private readonly saving = new Map<string, Pending>();
   private readonly lastBeat = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
   private persisting: Promise<void> | undefined;
@@ -73,14 +75,17 @@ export class Liveness {
   }
 
   /** The writer stored chunks: they are heartbeats, and their runs' summaries changed. */
-  metricsStored(chunks: readonly MetricChunk[]): void {
+  metricsStored(chunks: readonly MetricChunk[], after: ReadonlyMap<string, RunSummaries>): void {
     const now = this.deps.clock().getTime();
     for (const runId of new Set(chunks.map((c) => c.runId))) {
       this.lastBeat.set(runId, now);
       const e = this.entry(runId, now);
       e.beatAt = now;
-      e.summaries = this.deps.writer.cachedSummaries(runId) ?? e.summaries;
-      e.metricsSeq = this.deps.writer.cachedNextSeq(runId) ?? e.metricsSeq;
+      const fresh = after.get(runId);
+      if (fresh) {
+        e.summaries = fresh.summaries;
+        e.metricsSeq = fresh.nextSeq;
+      }
     }
   }
 
@@ -91,7 +96,7 @@ export class Liveness {
 
   /** The freshest summaries known for a run (not yet written, or the writer's), if any. */
   freshSummaries(runId: string): MetricSummaryRecord[] | undefined {
-    return this.deps.writer.cachedSummaries(runId) ?? this.pending.get(runId)?.summaries;
+    return this.deps.writer.cachedSummaries(runId) ?? this.pending.get(runId)?.summaries ?? this.saving.get(runId)?.summaries;
   }
 
   /** Starts the periodic persist and sweep. */
@@ -152,6 +157,7 @@ export class Liveness {
 
   private async persistPending(): Promise<void> {
     const batch = [...this.pending];
+    for (const [runId, p] of batch) this.saving.set(runId, p);
     this.pending.clear();
     const now = this.deps.clock();
     for (const [runId, p] of batch) {
@@ -194,6 +200,8 @@ export class Liveness {
       } catch (err) {
         this.deps.log.warn({ err, runId }, 'could not write heartbeat / summaries; will retry');
         this.merge(runId, p);
+      } finally {
+        this.saving.delete(runId);
       }
     }
   }

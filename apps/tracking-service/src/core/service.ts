@@ -68,9 +68,9 @@ export class TrackingCore {
       dirty: deps.dirty,
       clock: deps.clock,
       log: deps.log.child({ component: 'metric-writer' }),
-      onStored: (chunks) => {
+      onStored: (chunks, after) => {
         this.notifier.metrics(chunks);
-        this.liveness.metricsStored(chunks);
+        this.liveness.metricsStored(chunks, after);
       },
     });
     this.batcher = new MetricBatcher({ ...deps.batch, write: (items) => this.writer.write(items) });

@@ -38,12 +38,22 @@ export interface MetricWriterDeps {
   readonly dirty: DirtyMarks;
   readonly clock: Clock;
   readonly log: Logger;
-  /** Called after each batch with the chunks it stored, in seq order per run. */
-  readonly onStored?: (chunks: readonly MetricChunk[]) => void;
+  /**
+   * Called after each batch with the chunks it stored (in seq order per run) and, per run, its
+   * summaries and next chunk number right after them (taken in the write: the cache may drop the
+   * run meanwhile).
+   */
+  readonly onStored?: (chunks: readonly MetricChunk[], after: ReadonlyMap<string, RunSummaries>) => void;
   /** Runs whose state stays cached (least recently written go first); default 1000. */
   readonly maxCachedRuns?: number;
   /** Attempts of a batch whose run logs keep changing under it (another writer); default 4. */
   readonly maxAttempts?: number;
+}
+
+/** A run's summaries and the chunks they cover. */
+export interface RunSummaries {
+  readonly summaries: MetricSummaryRecord[];
+  readonly nextSeq: number;
 }
 
 /** Stores metric points exactly once per (run, key, step). */
@@ -72,7 +82,7 @@ export class MetricWriter {
   }
 
   /** The summaries of a run and the chunks they cover, from the cached state or a read of the log. */
-  async summariesOf(runId: string): Promise<{ summaries: MetricSummaryRecord[]; nextSeq: number }> {
+  async summariesOf(runId: string): Promise<RunSummaries> {
     const state = this.states.get(runId) ?? RunMetricState.fromChunks(runId, await this.deps.store.read(runId));
     return { summaries: state.summaries(), nextSeq: state.nextSeq };
   }
@@ -91,6 +101,7 @@ export class MetricWriter {
       else byRun.set(item.runId, [i]);
     });
     const stored: MetricChunk[] = [];
+    const after = new Map<string, RunSummaries>();
     let pending = [...byRun.keys()];
     const maxAttempts = this.deps.maxAttempts ?? 4;
     for (let attempt = 1; pending.length > 0; attempt++) {
@@ -121,6 +132,7 @@ export class MetricWriter {
         if (p.chunk) {
           p.state.apply(p.chunk);
           stored.push(p.chunk);
+          after.set(p.state.runId, { summaries: p.state.summaries(), nextSeq: p.state.nextSeq });
         }
         p.indices.forEach((itemIndex, k) => (outcomes[itemIndex] = p.counts[k]!));
       }
@@ -131,7 +143,7 @@ export class MetricWriter {
       pending = [...lost];
     }
     this.trimCache(new Set(byRun.keys()));
-    if (stored.length) this.deps.onStored?.(stored);
+    if (stored.length) this.deps.onStored?.(stored, after);
     return outcomes;
   }
 
