@@ -6,6 +6,7 @@
  * Prints "watching" once every stream is open; on SIGTERM writes the pairs (message time, latency
  * ms) of every point it saw to BENCH_LATENCY_FILE.
  */
+import { setMaxListeners } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { tracking } from '@medtune/contracts';
 import { createClient } from '@medtune/kit';
@@ -14,6 +15,7 @@ const env = process.env;
 const runs = (env['BENCH_RUN_IDS'] ?? '').split(',').filter(Boolean);
 const client = createClient(tracking.TrackingServiceClient, env['BENCH_ADDR']!, { defaultDeadlineMs: 3_600_000 });
 const abort = new AbortController();
+setMaxListeners(0, abort.signal); // one signal for every stream
 const samples: number[] = [];
 let opened = 0;
 

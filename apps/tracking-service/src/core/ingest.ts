@@ -64,10 +64,13 @@ export class EventIngest {
       sourceSeq: evt.sequence || 1,
       heartbeatArmed: armed,
     });
-    // Metrics may have been stored before this first event.
-    const { summaries, nextSeq } = await this.core.writer.summariesOf(runId);
-    fresh.metrics = summaries;
-    fresh.metricsSeq = nextSeq;
+    if (!(await book.get(runId))) {
+      // A new run: metrics may have been stored before this first event (read only then: the log
+      // of a long run is large).
+      const { summaries, nextSeq } = await this.core.writer.summariesOf(runId);
+      fresh.metrics = summaries;
+      fresh.metricsSeq = nextSeq;
+    }
 
     const { run } = await book.createOrUpdate(fresh, (stored) => {
       if (evt.sequence <= stored.sourceSeq) return false; // late or redelivered

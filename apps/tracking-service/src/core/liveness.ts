@@ -191,6 +191,7 @@ export class Liveness {
           else this.deps.log.warn({ runId }, 'heartbeats / summaries of an unknown run dropped');
           continue;
         }
+        if (isTerminal(run.status)) this.lastBeat.delete(runId);
         if (isTerminal(run.status) && p.summaries) {
           // Its summaries are written: the writer may forget it, the dirty mark can go.
           this.deps.writer.evict(runId);
@@ -242,6 +243,9 @@ export class Liveness {
       this.deps.log.warn({ err }, 'crash sweep could not list runs');
       return;
     }
+    // Signs of life of runs that are not running any more are not needed.
+    const runningIds = new Set(running.map((r) => r.runId));
+    for (const [runId, at] of this.lastBeat) if (!runningIds.has(runId) && at < cutoff) this.lastBeat.delete(runId);
     for (const candidate of running) {
       if (!candidate.heartbeatArmed || lastOf(candidate) >= cutoff) continue;
       try {

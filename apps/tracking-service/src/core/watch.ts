@@ -6,6 +6,7 @@
  * bounded queue dropped. The stream ends `watchEndGraceMs` after the run ended, when the client
  * cancels, or when the server stops.
  */
+import { setMaxListeners } from 'node:events';
 import { NotFoundError } from '@medtune/kit';
 import type { tracking } from '@medtune/contracts';
 import { lastSeqOf, type MetricChunk } from './metrics/types';
@@ -34,7 +35,11 @@ export async function* watchRun(core: TrackingCore, req: tracking.WatchRunReques
   });
   const onAbort = (): void => wake?.();
   signal.addEventListener('abort', onAbort);
-  stop?.addEventListener('abort', onAbort);
+  if (stop) {
+    // One server-wide signal, a listener per open watch: many watches are normal, not a leak.
+    setMaxListeners(0, stop);
+    stop.addEventListener('abort', onAbort);
+  }
   try {
     const first = await book.get(runId);
     if (!first) throw new NotFoundError(`run ${runId} not found`);
