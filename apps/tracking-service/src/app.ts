@@ -8,6 +8,8 @@ import {
   adminHandlers,
   connectMongo,
   connectNats,
+  natsConnectOptions,
+  streamOptions,
   createDeadLetterStore,
   createGrpcServer,
   createIdGenerator,
@@ -50,8 +52,8 @@ export async function startTracking(cfg: TrackingConfig, log: Logger, clock: Clo
   const mongo = await connectMongo({ uri: cfg.mongoUri, db: cfg.db, log });
   const reads = await connectMongo({ uri: cfg.mongoUri, db: cfg.db, log, appName: `${cfg.db}-reads`, maxPoolSize: 4 });
   await ensureIndexes(mongo.db, TRACKING_INDEXES);
-  const nc = await connectNats({ servers: cfg.natsUrl, name: 'tracking-service', log });
-  await ensureStreams(nc, [STREAMS.tracking, STREAMS.training, STREAMS.evaluation], { namespace, log });
+  const nc = await connectNats(natsConnectOptions(cfg, 'tracking-service', log));
+  await ensureStreams(nc, [STREAMS.tracking, STREAMS.training, STREAMS.evaluation], streamOptions(cfg, log));
 
   const newId = createIdGenerator(clock);
   const metricLog = new MongoMetricLog(mongo.db, reads.db);
