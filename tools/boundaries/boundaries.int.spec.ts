@@ -6,6 +6,9 @@
  * By hand: `npx eslint .` runs the same rule over the whole tree.
  */
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { ESLint } from 'eslint';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -46,5 +49,23 @@ describe('module boundaries', () => {
   it('accepts an app that imports the kit, the contracts and a lib', async () => {
     const source = "import { createLogger } from '@medtune/kit';\nimport { dataset } from '@medtune/contracts';\nimport * as p from '@medtune/prompting';\nexport const x = [createLogger, dataset, p];\n";
     expect(await boundaryErrors('apps/dataset-service/src/allowed.ts', source)).toEqual([]);
+  }, 120_000);
+});
+
+describe('nx graph', () => {
+  it('has edges from apps to libs only: nothing depends on an app, and no lib on an app', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'graph-')), 'graph.json');
+    execFileSync('npx', ['nx', 'graph', `--file=${file}`], { stdio: 'ignore', env: { ...process.env, NX_DAEMON: 'false' } });
+    const { graph } = JSON.parse(readFileSync(file, 'utf8')) as {
+      graph: { nodes: Record<string, { type: string }>; dependencies: Record<string, { target: string }[]> };
+    };
+    const edges = Object.entries(graph.dependencies).flatMap(([source, deps]) =>
+      deps.filter((d) => d.target in graph.nodes).map((d) => ({ source, target: d.target })),
+    );
+    expect(edges.length).toBeGreaterThan(10);
+    const intoApps = edges.filter((e) => graph.nodes[e.target]!.type !== 'lib');
+    expect(intoApps).toEqual([]);
+    const appNames = Object.entries(graph.nodes).filter(([, n]) => n.type === 'app').map(([name]) => name);
+    expect(appNames).toEqual(expect.arrayContaining(['dataset-service', 'training-service', 'tracking-service', 'evaluation-service', 'registry-service', 'cli']));
   }, 120_000);
 });
