@@ -3,7 +3,7 @@
  * table, grpc.health.v1, optional bearer-token auth, per-call debug logs, cancellation through
  * AbortSignal, and an ordered, bounded shutdown.
  */
-import { once, type EventEmitter } from 'node:events';
+import { once, setMaxListeners, type EventEmitter } from 'node:events';
 import {
   Server,
   ServerCredentials,
@@ -78,6 +78,9 @@ export function createGrpcServer(options: GrpcServerOptions): KitGrpcServer {
   const running = new Set<Promise<unknown>>();
   const stopping = new AbortController();
   const forced = new AbortController();
+  // Every in-flight call listens on `forced` (and watch streams on `stopping`) until it ends;
+  // hundreds at once are normal, not a leak.
+  setMaxListeners(0, stopping.signal, forced.signal);
   const authorized = options.authToken ? bearerTokenChecker(options.authToken) : undefined;
   let shutdownPromise: Promise<void> | undefined;
 
@@ -95,7 +98,12 @@ export function createGrpcServer(options: GrpcServerOptions): KitGrpcServer {
       signal: abort.signal,
       stopping: stopping.signal,
       peer: call.getPeer(),
-      log: log.child({ method }),
+      // Made on first use: most calls never log, and a child logger per call is garbage.
+      get log() {
+        const child = log.child({ method });
+        Object.defineProperty(this, 'log', { value: child });
+        return child;
+      },
     };
     const done = (): void => {
       call.removeListener('cancelled', onCancel);
