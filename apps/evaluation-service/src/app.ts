@@ -5,22 +5,23 @@
 import { admin, evaluation, STREAMS } from '@medtune/contracts';
 import {
   adminHandlers,
+  type Clock,
   connectMongo,
   connectNats,
-  natsConnectOptions,
-  streamOptions,
   createDeadLetterStore,
   createGrpcServer,
   createIdGenerator,
   createPublisher,
   ensureStreams,
-  natsNamespace,
-  systemClock,
-  type Clock,
   type KitGrpcServer,
   type Logger,
   type MongoHandle,
+  natsConnectOptions,
+  natsNamespace,
+  OutboxRelay,
   type RunningConsumer,
+  streamOptions,
+  systemClock,
 } from '@medtune/kit';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { datasetPort, registryPort, workerPort } from './clients/services';
@@ -28,7 +29,6 @@ import type { EvaluationConfig } from './config';
 import { Automation } from './core/automation';
 import { EvaluationCore } from './core/evaluations';
 import { Notifier } from './core/notifier';
-import { OutboxRelay } from './core/outbox';
 import { Runner } from './core/runner';
 import { natsEventSink, startVersionReadyConsumer } from './events/nats';
 import { fileRowReader } from './files/rows';

@@ -5,28 +5,28 @@
 import { admin, registry, STREAMS } from '@medtune/contracts';
 import {
   adminHandlers,
+  type Clock,
   connectMongo,
   connectNats,
-  natsConnectOptions,
-  streamOptions,
   createDeadLetterStore,
   createGrpcServer,
   createIdGenerator,
   createPublisher,
   ensureStreams,
-  natsNamespace,
-  systemClock,
-  type Clock,
   type KitGrpcServer,
   type Logger,
   type MongoHandle,
+  natsConnectOptions,
+  natsNamespace,
+  OutboxRelay,
   type RunningConsumer,
+  streamOptions,
+  systemClock,
 } from '@medtune/kit';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { fileArtifactReader } from './artifacts/digest';
 import type { RegistryConfig } from './config';
 import { AliasCore } from './core/aliases';
-import { OutboxRelay } from './core/outbox';
 import { RegistryCore } from './core/registry';
 import { ResolveCache } from './core/resolve-cache';
 import { Verifier } from './core/verification';

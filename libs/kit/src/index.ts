@@ -22,3 +22,5 @@ export * from './admin';
 export * from './shutdown';
 export * from './ids';
 export * from './paging';
+export * from './outbox';
+export * from './outbox-docs';

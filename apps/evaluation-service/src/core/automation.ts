@@ -17,9 +17,18 @@
  * failed, metric unavailable, promotion disabled) ends the pipeline with promoted = false.
  */
 import { evaluation, events, registry, SUBJECTS } from '@medtune/contracts';
-import { AbortedError, DomainError, NotFoundError, ResourceExhaustedError, UnavailableError, DeadlineExceededError, type Clock, type Logger } from '@medtune/kit';
+import {
+  AbortedError,
+  type Clock,
+  DeadlineExceededError,
+  DomainError,
+  type Logger,
+  NotFoundError,
+  type OutboxRelay,
+  ResourceExhaustedError,
+  UnavailableError,
+} from '@medtune/kit';
 import type { EvaluationCore } from './evaluations';
-import type { OutboxRelay } from './outbox';
 import type { EvalStore, RegistryPort } from './ports';
 import type { PipelineRecord, RunRecord } from './records';
 import type { GenerationDefaults } from './resolve';

@@ -8,20 +8,20 @@ import { basename, isAbsolute } from 'node:path';
 import { evaluation, events, SUBJECTS } from '@medtune/contracts';
 import {
   AlreadyExistsError,
-  FailedPreconditionError,
-  InvalidArgumentError,
-  NotFoundError,
+  type Clock,
   decodePageToken,
   encodePageToken,
-  pageSize,
-  type Clock,
+  FailedPreconditionError,
+  InvalidArgumentError,
   type Logger,
+  NotFoundError,
+  type OutboxRelay,
+  pageSize,
 } from '@medtune/kit';
 import { deltas, pairItems } from './compare';
 import { toEvaluation } from './convert';
 import { checkSetName, contentSha256, itemsFromRows, SEED_ITEMS, SEED_SET_NAME } from './evalsets';
 import type { Notifier } from './notifier';
-import type { OutboxRelay } from './outbox';
 import type { DatasetPort, EvalStore, RegistryPort, RowReader } from './ports';
 import type { ComparisonRecord, EvalSetRecord, RunRecord, RunSpec } from './records';
 import { canonicalJson, resolveGeneration, resolveModel, resolveTemplate, specHash } from './resolve';

@@ -1,13 +1,8 @@
 /** What the evaluation service stores. Contract messages are built from these in convert.ts. */
 import type { common, evaluation, events } from '@medtune/contracts';
 
-/** An event written in the same document update as the state change it announces (outbox). */
-export interface PendingEvent {
-  /** ce-id and Nats-Msg-Id, fixed when written, so a republish is de-duplicated. */
-  id: string;
-  subject: string;
-  payload: Uint8Array;
-}
+/** An event written in the same document update as the state change it announces (the kit's outbox). */
+export type { PendingEvent } from '@medtune/kit';
 
 /** An evaluation set (its items are stored by content digest). */
 export interface EvalSetRecord {

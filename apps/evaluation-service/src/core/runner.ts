@@ -11,21 +11,21 @@ import { evaluation, events, SUBJECTS, type trainer } from '@medtune/contracts';
 import { common } from '@medtune/contracts';
 import {
   AbortedError,
+  type Clock,
   DeadlineExceededError,
   DomainError,
   FailedPreconditionError,
   InvalidArgumentError,
+  type Logger,
   NotFoundError,
+  type OutboxRelay,
   ResourceExhaustedError,
   UnavailableError,
-  type Clock,
-  type Logger,
 } from '@medtune/kit';
 import { renderInference } from '@medtune/prompting';
 import { toEvaluation } from './convert';
 import type { EvalItem } from './evalsets';
 import type { Notifier } from './notifier';
-import type { OutboxRelay } from './outbox';
 import type { DatasetPort, EvalStore, IdleWorker, WorkerPort } from './ports';
 import type { PendingEvent, RunRecord } from './records';
 import { aggregate, scoreItem } from './scoring';

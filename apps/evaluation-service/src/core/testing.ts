@@ -5,14 +5,13 @@
  */
 import { common, dataset, registry, subjectSpec, type trainer } from '@medtune/contracts';
 import { MEDICAL_O1_EN } from '@medtune/prompting';
-import { AbortedError, createIdGenerator, FailedPreconditionError, NotFoundError, type Clock } from '@medtune/kit';
+import { AbortedError, type Clock, createIdGenerator, FailedPreconditionError, NotFoundError, OutboxRelay } from '@medtune/kit';
 import { pino } from 'pino';
 import { fileRowReader } from '../files/rows';
 import { Automation } from './automation';
 import { EvaluationCore } from './evaluations';
 import { MemoryEvalStore } from './memory-store';
 import { Notifier } from './notifier';
-import { OutboxRelay } from './outbox';
 import type { DatasetPort, EventSink, IdleWorker, RegistryPort, WorkerPort } from './ports';
 import type { RunRecord } from './records';
 import { Runner } from './runner';

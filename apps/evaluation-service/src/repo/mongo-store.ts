@@ -13,11 +13,10 @@
  */
 import { Binary, type Collection, type Db, type Document } from 'mongodb';
 import { common, evaluation, events } from '@medtune/contracts';
-import { ensureIndexes, isDuplicateKeyError } from '@medtune/kit';
+import { ensureIndexes, initialOutbox, isDuplicateKeyError, type OutboxDoc, OutboxOwners, payloadBytes, pushEvent } from '@medtune/kit';
 import type { EvalItem } from '../core/evalsets';
 import type { Claim, EvalStore, RunPatch, RunQuery } from '../core/ports';
 import type { ComparisonRecord, EvalSetRecord, PendingEvent, PipelineRecord, PipelineStage, RunRecord } from '../core/records';
-import { initialOutbox, OutboxOwners, payloadBytes, pushEvent, type OutboxDoc } from './outbox-docs';
 
 const St = evaluation.EvaluationStatus;
 

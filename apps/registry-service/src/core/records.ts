@@ -3,16 +3,10 @@
  * store keeps; the contract messages (registry.v1) are built from them in convert.ts.
  */
 import { common, registry } from '@medtune/contracts';
-import { InvalidArgumentError } from '@medtune/kit';
+import { InvalidArgumentError, type PendingEvent as OutboxEvent } from '@medtune/kit';
 
-/** An event written in the same document update as the state change it announces (outbox). */
-export interface PendingEvent {
-  /** ce-id and Nats-Msg-Id: deterministic, so a republish after a crash is de-duplicated. */
-  id: string;
-  /** Subject from the catalog. */
-  subject: string;
-  /** The encoded protobuf payload. */
-  payload: Uint8Array;
+/** An event written in the same document update as the state change it announces (the kit's outbox). */
+export interface PendingEvent extends OutboxEvent {
   /** For alias events: the history record to store before publishing. */
   aliasChange?: AliasChangeRecord;
 }

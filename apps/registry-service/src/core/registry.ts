@@ -7,18 +7,18 @@ import { createHash } from 'node:crypto';
 import { common, events, registry, type training } from '@medtune/contracts';
 import {
   AlreadyExistsError,
-  FailedPreconditionError,
-  InvalidArgumentError,
-  NotFoundError,
+  type Clock,
   decodePageToken,
   encodePageToken,
-  pageSize,
-  type Clock,
+  FailedPreconditionError,
+  InvalidArgumentError,
   type Logger,
+  NotFoundError,
+  type OutboxRelay,
+  pageSize,
 } from '@medtune/kit';
 import { SUBJECTS } from '@medtune/contracts';
 import { statusName, toModel, toVersion } from './convert';
-import type { OutboxRelay } from './outbox';
 import type { RegistryStore } from './ports';
 import { checkArtifacts, checkModelName, checkTags, resolvePolicy, type ModelRecord, type PendingEvent, type VersionRecord } from './records';
 import type { ResolveCache } from './resolve-cache';

@@ -6,9 +6,8 @@
  * (EIO, EMFILE, ...) leaves the version PENDING and is retried with backoff.
  */
 import { events, registry, SUBJECTS } from '@medtune/contracts';
-import type { Clock, Logger } from '@medtune/kit';
+import type { Clock, Logger, OutboxRelay } from '@medtune/kit';
 import { toVersion } from './convert';
-import type { OutboxRelay } from './outbox';
 import type { ArtifactReader, RegistryStore } from './ports';
 import { filePathOfUri } from './records';
 import { pendingEvent, type VerificationScheduler } from './registry';

@@ -11,10 +11,17 @@
  */
 import { Binary, type Collection, type Db, type Document } from 'mongodb';
 import { common, registry } from '@medtune/contracts';
-import { ensureIndexes, isDuplicateKeyError } from '@medtune/kit';
+import {
+  ensureIndexes,
+  initialOutbox,
+  isDuplicateKeyError,
+  type OutboxDoc as BaseOutboxDoc,
+  OutboxOwners,
+  payloadBytes,
+  pushEvent,
+} from '@medtune/kit';
 import type { AliasHistoryQuery, InsertVersionResult, ModelPatch, ModelQuery, RegistryStore, VersionQuery } from '../core/ports';
 import type { AliasChangeRecord, ModelRecord, PendingEvent, VersionRecord } from '../core/records';
-import { initialOutbox, OutboxOwners, payloadBytes, pushEvent, type OutboxDoc as BaseOutboxDoc } from './outbox-docs';
 
 interface OutboxDoc extends BaseOutboxDoc {
   aliasChange?: AliasChangeRecord;

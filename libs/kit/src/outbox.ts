@@ -6,13 +6,22 @@
  * newer. Its ce-id was fixed when it was written, so a republish is de-duplicated by JetStream
  * (Nats-Msg-Id). Work is serialised: one publish or sweep at a time, in call order.
  */
-import type { Logger } from '@medtune/kit';
-import type { PendingEvent } from './records';
+import type { Logger } from './logger';
+
+/** An event written in the same document update as the state change it announces. */
+export interface PendingEvent {
+  /** ce-id and Nats-Msg-Id: fixed when written, so a republish after a crash is de-duplicated. */
+  id: string;
+  /** Subject from the catalog. */
+  subject: string;
+  /** The encoded protobuf payload. */
+  payload: Uint8Array;
+}
 
 /** The store side of the outbox. */
-export interface OutboxStore {
+export interface OutboxStore<E extends PendingEvent = PendingEvent> {
   /** Events written but not yet published, oldest first. */
-  unpublishedEvents(): Promise<PendingEvent[]>;
+  unpublishedEvents(): Promise<E[]>;
   /** Removes a published event from its document's outbox. */
   markPublished(eventId: string): Promise<void>;
 }
@@ -22,23 +31,23 @@ export interface OutboxSink {
   publish(subject: string, payload: Uint8Array, id: string): Promise<void>;
 }
 
-/** See the module comment. */
-export class OutboxRelay {
+/** See the module comment. Used by services that keep their events in their documents (FerretDB has no transactions). */
+export class OutboxRelay<E extends PendingEvent = PendingEvent> {
   private chain: Promise<void> = Promise.resolve();
   /** True until a full sweep has succeeded: events may be waiting, so new ones must not overtake them. */
   private dirty = true;
   private sweepQueued = false;
 
   constructor(
-    private readonly store: OutboxStore,
+    private readonly store: OutboxStore<E>,
     private readonly sink: OutboxSink,
     private readonly log: Logger,
     /** Runs before an event is published (e.g. storing alias history); must be idempotent. */
-    private readonly beforePublish: (e: PendingEvent) => Promise<void> = async () => undefined,
+    private readonly beforePublish: (e: E) => Promise<void> = async () => undefined,
   ) {}
 
   /** Publishes events just written (or sweeps everything when earlier events are still waiting). */
-  publish(events: readonly PendingEvent[]): Promise<void> {
+  publish(events: readonly E[]): Promise<void> {
     return this.enqueue(async () => {
       if (this.dirty) return this.sweepNow();
       for (const e of events) {
@@ -67,7 +76,7 @@ export class OutboxRelay {
   }
 
   private async sweepNow(): Promise<void> {
-    let events: PendingEvent[];
+    let events: E[];
     try {
       events = await this.store.unpublishedEvents();
     } catch (err) {
@@ -84,7 +93,7 @@ export class OutboxRelay {
     this.dirty = false;
   }
 
-  private async send(e: PendingEvent): Promise<boolean> {
+  private async send(e: E): Promise<boolean> {
     try {
       await this.beforePublish(e);
       await this.sink.publish(e.subject, e.payload, e.id);
