@@ -108,7 +108,7 @@ def run_bare(a, spec, tmp: Path) -> dict:
     from transformers import TrainerCallback
     from trl import SFTConfig
 
-    from medtune_trainer.backends import base as backends
+    from medtune_trainer.backends import selection as backends
     from medtune_trainer.backends.common import TokenCounter, counting, make_dataset, sft_config_kwargs
     from medtune_trainer.data import read_local
 
@@ -173,7 +173,7 @@ def main() -> None:
         res = {"error": f"{type(e).__name__}: {str(e)[:1500]}"}
     import torch
 
-    from medtune_trainer.backends.base import versions
+    from medtune_trainer.backends.selection import versions
 
     res.update(
         settings={k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()},

@@ -11,7 +11,8 @@ from typing import Iterator, Optional
 
 from . import domain as d
 from .artifacts import path_from_uri
-from .backends import base as backends
+from .backends import base as backend_types
+from .backends import selection as backends
 from .data import stream_dataset
 from .errors import FailedPrecondition, InvalidArgument
 from .validate import validate_base_model
@@ -46,7 +47,7 @@ def _same_model(ref: str) -> str:
 class Inference:
     def __init__(self):
         self._key: Optional[tuple] = None
-        self._loaded: Optional[backends.Loaded] = None
+        self._loaded: Optional[backend_types.Loaded] = None
         self._lock = threading.Lock()
 
     def clear(self) -> None:
@@ -64,7 +65,7 @@ class Inference:
         except ImportError:  # pragma: no cover
             pass
 
-    def _load(self, m: d.InferenceModel) -> backends.Loaded:
+    def _load(self, m: d.InferenceModel) -> backend_types.Loaded:
         adapter, merged = _resolve(m)
         key = (m.base_model, str(adapter), str(merged), m.load_in_4bit, m.backend)
         with self._lock:
@@ -90,7 +91,7 @@ class Inference:
         loaded = self._load(m)
         return self._generate(loaded, prompts, params, batch_size)
 
-    def _generate(self, loaded: backends.Loaded, prompts, params: d.GenerationParams, batch_size: int):
+    def _generate(self, loaded: backend_types.Loaded, prompts, params: d.GenerationParams, batch_size: int):
         import torch
 
         tok, model = loaded.tokenizer, loaded.model

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import domain as d
 from .artifacts import atomic_dir, atomic_file, describe, path_from_uri
-from .backends import base as backends
+from .backends import selection as backends
 from .backends.common import RunHooks, train
 from .data import read_local, stream_dataset
 from .errors import InvalidArgument, JobFailure

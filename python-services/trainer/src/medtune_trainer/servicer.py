@@ -16,7 +16,7 @@ from medtune.trainer.v1 import trainer_pb2_grpc as t_grpc
 
 from . import converters as cv
 from . import errors as e
-from .backends import base as backends
+from .backends import selection as backends
 from .inference import Inference
 from .jobs import Job, JobManager
 from .system import gpu_info, host_memory_bytes
