@@ -22,7 +22,11 @@ const repoRoot = resolve(__dirname, '../../..');
 const python = join(repoRoot, 'python-services/.venv/bin/python');
 const sftRows = resolve(repoRoot, '../shared/data/sft/medical_o1_sft_Chinese_subset916.json');
 const hasWorker = existsSync(python) && existsSync(join(repoRoot, 'python-services/trainer/src/medtune_trainer/__main__.py'));
-if (!hasWorker) console.warn(`pipeline.int.spec: skipped, no Python worker environment at ${python} (run tools/python/setup.sh)`);
+if (!hasWorker) {
+  // In CI the worker must be there (.ci/run installs it): a missing venv is a failure, not a skip.
+  if (process.env['CI']) throw new Error(`pipeline.int.spec: no Python worker environment at ${python}; tools/python/setup.sh must run first`);
+  console.warn(`pipeline.int.spec: skipped, no Python worker environment at ${python} (run tools/python/setup.sh)`);
+}
 
 const S = registry.ModelVersionStatus;
 let nats: TestNats;
