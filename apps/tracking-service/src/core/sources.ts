@@ -46,6 +46,16 @@ export function jobParams(job: training.Job): Record<string, string> {
   if (job.baseModel) out['base_model'] = job.baseModel;
   if (job.datasetDigest) out['dataset_digest'] = job.datasetDigest;
   out['backend'] = enumToken(common.Backend, job.backend || common.Backend.BACKEND_AUTO, 'BACKEND_');
+  // The worker's execution plan arrives after the first event: later events add these params.
+  const plan = job.executionPlan;
+  if (plan && plan.microBatchSize > 0) {
+    out['plan.micro_batch_size'] = String(plan.microBatchSize);
+    out['plan.gradient_accumulation_steps'] = String(plan.gradientAccumulationSteps);
+    out['plan.gpus'] = String(plan.gpus);
+    out['plan.global_batch_size'] = String(plan.globalBatchSize);
+    out['plan.gradient_checkpointing'] = plan.gradientCheckpointing;
+    out['plan.packing'] = String(plan.packing);
+  }
   return out;
 }
 

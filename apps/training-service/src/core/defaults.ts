@@ -40,6 +40,10 @@ export const SEED_HYPERPARAMETERS: Readonly<Required<common.Hyperparameters>> = 
   loadIn4bit: true,
   packing: false,
   saveSteps: 0,
+  // Not the seed script's: one GPU as it had, and the worker's memory-aware plan (same mathematics).
+  gpus: 1,
+  plan: 'auto',
+  globalBatchSize: 8,
 };
 
 /** Exports of the seed: adapter and merged 16-bit on; GGUF off (commented out in the script). */
@@ -93,6 +97,10 @@ export function resolveHyperparameters(given: common.Hyperparameters | undefined
     loadIn4bit: g.loadIn4bit ?? s.loadIn4bit,
     packing: g.packing ?? s.packing,
     saveSteps: g.saveSteps ?? s.saveSteps,
+    gpus: g.gpus ?? s.gpus,
+    plan: g.plan ?? s.plan,
+    // Output only: validation checks that a given value agrees.
+    globalBatchSize: g.globalBatchSize ?? (g.batchSize ?? s.batchSize) * (g.gradientAccumulationSteps ?? s.gradientAccumulationSteps) * (g.gpus ?? s.gpus),
   };
 }
 

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { DEFAULT_EXPERIMENT, DEFAULT_MAX_RETRIES, resolveBackend, resolveExports, resolveHyperparameters, resolveLora } from './defaults';
 import type { JobLedger } from './ledger';
 import type { JobRecord } from './model';
-import { type DatasetClient, IdempotencyKeyTakenError, type JobEventRepository, type JobRepository, type WorkerClientFactory } from './ports';
+import { type DatasetClient, IdempotencyKeyTakenError, type JobEventRepository, type JobRepository, type WorkerClientFactory, type WorkerRepository } from './ports';
 import { requestHash } from './request-hash';
 import { isTerminal } from './state-machine';
 import { newJobRecord, requestCancel } from './transitions';
@@ -26,6 +26,8 @@ export interface JobServiceDeps {
   clock: Clock;
   newJobId: () => string;
   log: Logger;
+  /** Registered workers: a job asking for more GPUs than any of them has is refused. */
+  workers?: WorkerRepository;
   /** Called after a job becomes runnable (created), so the scheduler looks at once. */
   onQueued?: () => void;
   /** How often a watcher re-reads the log when no in-process signal came (another instance wrote). */
@@ -53,6 +55,7 @@ export class JobService {
     };
     const errors = validateCreateJob(req, spec);
     if (errors.length > 0) throw new FieldErrorsError(errors);
+    await this.checkGpusOffered(spec.hyperparameters.gpus ?? 1);
 
     const hash = requestHash(req, spec);
     const existing = await this.deps.jobs.getByIdempotencyKey(req.idempotencyKey);
@@ -74,6 +77,18 @@ export class JobService {
     log.info({ jobId: record.job.jobId, datasetDigest: digest, baseModel: req.baseModel, priority: req.priority }, 'job created');
     this.deps.onQueued?.();
     return { job: record.job, created: true };
+  }
+
+  /**
+   * An N-GPU job (N > 1) needs a worker with N GPUs; one that no registered worker (lost ones
+   * included: they may come back) could ever run is FAILED_PRECONDITION rather than queued forever.
+   */
+  private async checkGpusOffered(gpus: number): Promise<void> {
+    if (gpus <= 1 || !this.deps.workers) return;
+    const most = Math.max(0, ...(await this.deps.workers.list(true)).map((w) => w.info.gpuCount));
+    if (most < gpus) {
+      throw new FailedPreconditionError(`hyperparameters.gpus: ${gpus} GPUs asked for, but the registered workers have at most ${most}`);
+    }
   }
 
   private repeat(existing: JobRecord, hash: string): training.CreateJobResponse {

@@ -98,6 +98,7 @@ export class Orchestrator {
       ledger: this.ledger,
       datasets: deps.datasets,
       workerClients: deps.workerClients,
+      workers: deps.workers,
       clock,
       newJobId: deps.newJobId,
       log: log.child({ component: 'jobs' }),

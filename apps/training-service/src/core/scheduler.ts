@@ -32,6 +32,8 @@ export interface SchedulerDeps {
 /** True when the worker can run the job: enough GPU memory, and the backend asked for. */
 export function fits(job: training.Job, worker: trainer.WorkerInfo): boolean {
   if (job.minGpuMemoryBytes > 0 && worker.gpuMemoryBytes < job.minGpuMemoryBytes) return false;
+  // An N-GPU job runs N ranks on one worker (a worker that reports no count has one).
+  if ((job.hyperparameters?.gpus ?? 1) > Math.max(worker.gpuCount, 1)) return false;
   const wants = job.backend;
   if (wants === common.Backend.BACKEND_AUTO || wants === common.Backend.BACKEND_UNSPECIFIED) return true;
   // A worker that lists no backends did not say: let StartJob decide.

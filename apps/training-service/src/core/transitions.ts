@@ -175,6 +175,9 @@ function applyWorkerEventTo(draft: JobDraft, source: { workerId: string; attempt
     case 'backendSelected':
       j.backendUsed = ev.payload.backendSelected.backend;
       break;
+    case 'executionPlan':
+      j.executionPlan = ev.payload.executionPlan;
+      break;
     case 'stateChanged':
       followWorkerState(draft, ev.payload.stateChanged, now);
       break;

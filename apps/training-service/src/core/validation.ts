@@ -40,6 +40,8 @@ export const LR_SCHEDULERS = [
 const LORA_BIAS = ['none', 'all', 'lora_only'] as const;
 const GRADIENT_CHECKPOINTING = ['unsloth', 'true', 'false'] as const;
 const GGUF_QUANTIZATIONS = ['f16', 'bf16', 'q8_0'] as const;
+/** Hyperparameters.plan: the seed's exact layout, or the worker's memory-aware one (same mathematics). */
+export const EXECUTION_PLANS = ['seed', 'auto'] as const;
 
 /** Limits that keep one request from storing or asking for something absurd. */
 export const LIMITS = {
@@ -56,6 +58,7 @@ export const LIMITS = {
   gradientAccumulationSteps: 65536,
   maxSeqLength: 1 << 20,
   numTrainEpochs: 10_000,
+  gpus: 1024,
 } as const;
 
 /** Collects field errors; `list` is in the order the checks ran (request field order). */
@@ -136,6 +139,12 @@ function validateHyperparameters(c: Collector, h: common.Hyperparameters): void 
     c.add(f('precision'), `must be one of PRECISION_AUTO, PRECISION_BF16, PRECISION_FP16, PRECISION_FP32 (got ${show(h.precision)})`);
   }
   intRange(c, f('save_steps'), h.saveSteps, 0, 100_000_000);
+  intRange(c, f('gpus'), h.gpus, 1, LIMITS.gpus);
+  oneOf(c, f('plan'), h.plan, EXECUTION_PLANS);
+  const global = (h.batchSize ?? 0) * (h.gradientAccumulationSteps ?? 0) * (h.gpus ?? 0);
+  if (h.globalBatchSize !== global && Number.isInteger(global) && global > 0) {
+    c.add(f('global_batch_size'), `is batch_size x gradient_accumulation_steps x gpus = ${global} (got ${show(h.globalBatchSize)}); leave it unset`);
+  }
 }
 
 function validateLora(c: Collector, l: common.LoraConfig): void {

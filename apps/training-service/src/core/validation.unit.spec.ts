@@ -164,3 +164,20 @@ describe('requestHash', () => {
     }
   });
 });
+
+describe('gpus and the execution plan', () => {
+  it('default to one GPU, the auto plan and the seed global batch of 8', () => {
+    expect(resolve(request()).hyperparameters).toMatchObject({ gpus: 1, plan: 'auto', globalBatchSize: 8 });
+    const four = resolve(request({ hyperparameters: { gpus: 4, batchSize: 2, gradientAccumulationSteps: 2 } })).hyperparameters;
+    expect(four.globalBatchSize).toBe(16);
+  });
+  it('reject gpus < 1, an unknown plan and a global batch that disagrees, naming the fields', () => {
+    const errs = errorsOf(request({ hyperparameters: { gpus: 0, plan: 'fast', globalBatchSize: 3 } }));
+    const fields = errs.map((e) => e.field);
+    expect(fields).toContain('hyperparameters.gpus');
+    expect(fields).toContain('hyperparameters.plan');
+    expect(errs.find((e) => e.field === 'hyperparameters.plan')?.message).toContain('seed, auto');
+    expect(errorsOf(request({ hyperparameters: { globalBatchSize: 3 } })).map((e) => e.field)).toEqual(['hyperparameters.global_batch_size']);
+    expect(errorsOf(request({ hyperparameters: { gpus: 2, globalBatchSize: 16, plan: 'seed' } }))).toEqual([]);
+  });
+});

@@ -88,7 +88,7 @@ class LoraConfig(_message.Message):
     def __init__(self, r: _Optional[int] = ..., alpha: _Optional[float] = ..., dropout: _Optional[float] = ..., bias: _Optional[str] = ..., target_modules: _Optional[_Iterable[str]] = ..., use_rslora: bool = ..., use_loftq: bool = ..., random_state: _Optional[int] = ..., gradient_checkpointing: _Optional[str] = ...) -> None: ...
 
 class Hyperparameters(_message.Message):
-    __slots__ = ("batch_size", "gradient_accumulation_steps", "warmup_steps", "learning_rate", "lr_scheduler_type", "optimizer", "weight_decay", "seed", "logging_steps", "num_train_epochs", "max_steps", "max_seq_length", "precision", "load_in_4bit", "packing", "save_steps")
+    __slots__ = ("batch_size", "gradient_accumulation_steps", "warmup_steps", "learning_rate", "lr_scheduler_type", "optimizer", "weight_decay", "seed", "logging_steps", "num_train_epochs", "max_steps", "max_seq_length", "precision", "load_in_4bit", "packing", "save_steps", "gpus", "plan", "global_batch_size")
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     GRADIENT_ACCUMULATION_STEPS_FIELD_NUMBER: _ClassVar[int]
     WARMUP_STEPS_FIELD_NUMBER: _ClassVar[int]
@@ -105,6 +105,9 @@ class Hyperparameters(_message.Message):
     LOAD_IN_4BIT_FIELD_NUMBER: _ClassVar[int]
     PACKING_FIELD_NUMBER: _ClassVar[int]
     SAVE_STEPS_FIELD_NUMBER: _ClassVar[int]
+    GPUS_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    GLOBAL_BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     batch_size: int
     gradient_accumulation_steps: int
     warmup_steps: int
@@ -121,7 +124,10 @@ class Hyperparameters(_message.Message):
     load_in_4bit: bool
     packing: bool
     save_steps: int
-    def __init__(self, batch_size: _Optional[int] = ..., gradient_accumulation_steps: _Optional[int] = ..., warmup_steps: _Optional[int] = ..., learning_rate: _Optional[float] = ..., lr_scheduler_type: _Optional[str] = ..., optimizer: _Optional[str] = ..., weight_decay: _Optional[float] = ..., seed: _Optional[int] = ..., logging_steps: _Optional[int] = ..., num_train_epochs: _Optional[float] = ..., max_steps: _Optional[int] = ..., max_seq_length: _Optional[int] = ..., precision: _Optional[_Union[Precision, str]] = ..., load_in_4bit: bool = ..., packing: bool = ..., save_steps: _Optional[int] = ...) -> None: ...
+    gpus: int
+    plan: str
+    global_batch_size: int
+    def __init__(self, batch_size: _Optional[int] = ..., gradient_accumulation_steps: _Optional[int] = ..., warmup_steps: _Optional[int] = ..., learning_rate: _Optional[float] = ..., lr_scheduler_type: _Optional[str] = ..., optimizer: _Optional[str] = ..., weight_decay: _Optional[float] = ..., seed: _Optional[int] = ..., logging_steps: _Optional[int] = ..., num_train_epochs: _Optional[float] = ..., max_steps: _Optional[int] = ..., max_seq_length: _Optional[int] = ..., precision: _Optional[_Union[Precision, str]] = ..., load_in_4bit: bool = ..., packing: bool = ..., save_steps: _Optional[int] = ..., gpus: _Optional[int] = ..., plan: _Optional[str] = ..., global_batch_size: _Optional[int] = ...) -> None: ...
 
 class ArtifactFile(_message.Message):
     __slots__ = ("path", "sha256", "size_bytes")

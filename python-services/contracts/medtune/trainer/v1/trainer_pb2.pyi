@@ -95,7 +95,7 @@ class StartJobResponse(_message.Message):
     def __init__(self, job: _Optional[_Union[WorkerJob, _Mapping]] = ..., created: bool = ...) -> None: ...
 
 class WorkerJob(_message.Message):
-    __slots__ = ("job_id", "state", "spec", "attempt", "backend", "backend_reason", "last_sequence", "progress", "artifacts", "failure", "created_time", "end_time")
+    __slots__ = ("job_id", "state", "spec", "attempt", "backend", "backend_reason", "last_sequence", "progress", "artifacts", "failure", "created_time", "end_time", "execution_plan")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
@@ -108,6 +108,7 @@ class WorkerJob(_message.Message):
     FAILURE_FIELD_NUMBER: _ClassVar[int]
     CREATED_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_PLAN_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     state: WorkerJobState
     spec: JobSpec
@@ -120,7 +121,8 @@ class WorkerJob(_message.Message):
     failure: _common_pb2.Failure
     created_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
-    def __init__(self, job_id: _Optional[str] = ..., state: _Optional[_Union[WorkerJobState, str]] = ..., spec: _Optional[_Union[JobSpec, _Mapping]] = ..., attempt: _Optional[int] = ..., backend: _Optional[_Union[_common_pb2.Backend, str]] = ..., backend_reason: _Optional[str] = ..., last_sequence: _Optional[int] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., artifacts: _Optional[_Iterable[_Union[_common_pb2.Artifact, _Mapping]]] = ..., failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., created_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    execution_plan: ExecutionPlan
+    def __init__(self, job_id: _Optional[str] = ..., state: _Optional[_Union[WorkerJobState, str]] = ..., spec: _Optional[_Union[JobSpec, _Mapping]] = ..., attempt: _Optional[int] = ..., backend: _Optional[_Union[_common_pb2.Backend, str]] = ..., backend_reason: _Optional[str] = ..., last_sequence: _Optional[int] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., artifacts: _Optional[_Iterable[_Union[_common_pb2.Artifact, _Mapping]]] = ..., failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., created_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., execution_plan: _Optional[_Union[ExecutionPlan, _Mapping]] = ...) -> None: ...
 
 class Progress(_message.Message):
     __slots__ = ("step", "total_steps", "epoch", "eta_seconds", "tokens_per_second")
@@ -209,7 +211,7 @@ class Notice(_message.Message):
     def __init__(self, level: _Optional[_Union[NoticeLevel, str]] = ..., code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class JobEvent(_message.Message):
-    __slots__ = ("job_id", "sequence", "time", "attempt", "state_changed", "progress", "metrics", "checkpoint_saved", "artifact_ready", "backend_selected", "notice")
+    __slots__ = ("job_id", "sequence", "time", "attempt", "state_changed", "progress", "metrics", "checkpoint_saved", "artifact_ready", "backend_selected", "notice", "execution_plan")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
@@ -221,6 +223,7 @@ class JobEvent(_message.Message):
     ARTIFACT_READY_FIELD_NUMBER: _ClassVar[int]
     BACKEND_SELECTED_FIELD_NUMBER: _ClassVar[int]
     NOTICE_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_PLAN_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     sequence: int
     time: _timestamp_pb2.Timestamp
@@ -232,7 +235,34 @@ class JobEvent(_message.Message):
     artifact_ready: _common_pb2.Artifact
     backend_selected: BackendSelected
     notice: Notice
-    def __init__(self, job_id: _Optional[str] = ..., sequence: _Optional[int] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ..., state_changed: _Optional[_Union[StateChanged, _Mapping]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., metrics: _Optional[_Union[MetricsLogged, _Mapping]] = ..., checkpoint_saved: _Optional[_Union[CheckpointSaved, _Mapping]] = ..., artifact_ready: _Optional[_Union[_common_pb2.Artifact, _Mapping]] = ..., backend_selected: _Optional[_Union[BackendSelected, _Mapping]] = ..., notice: _Optional[_Union[Notice, _Mapping]] = ...) -> None: ...
+    execution_plan: ExecutionPlan
+    def __init__(self, job_id: _Optional[str] = ..., sequence: _Optional[int] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ..., state_changed: _Optional[_Union[StateChanged, _Mapping]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., metrics: _Optional[_Union[MetricsLogged, _Mapping]] = ..., checkpoint_saved: _Optional[_Union[CheckpointSaved, _Mapping]] = ..., artifact_ready: _Optional[_Union[_common_pb2.Artifact, _Mapping]] = ..., backend_selected: _Optional[_Union[BackendSelected, _Mapping]] = ..., notice: _Optional[_Union[Notice, _Mapping]] = ..., execution_plan: _Optional[_Union[ExecutionPlan, _Mapping]] = ...) -> None: ...
+
+class ExecutionPlan(_message.Message):
+    __slots__ = ("requested", "micro_batch_size", "gradient_accumulation_steps", "gpus", "global_batch_size", "gradient_checkpointing", "packing", "reason", "probe_peak_allocated_bytes", "probe_peak_reserved_bytes", "gpu_free_bytes")
+    REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    MICRO_BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    GRADIENT_ACCUMULATION_STEPS_FIELD_NUMBER: _ClassVar[int]
+    GPUS_FIELD_NUMBER: _ClassVar[int]
+    GLOBAL_BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    GRADIENT_CHECKPOINTING_FIELD_NUMBER: _ClassVar[int]
+    PACKING_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    PROBE_PEAK_ALLOCATED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    PROBE_PEAK_RESERVED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    GPU_FREE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    requested: str
+    micro_batch_size: int
+    gradient_accumulation_steps: int
+    gpus: int
+    global_batch_size: int
+    gradient_checkpointing: str
+    packing: bool
+    reason: str
+    probe_peak_allocated_bytes: int
+    probe_peak_reserved_bytes: int
+    gpu_free_bytes: int
+    def __init__(self, requested: _Optional[str] = ..., micro_batch_size: _Optional[int] = ..., gradient_accumulation_steps: _Optional[int] = ..., gpus: _Optional[int] = ..., global_batch_size: _Optional[int] = ..., gradient_checkpointing: _Optional[str] = ..., packing: bool = ..., reason: _Optional[str] = ..., probe_peak_allocated_bytes: _Optional[int] = ..., probe_peak_reserved_bytes: _Optional[int] = ..., gpu_free_bytes: _Optional[int] = ...) -> None: ...
 
 class WatchJobRequest(_message.Message):
     __slots__ = ("job_id", "from_sequence")

@@ -27,7 +27,7 @@ from medtune.common.v1 import common_pb2 as medtune_dot_common_dot_v1_dot_common
 from medtune.trainer.v1 import trainer_pb2 as medtune_dot_trainer_dot_v1_dot_trainer__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"medtune/training/v1/training.proto\x12\x13medtune.training.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1emedtune/common/v1/common.proto\x1a medtune/trainer/v1/trainer.proto\"\xa6\x04\n\x10\x43reateJobRequest\x12\x17\n\x0fidempotency_key\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x16\n\x0e\x64\x61taset_digest\x18\x03 \x01(\t\x12\x12\n\nbase_model\x18\x04 \x01(\t\x12;\n\x0fhyperparameters\x18\x05 \x01(\x0b\x32\".medtune.common.v1.Hyperparameters\x12+\n\x04lora\x18\x06 \x01(\x0b\x32\x1d.medtune.common.v1.LoraConfig\x12+\n\x07\x62\x61\x63kend\x18\x07 \x01(\x0e\x32\x1a.medtune.common.v1.Backend\x12\x10\n\x08priority\x18\x08 \x01(\x05\x12\x31\n\x07\x65xports\x18\t \x01(\x0b\x32 .medtune.common.v1.ExportOptions\x12\x12\n\nexperiment\x18\n \x01(\t\x12\x13\n\x0bregister_as\x18\x0b \x01(\t\x12=\n\x04tags\x18\x0c \x03(\x0b\x32/.medtune.training.v1.CreateJobRequest.TagsEntry\x12\x18\n\x0bmax_retries\x18\r \x01(\rH\x00\x88\x01\x01\x12\x1c\n\x14min_gpu_memory_bytes\x18\x0e \x01(\x04\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0e\n\x0c_max_retries\"K\n\x11\x43reateJobResponse\x12%\n\x03job\x18\x01 \x01(\x0b\x32\x18.medtune.training.v1.Job\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"y\n\x0fStateTransition\x12,\n\x05state\x18\x01 \x01(\x0e\x32\x1d.medtune.training.v1.JobState\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xf3\x08\n\x03Job\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12,\n\x05state\x18\x04 \x01(\x0e\x32\x1d.medtune.training.v1.JobState\x12\x35\n\x07history\x18\x05 \x03(\x0b\x32$.medtune.training.v1.StateTransition\x12\x16\n\x0e\x64\x61taset_digest\x18\x06 \x01(\t\x12\x12\n\nbase_model\x18\x07 \x01(\t\x12;\n\x0fhyperparameters\x18\x08 \x01(\x0b\x32\".medtune.common.v1.Hyperparameters\x12+\n\x04lora\x18\t \x01(\x0b\x32\x1d.medtune.common.v1.LoraConfig\x12+\n\x07\x62\x61\x63kend\x18\n \x01(\x0e\x32\x1a.medtune.common.v1.Backend\x12\x30\n\x0c\x62\x61\x63kend_used\x18\x0b \x01(\x0e\x32\x1a.medtune.common.v1.Backend\x12\x10\n\x08priority\x18\x0c \x01(\x05\x12\x31\n\x07\x65xports\x18\r \x01(\x0b\x32 .medtune.common.v1.ExportOptions\x12\x12\n\nexperiment\x18\x0e \x01(\t\x12\x17\n\x0ftracking_run_id\x18\x0f \x01(\t\x12\x13\n\x0bregister_as\x18\x10 \x01(\t\x12\x30\n\x04tags\x18\x11 \x03(\x0b\x32\".medtune.training.v1.Job.TagsEntry\x12\x11\n\tworker_id\x18\x12 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x13 \x01(\r\x12\x13\n\x0bmax_retries\x18\x14 \x01(\r\x12.\n\x08progress\x18\x15 \x01(\x0b\x32\x1c.medtune.trainer.v1.Progress\x12\x43\n\x0elatest_metrics\x18\x16 \x03(\x0b\x32+.medtune.training.v1.Job.LatestMetricsEntry\x12.\n\tartifacts\x18\x17 \x03(\x0b\x32\x1b.medtune.common.v1.Artifact\x12+\n\x07\x66\x61ilure\x18\x18 \x01(\x0b\x32\x1a.medtune.common.v1.Failure\x12\x15\n\rlast_sequence\x18\x19 \x01(\x04\x12/\n\x0b\x63reate_time\x18\x1a \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x1b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1c\n\x14min_gpu_memory_bytes\x18\x1c \x01(\x04\x12\x15\n\rtemplate_name\x18\x1d \x01(\t\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x34\n\x12LatestMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"7\n\x0eGetJobResponse\x12%\n\x03job\x18\x01 \x01(\x0b\x32\x18.medtune.training.v1.Job\"\xfe\x01\n\x0fListJobsRequest\x12-\n\x06states\x18\x01 \x03(\x0e\x32\x1d.medtune.training.v1.JobState\x12\x16\n\x0e\x64\x61taset_digest\x18\x02 \x01(\t\x12<\n\x04tags\x18\x03 \x03(\x0b\x32..medtune.training.v1.ListJobsRequest.TagsEntry\x12\x11\n\tpage_size\x18\x04 \x01(\r\x12\x12\n\npage_token\x18\x05 \x01(\t\x12\x12\n\nexperiment\x18\x06 \x01(\t\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"S\n\x10ListJobsResponse\x12&\n\x04jobs\x18\x01 \x03(\x0b\x32\x18.medtune.training.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"2\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\":\n\x11\x43\x61ncelJobResponse\x12%\n\x03job\x18\x01 \x01(\x0b\x32\x18.medtune.training.v1.Job\"\xd6\x01\n\x08JobEvent\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12=\n\rstate_changed\x18\n \x01(\x0b\x32$.medtune.training.v1.StateTransitionH\x00\x12\x34\n\x0cworker_event\x18\x0b \x01(\x0b\x32\x1c.medtune.trainer.v1.JobEventH\x00\x42\t\n\x07payload\"8\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x15\n\rfrom_sequence\x18\x02 \x01(\x04\"@\n\x10WatchJobResponse\x12,\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1d.medtune.training.v1.JobEvent\"(\n\x16ListCheckpointsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"N\n\x17ListCheckpointsResponse\x12\x33\n\x0b\x63heckpoints\x18\x01 \x03(\x0b\x32\x1e.medtune.trainer.v1.Checkpoint\"E\n\x15RegisterWorkerRequest\x12,\n\x04info\x18\x01 \x01(\x0b\x32\x1e.medtune.trainer.v1.WorkerInfo\"I\n\x16RegisterWorkerResponse\x12\x1d\n\x15heartbeat_interval_ms\x18\x01 \x01(\r\x12\x10\n\x08lease_ms\x18\x02 \x01(\r\"@\n\x10HeartbeatRequest\x12,\n\x04info\x18\x01 \x01(\x0b\x32\x1e.medtune.trainer.v1.WorkerInfo\"+\n\x11HeartbeatResponse\x12\x16\n\x0e\x63\x61ncel_job_ids\x18\x01 \x03(\t\"}\n\x06Worker\x12,\n\x04info\x18\x01 \x01(\x0b\x32\x1e.medtune.trainer.v1.WorkerInfo\x12\x37\n\x13last_heartbeat_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04lost\x18\x03 \x01(\x08\"*\n\x12ListWorkersRequest\x12\x14\n\x0cinclude_lost\x18\x01 \x01(\x08\"C\n\x13ListWorkersResponse\x12,\n\x07workers\x18\x01 \x03(\x0b\x32\x1b.medtune.training.v1.Worker*\x9f\x02\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14JOB_STATE_VALIDATING\x10\x01\x12\x14\n\x10JOB_STATE_QUEUED\x10\x02\x12\x16\n\x12JOB_STATE_STARTING\x10\x03\x12\x15\n\x11JOB_STATE_RUNNING\x10\x04\x12\x17\n\x13JOB_STATE_UPLOADING\x10\x05\x12\x17\n\x13JOB_STATE_SUCCEEDED\x10\x06\x12\x14\n\x10JOB_STATE_FAILED\x10\x07\x12\x1e\n\x1aJOB_STATE_CANCEL_REQUESTED\x10\x08\x12\x17\n\x13JOB_STATE_CANCELLED\x10\t\x12\x18\n\x14JOB_STATE_RECOVERING\x10\n2\xbe\x04\n\x0fTrainingService\x12Z\n\tCreateJob\x12%.medtune.training.v1.CreateJobRequest\x1a&.medtune.training.v1.CreateJobResponse\x12Q\n\x06GetJob\x12\".medtune.training.v1.GetJobRequest\x1a#.medtune.training.v1.GetJobResponse\x12W\n\x08ListJobs\x12$.medtune.training.v1.ListJobsRequest\x1a%.medtune.training.v1.ListJobsResponse\x12Z\n\tCancelJob\x12%.medtune.training.v1.CancelJobRequest\x1a&.medtune.training.v1.CancelJobResponse\x12Y\n\x08WatchJob\x12$.medtune.training.v1.WatchJobRequest\x1a%.medtune.training.v1.WatchJobResponse0\x01\x12l\n\x0fListCheckpoints\x12+.medtune.training.v1.ListCheckpointsRequest\x1a,.medtune.training.v1.ListCheckpointsResponse2\xc0\x02\n\x15WorkerRegistryService\x12i\n\x0eRegisterWorker\x12*.medtune.training.v1.RegisterWorkerRequest\x1a+.medtune.training.v1.RegisterWorkerResponse\x12Z\n\tHeartbeat\x12%.medtune.training.v1.HeartbeatRequest\x1a&.medtune.training.v1.HeartbeatResponse\x12`\n\x0bListWorkers\x12\'.medtune.training.v1.ListWorkersRequest\x1a(.medtune.training.v1.ListWorkersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"medtune/training/v1/training.proto\x12\x13medtune.training.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1emedtune/common/v1/common.proto\x1a medtune/trainer/v1/trainer.proto\"\xa6\x04\n\x10\x43reateJobRequest\x12\x17\n\x0fidempotency_key\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x16\n\x0e\x64\x61taset_digest\x18\x03 \x01(\t\x12\x12\n\nbase_model\x18\x04 \x01(\t\x12;\n\x0fhyperparameters\x18\x05 \x01(\x0b\x32\".medtune.common.v1.Hyperparameters\x12+\n\x04lora\x18\x06 \x01(\x0b\x32\x1d.medtune.common.v1.LoraConfig\x12+\n\x07\x62\x61\x63kend\x18\x07 \x01(\x0e\x32\x1a.medtune.common.v1.Backend\x12\x10\n\x08priority\x18\x08 \x01(\x05\x12\x31\n\x07\x65xports\x18\t \x01(\x0b\x32 .medtune.common.v1.ExportOptions\x12\x12\n\nexperiment\x18\n \x01(\t\x12\x13\n\x0bregister_as\x18\x0b \x01(\t\x12=\n\x04tags\x18\x0c \x03(\x0b\x32/.medtune.training.v1.CreateJobRequest.TagsEntry\x12\x18\n\x0bmax_retries\x18\r \x01(\rH\x00\x88\x01\x01\x12\x1c\n\x14min_gpu_memory_bytes\x18\x0e \x01(\x04\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0e\n\x0c_max_retries\"K\n\x11\x43reateJobResponse\x12%\n\x03job\x18\x01 \x01(\x0b\x32\x18.medtune.training.v1.Job\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"y\n\x0fStateTransition\x12,\n\x05state\x18\x01 \x01(\x0e\x32\x1d.medtune.training.v1.JobState\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xae\t\n\x03Job\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12,\n\x05state\x18\x04 \x01(\x0e\x32\x1d.medtune.training.v1.JobState\x12\x35\n\x07history\x18\x05 \x03(\x0b\x32$.medtune.training.v1.StateTransition\x12\x16\n\x0e\x64\x61taset_digest\x18\x06 \x01(\t\x12\x12\n\nbase_model\x18\x07 \x01(\t\x12;\n\x0fhyperparameters\x18\x08 \x01(\x0b\x32\".medtune.common.v1.Hyperparameters\x12+\n\x04lora\x18\t \x01(\x0b\x32\x1d.medtune.common.v1.LoraConfig\x12+\n\x07\x62\x61\x63kend\x18\n \x01(\x0e\x32\x1a.medtune.common.v1.Backend\x12\x30\n\x0c\x62\x61\x63kend_used\x18\x0b \x01(\x0e\x32\x1a.medtune.common.v1.Backend\x12\x10\n\x08priority\x18\x0c \x01(\x05\x12\x31\n\x07\x65xports\x18\r \x01(\x0b\x32 .medtune.common.v1.ExportOptions\x12\x12\n\nexperiment\x18\x0e \x01(\t\x12\x17\n\x0ftracking_run_id\x18\x0f \x01(\t\x12\x13\n\x0bregister_as\x18\x10 \x01(\t\x12\x30\n\x04tags\x18\x11 \x03(\x0b\x32\".medtune.training.v1.Job.TagsEntry\x12\x11\n\tworker_id\x18\x12 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x13 \x01(\r\x12\x13\n\x0bmax_retries\x18\x14 \x01(\r\x12.\n\x08progress\x18\x15 \x01(\x0b\x32\x1c.medtune.trainer.v1.Progress\x12\x43\n\x0elatest_metrics\x18\x16 \x03(\x0b\x32+.medtune.training.v1.Job.LatestMetricsEntry\x12.\n\tartifacts\x18\x17 \x03(\x0b\x32\x1b.medtune.common.v1.Artifact\x12+\n\x07\x66\x61ilure\x18\x18 \x01(\x0b\x32\x1a.medtune.common.v1.Failure\x12\x15\n\rlast_sequence\x18\x19 \x01(\x04\x12/\n\x0b\x63reate_time\x18\x1a \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x1b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1c\n\x14min_gpu_memory_bytes\x18\x1c \x01(\x04\x12\x15\n\rtemplate_name\x18\x1d \x01(\t\x12\x39\n\x0e\x65xecution_plan\x18\x1e \x01(\x0b\x32!.medtune.trainer.v1.ExecutionPlan\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x34\n\x12LatestMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"7\n\x0eGetJobResponse\x12%\n\x03job\x18\x01 \x01(\x0b\x32\x18.medtune.training.v1.Job\"\xfe\x01\n\x0fListJobsRequest\x12-\n\x06states\x18\x01 \x03(\x0e\x32\x1d.medtune.training.v1.JobState\x12\x16\n\x0e\x64\x61taset_digest\x18\x02 \x01(\t\x12<\n\x04tags\x18\x03 \x03(\x0b\x32..medtune.training.v1.ListJobsRequest.TagsEntry\x12\x11\n\tpage_size\x18\x04 \x01(\r\x12\x12\n\npage_token\x18\x05 \x01(\t\x12\x12\n\nexperiment\x18\x06 \x01(\t\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"S\n\x10ListJobsResponse\x12&\n\x04jobs\x18\x01 \x03(\x0b\x32\x18.medtune.training.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"2\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\":\n\x11\x43\x61ncelJobResponse\x12%\n\x03job\x18\x01 \x01(\x0b\x32\x18.medtune.training.v1.Job\"\xd6\x01\n\x08JobEvent\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12=\n\rstate_changed\x18\n \x01(\x0b\x32$.medtune.training.v1.StateTransitionH\x00\x12\x34\n\x0cworker_event\x18\x0b \x01(\x0b\x32\x1c.medtune.trainer.v1.JobEventH\x00\x42\t\n\x07payload\"8\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x15\n\rfrom_sequence\x18\x02 \x01(\x04\"@\n\x10WatchJobResponse\x12,\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1d.medtune.training.v1.JobEvent\"(\n\x16ListCheckpointsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"N\n\x17ListCheckpointsResponse\x12\x33\n\x0b\x63heckpoints\x18\x01 \x03(\x0b\x32\x1e.medtune.trainer.v1.Checkpoint\"E\n\x15RegisterWorkerRequest\x12,\n\x04info\x18\x01 \x01(\x0b\x32\x1e.medtune.trainer.v1.WorkerInfo\"I\n\x16RegisterWorkerResponse\x12\x1d\n\x15heartbeat_interval_ms\x18\x01 \x01(\r\x12\x10\n\x08lease_ms\x18\x02 \x01(\r\"@\n\x10HeartbeatRequest\x12,\n\x04info\x18\x01 \x01(\x0b\x32\x1e.medtune.trainer.v1.WorkerInfo\"+\n\x11HeartbeatResponse\x12\x16\n\x0e\x63\x61ncel_job_ids\x18\x01 \x03(\t\"}\n\x06Worker\x12,\n\x04info\x18\x01 \x01(\x0b\x32\x1e.medtune.trainer.v1.WorkerInfo\x12\x37\n\x13last_heartbeat_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04lost\x18\x03 \x01(\x08\"*\n\x12ListWorkersRequest\x12\x14\n\x0cinclude_lost\x18\x01 \x01(\x08\"C\n\x13ListWorkersResponse\x12,\n\x07workers\x18\x01 \x03(\x0b\x32\x1b.medtune.training.v1.Worker*\x9f\x02\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14JOB_STATE_VALIDATING\x10\x01\x12\x14\n\x10JOB_STATE_QUEUED\x10\x02\x12\x16\n\x12JOB_STATE_STARTING\x10\x03\x12\x15\n\x11JOB_STATE_RUNNING\x10\x04\x12\x17\n\x13JOB_STATE_UPLOADING\x10\x05\x12\x17\n\x13JOB_STATE_SUCCEEDED\x10\x06\x12\x14\n\x10JOB_STATE_FAILED\x10\x07\x12\x1e\n\x1aJOB_STATE_CANCEL_REQUESTED\x10\x08\x12\x17\n\x13JOB_STATE_CANCELLED\x10\t\x12\x18\n\x14JOB_STATE_RECOVERING\x10\n2\xbe\x04\n\x0fTrainingService\x12Z\n\tCreateJob\x12%.medtune.training.v1.CreateJobRequest\x1a&.medtune.training.v1.CreateJobResponse\x12Q\n\x06GetJob\x12\".medtune.training.v1.GetJobRequest\x1a#.medtune.training.v1.GetJobResponse\x12W\n\x08ListJobs\x12$.medtune.training.v1.ListJobsRequest\x1a%.medtune.training.v1.ListJobsResponse\x12Z\n\tCancelJob\x12%.medtune.training.v1.CancelJobRequest\x1a&.medtune.training.v1.CancelJobResponse\x12Y\n\x08WatchJob\x12$.medtune.training.v1.WatchJobRequest\x1a%.medtune.training.v1.WatchJobResponse0\x01\x12l\n\x0fListCheckpoints\x12+.medtune.training.v1.ListCheckpointsRequest\x1a,.medtune.training.v1.ListCheckpointsResponse2\xc0\x02\n\x15WorkerRegistryService\x12i\n\x0eRegisterWorker\x12*.medtune.training.v1.RegisterWorkerRequest\x1a+.medtune.training.v1.RegisterWorkerResponse\x12Z\n\tHeartbeat\x12%.medtune.training.v1.HeartbeatRequest\x1a&.medtune.training.v1.HeartbeatResponse\x12`\n\x0bListWorkers\x12\'.medtune.training.v1.ListWorkersRequest\x1a(.medtune.training.v1.ListWorkersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,8 +42,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_JOB_LATESTMETRICSENTRY']._serialized_options = b'8\001'
   _globals['_LISTJOBSREQUEST_TAGSENTRY']._loaded_options = None
   _globals['_LISTJOBSREQUEST_TAGSENTRY']._serialized_options = b'8\001'
-  _globals['_JOBSTATE']._serialized_start=3558
-  _globals['_JOBSTATE']._serialized_end=3845
+  _globals['_JOBSTATE']._serialized_start=3617
+  _globals['_JOBSTATE']._serialized_end=3904
   _globals['_CREATEJOBREQUEST']._serialized_start=159
   _globals['_CREATEJOBREQUEST']._serialized_end=709
   _globals['_CREATEJOBREQUEST_TAGSENTRY']._serialized_start=650
@@ -53,51 +53,51 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STATETRANSITION']._serialized_start=788
   _globals['_STATETRANSITION']._serialized_end=909
   _globals['_JOB']._serialized_start=912
-  _globals['_JOB']._serialized_end=2051
+  _globals['_JOB']._serialized_end=2110
   _globals['_JOB_TAGSENTRY']._serialized_start=650
   _globals['_JOB_TAGSENTRY']._serialized_end=693
-  _globals['_JOB_LATESTMETRICSENTRY']._serialized_start=1999
-  _globals['_JOB_LATESTMETRICSENTRY']._serialized_end=2051
-  _globals['_GETJOBREQUEST']._serialized_start=2053
-  _globals['_GETJOBREQUEST']._serialized_end=2084
-  _globals['_GETJOBRESPONSE']._serialized_start=2086
-  _globals['_GETJOBRESPONSE']._serialized_end=2141
-  _globals['_LISTJOBSREQUEST']._serialized_start=2144
-  _globals['_LISTJOBSREQUEST']._serialized_end=2398
+  _globals['_JOB_LATESTMETRICSENTRY']._serialized_start=2058
+  _globals['_JOB_LATESTMETRICSENTRY']._serialized_end=2110
+  _globals['_GETJOBREQUEST']._serialized_start=2112
+  _globals['_GETJOBREQUEST']._serialized_end=2143
+  _globals['_GETJOBRESPONSE']._serialized_start=2145
+  _globals['_GETJOBRESPONSE']._serialized_end=2200
+  _globals['_LISTJOBSREQUEST']._serialized_start=2203
+  _globals['_LISTJOBSREQUEST']._serialized_end=2457
   _globals['_LISTJOBSREQUEST_TAGSENTRY']._serialized_start=650
   _globals['_LISTJOBSREQUEST_TAGSENTRY']._serialized_end=693
-  _globals['_LISTJOBSRESPONSE']._serialized_start=2400
-  _globals['_LISTJOBSRESPONSE']._serialized_end=2483
-  _globals['_CANCELJOBREQUEST']._serialized_start=2485
-  _globals['_CANCELJOBREQUEST']._serialized_end=2535
-  _globals['_CANCELJOBRESPONSE']._serialized_start=2537
-  _globals['_CANCELJOBRESPONSE']._serialized_end=2595
-  _globals['_JOBEVENT']._serialized_start=2598
-  _globals['_JOBEVENT']._serialized_end=2812
-  _globals['_WATCHJOBREQUEST']._serialized_start=2814
-  _globals['_WATCHJOBREQUEST']._serialized_end=2870
-  _globals['_WATCHJOBRESPONSE']._serialized_start=2872
-  _globals['_WATCHJOBRESPONSE']._serialized_end=2936
-  _globals['_LISTCHECKPOINTSREQUEST']._serialized_start=2938
-  _globals['_LISTCHECKPOINTSREQUEST']._serialized_end=2978
-  _globals['_LISTCHECKPOINTSRESPONSE']._serialized_start=2980
-  _globals['_LISTCHECKPOINTSRESPONSE']._serialized_end=3058
-  _globals['_REGISTERWORKERREQUEST']._serialized_start=3060
-  _globals['_REGISTERWORKERREQUEST']._serialized_end=3129
-  _globals['_REGISTERWORKERRESPONSE']._serialized_start=3131
-  _globals['_REGISTERWORKERRESPONSE']._serialized_end=3204
-  _globals['_HEARTBEATREQUEST']._serialized_start=3206
-  _globals['_HEARTBEATREQUEST']._serialized_end=3270
-  _globals['_HEARTBEATRESPONSE']._serialized_start=3272
-  _globals['_HEARTBEATRESPONSE']._serialized_end=3315
-  _globals['_WORKER']._serialized_start=3317
-  _globals['_WORKER']._serialized_end=3442
-  _globals['_LISTWORKERSREQUEST']._serialized_start=3444
-  _globals['_LISTWORKERSREQUEST']._serialized_end=3486
-  _globals['_LISTWORKERSRESPONSE']._serialized_start=3488
-  _globals['_LISTWORKERSRESPONSE']._serialized_end=3555
-  _globals['_TRAININGSERVICE']._serialized_start=3848
-  _globals['_TRAININGSERVICE']._serialized_end=4422
-  _globals['_WORKERREGISTRYSERVICE']._serialized_start=4425
-  _globals['_WORKERREGISTRYSERVICE']._serialized_end=4745
+  _globals['_LISTJOBSRESPONSE']._serialized_start=2459
+  _globals['_LISTJOBSRESPONSE']._serialized_end=2542
+  _globals['_CANCELJOBREQUEST']._serialized_start=2544
+  _globals['_CANCELJOBREQUEST']._serialized_end=2594
+  _globals['_CANCELJOBRESPONSE']._serialized_start=2596
+  _globals['_CANCELJOBRESPONSE']._serialized_end=2654
+  _globals['_JOBEVENT']._serialized_start=2657
+  _globals['_JOBEVENT']._serialized_end=2871
+  _globals['_WATCHJOBREQUEST']._serialized_start=2873
+  _globals['_WATCHJOBREQUEST']._serialized_end=2929
+  _globals['_WATCHJOBRESPONSE']._serialized_start=2931
+  _globals['_WATCHJOBRESPONSE']._serialized_end=2995
+  _globals['_LISTCHECKPOINTSREQUEST']._serialized_start=2997
+  _globals['_LISTCHECKPOINTSREQUEST']._serialized_end=3037
+  _globals['_LISTCHECKPOINTSRESPONSE']._serialized_start=3039
+  _globals['_LISTCHECKPOINTSRESPONSE']._serialized_end=3117
+  _globals['_REGISTERWORKERREQUEST']._serialized_start=3119
+  _globals['_REGISTERWORKERREQUEST']._serialized_end=3188
+  _globals['_REGISTERWORKERRESPONSE']._serialized_start=3190
+  _globals['_REGISTERWORKERRESPONSE']._serialized_end=3263
+  _globals['_HEARTBEATREQUEST']._serialized_start=3265
+  _globals['_HEARTBEATREQUEST']._serialized_end=3329
+  _globals['_HEARTBEATRESPONSE']._serialized_start=3331
+  _globals['_HEARTBEATRESPONSE']._serialized_end=3374
+  _globals['_WORKER']._serialized_start=3376
+  _globals['_WORKER']._serialized_end=3501
+  _globals['_LISTWORKERSREQUEST']._serialized_start=3503
+  _globals['_LISTWORKERSREQUEST']._serialized_end=3545
+  _globals['_LISTWORKERSRESPONSE']._serialized_start=3547
+  _globals['_LISTWORKERSRESPONSE']._serialized_end=3614
+  _globals['_TRAININGSERVICE']._serialized_start=3907
+  _globals['_TRAININGSERVICE']._serialized_end=4481
+  _globals['_WORKERREGISTRYSERVICE']._serialized_start=4484
+  _globals['_WORKERREGISTRYSERVICE']._serialized_end=4804
 # @@protoc_insertion_point(module_scope)

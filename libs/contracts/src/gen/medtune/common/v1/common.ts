@@ -354,7 +354,35 @@ export interface Hyperparameters {
    * Save a checkpoint every N optimizer steps; 0 or unset means at the end of each epoch and on
    * cancel / shutdown only.
    */
-  saveSteps?: number | undefined;
+  saveSteps?:
+    | number
+    | undefined;
+  /**
+   * Data-parallel ranks (one process per GPU, DDP) the job runs on. Default 1. Must be >= 1; a
+   * CreateJob asking for more GPUs than any registered worker has is FAILED_PRECONDITION. Each rank
+   * takes batch_size rows per micro-batch, so the global batch is
+   * batch_size x gradient_accumulation_steps x gpus (global_batch_size).
+   */
+  gpus?:
+    | number
+    | undefined;
+  /**
+   * Execution plan: "seed" runs batch_size x gradient_accumulation_steps and gradient
+   * checkpointing exactly as given; "auto" (default) lets the worker re-split the same global
+   * batch into a larger micro-batch and fewer accumulation steps, and turn gradient
+   * checkpointing off, where the GPU's free memory allows (a probe step decides; it falls back to
+   * the seed's plan rather than fail on out-of-memory). Same global batch, same token-level loss
+   * normalisation, same learning-rate schedule in optimizer steps. The worker reports what it
+   * chose in the job's ExecutionPlan event (medtune.trainer.v1). On CPU, auto runs the seed plan.
+   */
+  plan?:
+    | string
+    | undefined;
+  /**
+   * Output only (set when the job's settings are resolved; a request that sets it must give
+   * batch_size x gradient_accumulation_steps x gpus): rows per optimizer step over all ranks.
+   */
+  globalBatchSize?: number | undefined;
 }
 
 /** One file inside an artifact. */
@@ -824,6 +852,9 @@ function createBaseHyperparameters(): Hyperparameters {
     loadIn4bit: undefined,
     packing: undefined,
     saveSteps: undefined,
+    gpus: undefined,
+    plan: undefined,
+    globalBatchSize: undefined,
   };
 }
 
@@ -876,6 +907,15 @@ export const Hyperparameters: MessageFns<Hyperparameters> = {
     }
     if (message.saveSteps !== undefined) {
       writer.uint32(128).uint32(message.saveSteps);
+    }
+    if (message.gpus !== undefined) {
+      writer.uint32(136).uint32(message.gpus);
+    }
+    if (message.plan !== undefined) {
+      writer.uint32(146).string(message.plan);
+    }
+    if (message.globalBatchSize !== undefined) {
+      writer.uint32(152).uint32(message.globalBatchSize);
     }
     return writer;
   },
@@ -1021,6 +1061,30 @@ export const Hyperparameters: MessageFns<Hyperparameters> = {
             message.saveSteps = reader.uint32();
             continue;
           }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.gpus = reader.uint32();
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.plan = reader.string();
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.globalBatchSize = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1099,6 +1163,13 @@ export const Hyperparameters: MessageFns<Hyperparameters> = {
         : isSet(object.save_steps)
         ? globalThis.Number(object.save_steps)
         : undefined,
+      gpus: isSet(object.gpus) ? globalThis.Number(object.gpus) : undefined,
+      plan: isSet(object.plan) ? globalThis.String(object.plan) : undefined,
+      globalBatchSize: isSet(object.globalBatchSize)
+        ? globalThis.Number(object.globalBatchSize)
+        : isSet(object.global_batch_size)
+        ? globalThis.Number(object.global_batch_size)
+        : undefined,
     };
   },
 
@@ -1152,6 +1223,15 @@ export const Hyperparameters: MessageFns<Hyperparameters> = {
     if (message.saveSteps !== undefined) {
       obj.saveSteps = Math.round(message.saveSteps);
     }
+    if (message.gpus !== undefined) {
+      obj.gpus = Math.round(message.gpus);
+    }
+    if (message.plan !== undefined) {
+      obj.plan = message.plan;
+    }
+    if (message.globalBatchSize !== undefined) {
+      obj.globalBatchSize = Math.round(message.globalBatchSize);
+    }
     return obj;
   },
 
@@ -1176,6 +1256,9 @@ export const Hyperparameters: MessageFns<Hyperparameters> = {
     message.loadIn4bit = object.loadIn4bit ?? undefined;
     message.packing = object.packing ?? undefined;
     message.saveSteps = object.saveSteps ?? undefined;
+    message.gpus = object.gpus ?? undefined;
+    message.plan = object.plan ?? undefined;
+    message.globalBatchSize = object.globalBatchSize ?? undefined;
     return message;
   },
 };

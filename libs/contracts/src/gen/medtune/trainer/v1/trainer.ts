@@ -271,7 +271,11 @@ export interface WorkerJob {
     | Date
     | undefined;
   /** When it reached a terminal state. */
-  endTime?: Date | undefined;
+  endTime?:
+    | Date
+    | undefined;
+  /** The execution plan of the latest attempt (unset before it is chosen). */
+  executionPlan?: ExecutionPlan | undefined;
 }
 
 /** Training progress. */
@@ -396,7 +400,40 @@ export interface JobEvent {
     | //
     /** A notice. */
     { $case: "notice"; notice: Notice }
+    | //
+    /** The execution plan the worker chose (once per attempt, before the first step). */
+    { $case: "executionPlan"; executionPlan: ExecutionPlan }
     | undefined;
+}
+
+/**
+ * How a job's global batch is executed (Hyperparameters.plan): same mathematics as the seed's
+ * settings (same global batch, token-level loss normalisation and learning-rate schedule in
+ * optimizer steps), laid out to fit the GPU's memory.
+ */
+export interface ExecutionPlan {
+  /** What the job asked for: "seed" or "auto". */
+  requested: string;
+  /** Rows per micro-batch on each rank. */
+  microBatchSize: number;
+  /** Micro-batches accumulated per optimizer step on each rank. */
+  gradientAccumulationSteps: number;
+  /** Data-parallel ranks. */
+  gpus: number;
+  /** micro_batch_size x gradient_accumulation_steps x gpus. */
+  globalBatchSize: number;
+  /** Gradient checkpointing: "unsloth" (offloaded), "true" (recompute) or "false" (none). */
+  gradientCheckpointing: string;
+  /** Padding-free packing of rows. */
+  packing: boolean;
+  /** Why this plan, e.g. "auto: probe peak 61.2 GiB of 139.0 GiB free" or "seed asked for". */
+  reason: string;
+  /** Peak allocated memory of the probe step on rank 0 (0 when no probe ran). */
+  probePeakAllocatedBytes: number;
+  /** Peak reserved (allocator cache included) memory of the probe step on rank 0. */
+  probePeakReservedBytes: number;
+  /** Free GPU memory on rank 0 when the plan was chosen (0 on CPU). */
+  gpuFreeBytes: number;
 }
 
 /** WatchJob input. */
@@ -1223,6 +1260,7 @@ function createBaseWorkerJob(): WorkerJob {
     failure: undefined,
     createdTime: undefined,
     endTime: undefined,
+    executionPlan: undefined,
   };
 }
 
@@ -1263,6 +1301,9 @@ export const WorkerJob: MessageFns<WorkerJob> = {
     }
     if (message.endTime !== undefined) {
       Timestamp.encode(toTimestamp(message.endTime), writer.uint32(98).fork()).join();
+    }
+    if (message.executionPlan !== undefined) {
+      ExecutionPlan.encode(message.executionPlan, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -1376,6 +1417,14 @@ export const WorkerJob: MessageFns<WorkerJob> = {
             message.endTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.executionPlan = ExecutionPlan.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1424,6 +1473,11 @@ export const WorkerJob: MessageFns<WorkerJob> = {
         : isSet(object.end_time)
         ? fromJsonTimestamp(object.end_time)
         : undefined,
+      executionPlan: isSet(object.executionPlan)
+        ? ExecutionPlan.fromJSON(object.executionPlan)
+        : isSet(object.execution_plan)
+        ? ExecutionPlan.fromJSON(object.execution_plan)
+        : undefined,
     };
   },
 
@@ -1465,6 +1519,9 @@ export const WorkerJob: MessageFns<WorkerJob> = {
     if (message.endTime !== undefined) {
       obj.endTime = message.endTime.toISOString();
     }
+    if (message.executionPlan !== undefined) {
+      obj.executionPlan = ExecutionPlan.toJSON(message.executionPlan);
+    }
     return obj;
   },
 
@@ -1489,6 +1546,9 @@ export const WorkerJob: MessageFns<WorkerJob> = {
       : undefined;
     message.createdTime = object.createdTime ?? undefined;
     message.endTime = object.endTime ?? undefined;
+    message.executionPlan = (object.executionPlan !== undefined && object.executionPlan !== null)
+      ? ExecutionPlan.fromPartial(object.executionPlan)
+      : undefined;
     return message;
   },
 };
@@ -2506,6 +2566,9 @@ export const JobEvent: MessageFns<JobEvent> = {
       case "notice":
         Notice.encode(message.payload.notice, writer.uint32(130).fork()).join();
         break;
+      case "executionPlan":
+        ExecutionPlan.encode(message.payload.executionPlan, writer.uint32(138).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2617,6 +2680,14 @@ export const JobEvent: MessageFns<JobEvent> = {
             message.payload = { $case: "notice", notice: Notice.decode(reader, reader.uint32()) };
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.payload = { $case: "executionPlan", executionPlan: ExecutionPlan.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2661,6 +2732,10 @@ export const JobEvent: MessageFns<JobEvent> = {
         ? { $case: "backendSelected", backendSelected: BackendSelected.fromJSON(object.backend_selected) }
         : isSet(object.notice)
         ? { $case: "notice", notice: Notice.fromJSON(object.notice) }
+        : isSet(object.executionPlan)
+        ? { $case: "executionPlan", executionPlan: ExecutionPlan.fromJSON(object.executionPlan) }
+        : isSet(object.execution_plan)
+        ? { $case: "executionPlan", executionPlan: ExecutionPlan.fromJSON(object.execution_plan) }
         : undefined,
     };
   },
@@ -2693,6 +2768,8 @@ export const JobEvent: MessageFns<JobEvent> = {
       obj.backendSelected = BackendSelected.toJSON(message.payload.backendSelected);
     } else if (message.payload?.$case === "notice") {
       obj.notice = Notice.toJSON(message.payload.notice);
+    } else if (message.payload?.$case === "executionPlan") {
+      obj.executionPlan = ExecutionPlan.toJSON(message.payload.executionPlan);
     }
     return obj;
   },
@@ -2761,7 +2838,285 @@ export const JobEvent: MessageFns<JobEvent> = {
         }
         break;
       }
+      case "executionPlan": {
+        if (object.payload?.executionPlan !== undefined && object.payload?.executionPlan !== null) {
+          message.payload = {
+            $case: "executionPlan",
+            executionPlan: ExecutionPlan.fromPartial(object.payload.executionPlan),
+          };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseExecutionPlan(): ExecutionPlan {
+  return {
+    requested: "",
+    microBatchSize: 0,
+    gradientAccumulationSteps: 0,
+    gpus: 0,
+    globalBatchSize: 0,
+    gradientCheckpointing: "",
+    packing: false,
+    reason: "",
+    probePeakAllocatedBytes: 0,
+    probePeakReservedBytes: 0,
+    gpuFreeBytes: 0,
+  };
+}
+
+export const ExecutionPlan: MessageFns<ExecutionPlan> = {
+  encode(message: ExecutionPlan, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requested !== "") {
+      writer.uint32(10).string(message.requested);
+    }
+    if (message.microBatchSize !== 0) {
+      writer.uint32(16).uint32(message.microBatchSize);
+    }
+    if (message.gradientAccumulationSteps !== 0) {
+      writer.uint32(24).uint32(message.gradientAccumulationSteps);
+    }
+    if (message.gpus !== 0) {
+      writer.uint32(32).uint32(message.gpus);
+    }
+    if (message.globalBatchSize !== 0) {
+      writer.uint32(40).uint32(message.globalBatchSize);
+    }
+    if (message.gradientCheckpointing !== "") {
+      writer.uint32(50).string(message.gradientCheckpointing);
+    }
+    if (message.packing !== false) {
+      writer.uint32(56).bool(message.packing);
+    }
+    if (message.reason !== "") {
+      writer.uint32(66).string(message.reason);
+    }
+    if (message.probePeakAllocatedBytes !== 0) {
+      writer.uint32(72).uint64(message.probePeakAllocatedBytes);
+    }
+    if (message.probePeakReservedBytes !== 0) {
+      writer.uint32(80).uint64(message.probePeakReservedBytes);
+    }
+    if (message.gpuFreeBytes !== 0) {
+      writer.uint32(88).uint64(message.gpuFreeBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecutionPlan {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecutionPlan();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requested = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.microBatchSize = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.gradientAccumulationSteps = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.gpus = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.globalBatchSize = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.gradientCheckpointing = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.packing = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.probePeakAllocatedBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.probePeakReservedBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.gpuFreeBytes = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecutionPlan {
+    return {
+      requested: isSet(object.requested) ? globalThis.String(object.requested) : "",
+      microBatchSize: isSet(object.microBatchSize)
+        ? globalThis.Number(object.microBatchSize)
+        : isSet(object.micro_batch_size)
+        ? globalThis.Number(object.micro_batch_size)
+        : 0,
+      gradientAccumulationSteps: isSet(object.gradientAccumulationSteps)
+        ? globalThis.Number(object.gradientAccumulationSteps)
+        : isSet(object.gradient_accumulation_steps)
+        ? globalThis.Number(object.gradient_accumulation_steps)
+        : 0,
+      gpus: isSet(object.gpus) ? globalThis.Number(object.gpus) : 0,
+      globalBatchSize: isSet(object.globalBatchSize)
+        ? globalThis.Number(object.globalBatchSize)
+        : isSet(object.global_batch_size)
+        ? globalThis.Number(object.global_batch_size)
+        : 0,
+      gradientCheckpointing: isSet(object.gradientCheckpointing)
+        ? globalThis.String(object.gradientCheckpointing)
+        : isSet(object.gradient_checkpointing)
+        ? globalThis.String(object.gradient_checkpointing)
+        : "",
+      packing: isSet(object.packing) ? globalThis.Boolean(object.packing) : false,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      probePeakAllocatedBytes: isSet(object.probePeakAllocatedBytes)
+        ? globalThis.Number(object.probePeakAllocatedBytes)
+        : isSet(object.probe_peak_allocated_bytes)
+        ? globalThis.Number(object.probe_peak_allocated_bytes)
+        : 0,
+      probePeakReservedBytes: isSet(object.probePeakReservedBytes)
+        ? globalThis.Number(object.probePeakReservedBytes)
+        : isSet(object.probe_peak_reserved_bytes)
+        ? globalThis.Number(object.probe_peak_reserved_bytes)
+        : 0,
+      gpuFreeBytes: isSet(object.gpuFreeBytes)
+        ? globalThis.Number(object.gpuFreeBytes)
+        : isSet(object.gpu_free_bytes)
+        ? globalThis.Number(object.gpu_free_bytes)
+        : 0,
+    };
+  },
+
+  toJSON(message: ExecutionPlan): unknown {
+    const obj: any = {};
+    if (message.requested !== "") {
+      obj.requested = message.requested;
+    }
+    if (message.microBatchSize !== 0) {
+      obj.microBatchSize = Math.round(message.microBatchSize);
+    }
+    if (message.gradientAccumulationSteps !== 0) {
+      obj.gradientAccumulationSteps = Math.round(message.gradientAccumulationSteps);
+    }
+    if (message.gpus !== 0) {
+      obj.gpus = Math.round(message.gpus);
+    }
+    if (message.globalBatchSize !== 0) {
+      obj.globalBatchSize = Math.round(message.globalBatchSize);
+    }
+    if (message.gradientCheckpointing !== "") {
+      obj.gradientCheckpointing = message.gradientCheckpointing;
+    }
+    if (message.packing !== false) {
+      obj.packing = message.packing;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.probePeakAllocatedBytes !== 0) {
+      obj.probePeakAllocatedBytes = Math.round(message.probePeakAllocatedBytes);
+    }
+    if (message.probePeakReservedBytes !== 0) {
+      obj.probePeakReservedBytes = Math.round(message.probePeakReservedBytes);
+    }
+    if (message.gpuFreeBytes !== 0) {
+      obj.gpuFreeBytes = Math.round(message.gpuFreeBytes);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecutionPlan>): ExecutionPlan {
+    return ExecutionPlan.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecutionPlan>): ExecutionPlan {
+    const message = createBaseExecutionPlan();
+    message.requested = object.requested ?? "";
+    message.microBatchSize = object.microBatchSize ?? 0;
+    message.gradientAccumulationSteps = object.gradientAccumulationSteps ?? 0;
+    message.gpus = object.gpus ?? 0;
+    message.globalBatchSize = object.globalBatchSize ?? 0;
+    message.gradientCheckpointing = object.gradientCheckpointing ?? "";
+    message.packing = object.packing ?? false;
+    message.reason = object.reason ?? "";
+    message.probePeakAllocatedBytes = object.probePeakAllocatedBytes ?? 0;
+    message.probePeakReservedBytes = object.probePeakReservedBytes ?? 0;
+    message.gpuFreeBytes = object.gpuFreeBytes ?? 0;
     return message;
   },
 };

@@ -31,7 +31,7 @@ import {
   Hyperparameters,
   LoraConfig,
 } from "../../common/v1/common";
-import { Checkpoint, JobEvent as JobEvent1, Progress, WorkerInfo } from "../../trainer/v1/trainer";
+import { Checkpoint, ExecutionPlan, JobEvent as JobEvent1, Progress, WorkerInfo } from "../../trainer/v1/trainer";
 
 /**
  * The training orchestrator: the job API, a persistent queue, worker registration by heartbeat,
@@ -281,6 +281,11 @@ export interface Job {
    * registry records it in the registered version's lineage so evaluation prompts match training.
    */
   templateName: string;
+  /**
+   * The execution plan the worker chose for the latest attempt (Hyperparameters.plan); unset
+   * until the worker reports it.
+   */
+  executionPlan?: ExecutionPlan | undefined;
 }
 
 export interface Job_TagsEntry {
@@ -1105,6 +1110,7 @@ function createBaseJob(): Job {
     updateTime: undefined,
     minGpuMemoryBytes: 0,
     templateName: "",
+    executionPlan: undefined,
   };
 }
 
@@ -1196,6 +1202,9 @@ export const Job: MessageFns<Job> = {
     }
     if (message.templateName !== "") {
       writer.uint32(234).string(message.templateName);
+    }
+    if (message.executionPlan !== undefined) {
+      ExecutionPlan.encode(message.executionPlan, writer.uint32(242).fork()).join();
     }
     return writer;
   },
@@ -1451,6 +1460,14 @@ export const Job: MessageFns<Job> = {
             message.templateName = reader.string();
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.executionPlan = ExecutionPlan.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1597,6 +1614,11 @@ export const Job: MessageFns<Job> = {
         : isSet(object.template_name)
         ? globalThis.String(object.template_name)
         : "",
+      executionPlan: isSet(object.executionPlan)
+        ? ExecutionPlan.fromJSON(object.executionPlan)
+        : isSet(object.execution_plan)
+        ? ExecutionPlan.fromJSON(object.execution_plan)
+        : undefined,
     };
   },
 
@@ -1701,6 +1723,9 @@ export const Job: MessageFns<Job> = {
     if (message.templateName !== "") {
       obj.templateName = message.templateName;
     }
+    if (message.executionPlan !== undefined) {
+      obj.executionPlan = ExecutionPlan.toJSON(message.executionPlan);
+    }
     return obj;
   },
 
@@ -1764,6 +1789,9 @@ export const Job: MessageFns<Job> = {
     message.updateTime = object.updateTime ?? undefined;
     message.minGpuMemoryBytes = object.minGpuMemoryBytes ?? 0;
     message.templateName = object.templateName ?? "";
+    message.executionPlan = (object.executionPlan !== undefined && object.executionPlan !== null)
+      ? ExecutionPlan.fromPartial(object.executionPlan)
+      : undefined;
     return message;
   },
 };
