@@ -24,3 +24,4 @@ export * from './ids';
 export * from './paging';
 export * from './outbox';
 export * from './outbox-docs';
+export * from './lease';
