@@ -5,11 +5,12 @@
  */
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, credentials as grpcCredentials, Metadata, type ChannelCredentials, type ChannelOptions, type ClientDuplexStream } from '@grpc/grpc-js';
+import { Client, Metadata, type ChannelCredentials, type ChannelOptions, type ClientDuplexStream } from '@grpc/grpc-js';
 import { bearer, AUTHORIZATION_KEY } from './auth';
 import { fromServiceError, RETRYABLE, type DomainError } from './errors';
 import type { RequestOf, ResponseOf, ServiceDefinition } from './grpc-handlers';
 import type { Logger } from './logger';
+import { channelCredentials, type TlsFiles } from './tls';
 
 /** Retry policy for retryable statuses (UNAVAILABLE, RESOURCE_EXHAUSTED, ABORTED only). */
 export interface RetryOptions {
@@ -27,11 +28,16 @@ export interface ClientOptions {
   defaultDeadlineMs: number;
   /** Retries (default { maxAttempts: 4, baseMs: 100, maxMs: 2000 }); false = never retry. */
   retry?: RetryOptions | false;
-  /** Sent as `authorization: Bearer <token>` on every call when set. */
-  authToken?: string | undefined;
+  /**
+   * Sent as `authorization: Bearer <token>` on every call when set; a function is read per call
+   * (a {@link ServiceCredential}'s re-signed token).
+   */
+  authToken?: string | (() => string | undefined) | undefined;
+  /** TLS from files (a CA to verify the server; a certificate and key for mTLS). Ignored when `credentials` is set. */
+  tls?: TlsFiles | undefined;
   /** Logs retries at debug. */
   log?: Logger;
-  /** Default: insecure (services talk over a private network or loopback). */
+  /** Default: from `tls`, else insecure (loopback, the embedded default). */
   credentials?: ChannelCredentials;
   channelOptions?: ChannelOptions;
   /** Random source for the backoff jitter (tests pin it); default Math.random. */
@@ -84,7 +90,7 @@ export interface KitClient<S extends ServiceDefinition> {
 export function createClient<S extends ServiceDefinition>(generated: { readonly service: S }, address: string, options: ClientOptions): KitClient<S> {
   const service = generated.service;
   checkDeadline(options.defaultDeadlineMs, 'defaultDeadlineMs');
-  const client = new Client(address, options.credentials ?? grpcCredentials.createInsecure(), options.channelOptions);
+  const client = new Client(address, options.credentials ?? channelCredentials(options.tls), options.channelOptions);
   const retry = options.retry === false ? { maxAttempts: 1, baseMs: 0, maxMs: 0 } : { maxAttempts: 4, baseMs: 100, maxMs: 2_000, ...options.retry };
   const random = options.random ?? Math.random;
 
@@ -99,7 +105,8 @@ export function createClient<S extends ServiceDefinition>(generated: { readonly 
     checkDeadline(ms, 'deadlineMs');
     const metadata = new Metadata();
     for (const [k, v] of Object.entries(opts.metadata ?? {})) metadata.set(k, v);
-    if (options.authToken) metadata.set(AUTHORIZATION_KEY, bearer(options.authToken));
+    const token = typeof options.authToken === 'function' ? options.authToken() : options.authToken;
+    if (token) metadata.set(AUTHORIZATION_KEY, bearer(token));
     return { deadline: Date.now() + ms, metadata, signal: opts.signal };
   };
 

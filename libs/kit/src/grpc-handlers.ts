@@ -5,6 +5,7 @@
  * grpc-js handlers (see grpc-server.ts).
  */
 import type { Metadata } from '@grpc/grpc-js';
+import type { Principal } from './auth';
 import type { Logger } from './logger';
 
 /** What a handler knows about its call. */
@@ -29,6 +30,8 @@ export interface CallContext {
   readonly peer: string;
   /** Logger with { component: 'grpc', method }. */
   readonly log: Logger;
+  /** The authenticated caller; undefined when auth is off. */
+  readonly principal?: Principal;
 }
 
 /** An RPC with one request and one response. */

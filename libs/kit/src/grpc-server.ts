@@ -1,12 +1,13 @@
 /**
  * The gRPC server every TS service runs: async handlers (grpc-handlers.ts) with the one error
- * table, grpc.health.v1, optional bearer-token auth, per-call debug logs, cancellation through
- * AbortSignal, and an ordered, bounded shutdown.
+ * table, grpc.health.v1, optional TLS / mTLS (tls.ts), optional authentication with a scope per
+ * method (auth.ts), per-call debug logs, cancellation through AbortSignal, and an ordered, bounded
+ * shutdown. Message size: 4 MiB received, 64 MiB sent, unless `channelOptions` says otherwise
+ * (a larger request is refused with RESOURCE_EXHAUSTED before any handler runs).
  */
 import { once, setMaxListeners, type EventEmitter } from 'node:events';
 import {
   Server,
-  ServerCredentials,
   status,
   type ChannelOptions,
   type Deadline,
@@ -21,17 +22,25 @@ import {
   type sendUnaryData,
 } from '@grpc/grpc-js';
 import { health } from '@medtune/contracts';
-import { bearerTokenChecker } from './auth';
-import { toServiceError, UnauthenticatedError } from './errors';
+import { createAuthenticator, type Authenticator, type MethodScopes, type Principal, type Scope } from './auth';
+import { PermissionDeniedError, toServiceError, UnauthenticatedError } from './errors';
 import { serviceNameOf, type AnyHandler, type CallContext, type ServiceDefinition, type ServiceHandlers } from './grpc-handlers';
 import { HealthState, healthHandlers } from './health';
 import type { Logger } from './logger';
+import { serverCredentials, type TlsFiles } from './tls';
 
 /** Options of {@link createGrpcServer}. */
 export interface GrpcServerOptions {
   log: Logger;
   /** When set, every call except grpc.health.v1 must carry `authorization: Bearer <token>`. */
   authToken?: string | undefined;
+  /**
+   * Checks callers (the shared token and / or signed JWTs; see auth.ts). Takes precedence over
+   * `authToken`. Without either, auth is off (the embedded loopback default).
+   */
+  auth?: Authenticator | undefined;
+  /** Certificate files: TLS when a certificate is given, mTLS with `clientAuth`. Plaintext otherwise. */
+  tls?: TlsFiles | undefined;
   /** grpc-js channel options (e.g. 'grpc.max_receive_message_length'). */
   channelOptions?: ChannelOptions;
 }
@@ -44,9 +53,13 @@ export interface GrpcShutdownOptions {
 
 /** A gRPC server built by {@link createGrpcServer}. */
 export interface KitGrpcServer {
-  /** Registers a service; every method must have a handler of the right kind. */
-  add<S extends ServiceDefinition>(service: S, handlers: ServiceHandlers<S>): void;
-  /** Binds (insecure; port 0 = any free port) and returns the port. Sets the server and every added service SERVING. */
+  /**
+   * Registers a service; every method must have a handler of the right kind. `scopes` names the
+   * scope each method needs when auth is on; without a table every method needs `service`
+   * (closed by default: only the platform itself may call it).
+   */
+  add<S extends ServiceDefinition>(service: S, handlers: ServiceHandlers<S>, scopes?: MethodScopes<S>): void;
+  /** Binds (TLS when configured, else plaintext; port 0 = any free port) and returns the port. Sets the server and every added service SERVING. */
   start(address: string): Promise<number>;
   /** The health statuses (grpc.health.v1). */
   readonly health: HealthState;
@@ -72,7 +85,7 @@ interface AnyCall extends EventEmitter {
 /** Creates the server, with grpc.health.v1 already registered (and open without a token). */
 export function createGrpcServer(options: GrpcServerOptions): KitGrpcServer {
   const log = options.log.child({ component: 'grpc' });
-  const raw = new Server(options.channelOptions);
+  const raw = new Server({ 'grpc.max_receive_message_length': 4 << 20, 'grpc.max_send_message_length': 64 << 20, ...options.channelOptions });
   const healthState = new HealthState();
   const serviceNames: string[] = [];
   const running = new Set<Promise<unknown>>();
@@ -81,7 +94,7 @@ export function createGrpcServer(options: GrpcServerOptions): KitGrpcServer {
   // Every in-flight call listens on `forced` (and watch streams on `stopping`) until it ends;
   // hundreds at once are normal, not a leak.
   setMaxListeners(0, stopping.signal, forced.signal);
-  const authorized = options.authToken ? bearerTokenChecker(options.authToken) : undefined;
+  const authenticator = options.auth ?? createAuthenticator({ sharedToken: options.authToken });
   let shutdownPromise: Promise<void> | undefined;
 
   function context(method: string, call: AnyCall): { ctx: CallContext; done: () => void } {
@@ -113,20 +126,21 @@ export function createGrpcServer(options: GrpcServerOptions): KitGrpcServer {
   }
 
   /** Runs one call: auth, context, the handler body, the debug log line, in-flight tracking. */
-  function dispatch(method: string, open: boolean, call: AnyCall, body: (ctx: CallContext) => Promise<void>, fail: (e: ServiceError) => void): void {
+  function dispatch(method: string, scope: Scope | null, call: AnyCall, body: (ctx: CallContext) => Promise<void>, fail: (e: ServiceError) => void): void {
     const started = performance.now();
     const { ctx, done } = context(method, call);
     const finish = (code: status): void => {
       done();
       log.debug({ method, code: status[code], ms: Math.round(performance.now() - started) }, 'call');
     };
-    if (!open && authorized && !authorized(call.metadata)) {
-      const e = toServiceError(new UnauthenticatedError('missing or invalid bearer token'));
-      fail(e);
-      finish(e.code);
-      return;
-    }
-    const p = body(ctx).then(
+    const authorize = async (): Promise<void> => {
+      if (scope === null || !authenticator) return;
+      const principal = await authenticator.authenticate(call.metadata);
+      if (!principal) throw new UnauthenticatedError('missing or invalid credential');
+      if (!principal.scopes.has(scope)) throw new PermissionDeniedError(`a ${principal.role} credential may not call ${method} (it needs scope ${scope})`);
+      (ctx as { principal?: Principal }).principal = principal;
+    };
+    const p = authorize().then(() => body(ctx)).then(
       () => finish(ctx.signal.aborted ? status.CANCELLED : status.OK),
       (err: unknown) => {
         const e = toServiceError(err, ctx.log, { method });
@@ -138,51 +152,53 @@ export function createGrpcServer(options: GrpcServerOptions): KitGrpcServer {
     void p.finally(() => running.delete(p));
   }
 
-  function toGrpc(method: string, h: AnyHandler, open: boolean): UntypedHandleCall {
+  function toGrpc(method: string, h: AnyHandler, scope: Scope | null): UntypedHandleCall {
     switch (h.kind) {
       case 'unary':
         return ((call: ServerUnaryCall<never, unknown>, cb: sendUnaryData<unknown>) =>
-          dispatch(method, open, call, async (ctx) => cb(null, await h.fn(call.request, ctx)), (e) => cb(e))) as never;
+          dispatch(method, scope, call, async (ctx) => cb(null, await h.fn(call.request, ctx)), (e) => cb(e))) as never;
       case 'clientStream':
         return ((call: ServerReadableStream<never, unknown>, cb: sendUnaryData<unknown>) =>
-          dispatch(method, open, call, async (ctx) => cb(null, await h.fn(call as AsyncIterable<never>, ctx)), (e) => cb(e))) as never;
+          dispatch(method, scope, call, async (ctx) => cb(null, await h.fn(call as AsyncIterable<never>, ctx)), (e) => cb(e))) as never;
       case 'serverStream':
         return ((call: ServerWritableStream<never, unknown>) =>
-          dispatch(method, open, call, (ctx) => writeAll(call, h.fn(call.request, ctx), ctx.signal), (e) => call.emit('error', e))) as never;
+          dispatch(method, scope, call, (ctx) => writeAll(call, h.fn(call.request, ctx), ctx.signal), (e) => call.emit('error', e))) as never;
       case 'bidi':
         return ((call: ServerDuplexStream<never, unknown>) =>
-          dispatch(method, open, call, (ctx) => writeAll(call, h.fn(call as AsyncIterable<never>, ctx), ctx.signal), (e) => call.emit('error', e))) as never;
+          dispatch(method, scope, call, (ctx) => writeAll(call, h.fn(call as AsyncIterable<never>, ctx), ctx.signal), (e) => call.emit('error', e))) as never;
     }
   }
 
-  function addService(service: ServiceDefinition, handlers: Record<string, AnyHandler>, open: boolean): void {
+  /** `scopes` null: open to anyone (health); undefined: every method needs `service`. */
+  function addService(service: ServiceDefinition, handlers: Record<string, AnyHandler>, scopes: Record<string, Scope> | null | undefined): void {
     const impl: UntypedServiceImplementation = {};
     for (const [name, def] of Object.entries(service)) {
       const h = handlers[name];
       const kind = def.requestStream ? (def.responseStream ? 'bidi' : 'clientStream') : def.responseStream ? 'serverStream' : 'unary';
       if (!h || h.kind !== kind) throw new Error(`${def.path}: needs a ${kind}() handler, got ${h ? `${h.kind}()` : 'none'}`);
-      impl[name] = toGrpc(def.path, h, open);
+      const scope = scopes === null ? null : (scopes?.[name] ?? 'service');
+      impl[name] = toGrpc(def.path, h, scope);
     }
     raw.addService(service as never, impl);
   }
 
-  addService(health.HealthService, healthHandlers(healthState) as unknown as Record<string, AnyHandler>, true);
+  addService(health.HealthService, healthHandlers(healthState) as unknown as Record<string, AnyHandler>, null);
 
   return {
     raw,
     health: healthState,
     inflight: () => running.size,
-    add(service, handlers) {
-      addService(service, handlers as unknown as Record<string, AnyHandler>, false);
+    add(service, handlers, scopes) {
+      addService(service, handlers as unknown as Record<string, AnyHandler>, (scopes ?? undefined) as Record<string, Scope> | undefined);
       serviceNames.push(serviceNameOf(service));
     },
     async start(address) {
       const port = await new Promise<number>((resolve, reject) =>
-        raw.bindAsync(address, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+        raw.bindAsync(address, serverCredentials(options.tls), (err, p) => (err ? reject(err) : resolve(p))),
       );
       healthState.set('', 'SERVING');
       for (const name of serviceNames) if (healthState.get(name) === undefined) healthState.set(name, 'SERVING');
-      log.info({ address, port, services: serviceNames, auth: Boolean(authorized) }, 'gRPC server listening');
+      log.info({ address, port, services: serviceNames, auth: Boolean(authenticator), tls: Boolean(options.tls?.certFile), mtls: Boolean(options.tls?.clientAuth) }, 'gRPC server listening');
       return port;
     },
     shutdown(opts = {}) {

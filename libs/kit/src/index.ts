@@ -9,6 +9,8 @@ export * from './service-config';
 export * from './logger';
 export * from './errors';
 export * from './auth';
+export * from './tls';
+export * from './paths';
 export * from './grpc-handlers';
 export * from './health';
 export * from './grpc-server';

@@ -1,4 +1,7 @@
-import { addr, duration, enumOf, int, secret, str, url } from './config';
+import { readFileSync } from 'node:fs';
+import { createAuthenticator, serviceCredential, type Authenticator, type ServiceCredential } from './auth';
+import { addr, bool, duration, enumOf, int, secret, str, url } from './config';
+import type { TlsFiles } from './tls';
 import { LOG_LEVELS, type Logger } from './logger';
 import { natsNamespace, type EnsureStreamsOptions, type NatsOptions } from './nats';
 
@@ -10,8 +13,8 @@ import { natsNamespace, type EnsureStreamsOptions, type NatsOptions } from './na
  *
  * Reads <prefix>GRPC_ADDR, <prefix>DB, and (service prefix first, then MEDTUNE_) NATS_URL,
  * NATS_NAMESPACE, NATS_USER / NATS_PASSWORD / NATS_TOKEN / NATS_CREDS (credentials; nats.js ignores
- * credentials written into the URL), NATS_STREAM_REPLICAS, MONGODB_URI, AUTH_TOKEN, LOG_LEVEL,
- * SHUTDOWN_GRACE.
+ * credentials written into the URL), NATS_STREAM_REPLICAS, MONGODB_URI, AUTH_TOKEN, JWT_KEY_FILE,
+ * TLS_CERT / TLS_KEY / TLS_CA / TLS_CLIENT_AUTH, LOG_LEVEL, SHUTDOWN_GRACE.
  */
 export function serviceConfigSpec(defaults: { grpcAddr: string; db: string }) {
   return {
@@ -32,6 +35,11 @@ export function serviceConfigSpec(defaults: { grpcAddr: string; db: string }) {
     mongoUri: url({ env: 'MONGODB_URI', shared: true, default: 'mongodb://127.0.0.1:27017', protocols: ['mongodb:', 'mongodb+srv:'], secret: true, description: 'MongoDB server' }),
     db: str({ env: 'DB', default: defaults.db, pattern: /^[A-Za-z0-9_-]{1,63}$/, description: 'database name' }),
     authToken: secret({ env: 'AUTH_TOKEN', shared: true, optional: true, description: 'when set, gRPC requires authorization: Bearer <token>' }),
+    jwtKeyFile: str({ env: 'JWT_KEY_FILE', shared: true, optional: true, description: 'file holding the HS256 key of signed caller tokens (JWT with sub + role); when set, gRPC requires a token' }),
+    tlsCert: str({ env: 'TLS_CERT', shared: true, optional: true, description: 'PEM certificate: the gRPC server serves TLS (and presents it as client certificate for mTLS)' }),
+    tlsKey: str({ env: 'TLS_KEY', shared: true, optional: true, description: 'PEM private key of TLS_CERT' }),
+    tlsCa: str({ env: 'TLS_CA', shared: true, optional: true, description: 'PEM CA: clients verify servers with it (TLS on for outgoing calls); with TLS_CLIENT_AUTH the server verifies clients' }),
+    tlsClientAuth: bool({ env: 'TLS_CLIENT_AUTH', shared: true, default: false, description: 'require a client certificate signed by TLS_CA (mutual TLS)' }),
     logLevel: enumOf(LOG_LEVELS, { env: 'LOG_LEVEL', shared: true, default: 'info' }),
     shutdownGraceMs: duration({ env: 'SHUTDOWN_GRACE', shared: true, default: 10_000, description: 'time in-flight calls get at shutdown' }),
   };
@@ -64,4 +72,49 @@ export function natsConnectOptions(cfg: NatsServiceConfig, name: string, log: Lo
 /** ensureStreams options from a service's config: namespace and replicas. */
 export function streamOptions(cfg: NatsServiceConfig, log: Logger): EnsureStreamsOptions {
   return { namespace: natsNamespace(cfg.natsNamespace), replicas: cfg.natsStreamReplicas, log };
+}
+
+/** The access-control part of a loaded {@link serviceConfigSpec} config. */
+export interface SecurityServiceConfig {
+  authToken?: string | undefined;
+  jwtKeyFile?: string | undefined;
+  tlsCert?: string | undefined;
+  tlsKey?: string | undefined;
+  tlsCa?: string | undefined;
+  tlsClientAuth: boolean;
+}
+
+/** What a service needs to serve and call securely, from its config (see {@link serviceSecurity}). */
+export interface ServiceSecurity {
+  /** For createGrpcServer({ auth }); undefined = auth off. */
+  auth: Authenticator | undefined;
+  /** For createGrpcServer({ tls }). */
+  serverTls: TlsFiles | undefined;
+  /** For createClient({ tls }): TLS when a CA is configured; the service's certificate for mTLS. */
+  clientTls: TlsFiles | undefined;
+  /** For createClient({ authToken: credential.current }): the shared token or a re-signed service JWT. */
+  credential: ServiceCredential;
+  /** The JWT key (to sign per-job data credentials); undefined without JWT_KEY_FILE. */
+  jwtKey: Uint8Array | undefined;
+}
+
+/** Reads the key file once and builds the server and client sides of access control. */
+export async function serviceSecurity(cfg: SecurityServiceConfig, subject: string): Promise<ServiceSecurity> {
+  const jwtKey = cfg.jwtKeyFile ? readJwtKey(cfg.jwtKeyFile) : undefined;
+  const serverTls = cfg.tlsCert || cfg.tlsKey ? { certFile: cfg.tlsCert, keyFile: cfg.tlsKey, caFile: cfg.tlsCa, clientAuth: cfg.tlsClientAuth } : undefined;
+  const clientTls = cfg.tlsCa ? { caFile: cfg.tlsCa, certFile: cfg.tlsCert, keyFile: cfg.tlsKey } : undefined;
+  return {
+    auth: createAuthenticator({ sharedToken: cfg.authToken, jwtKey }),
+    serverTls,
+    clientTls,
+    credential: await serviceCredential({ sharedToken: cfg.authToken, jwtKey, subject }),
+    jwtKey,
+  };
+}
+
+/** The HS256 key in a file (its text, trimmed; at least 32 bytes). The error names the file, never its content. */
+export function readJwtKey(file: string): Uint8Array {
+  const key = new TextEncoder().encode(readFileSync(file, 'utf8').trim());
+  if (key.length < 32) throw new Error(`JWT key file ${file}: the key must have at least 32 bytes`);
+  return key;
 }
