@@ -311,10 +311,11 @@ describe('bad input: a clear error or report with row numbers, nothing stored ha
     expect(result!.report!.rejected).toBe(true);
   });
 
-  it('a file of only duplicates keeps one row and reports the others', async () => {
+  it('a file of only duplicates is refused (it would collapse to one row) and reports the others', async () => {
     const file = await fixture('dups.jsonl', Array.from({ length: 12 }, () => JSON.stringify(zhRows[7])).join('\n'));
-    const { result } = await importFile(file, { datasetName: 'dups' });
-    expect(result!.version!.rowCount).toBe(1);
+    const { result, error } = await importFile(file, { datasetName: 'dups' });
+    expect(error!.message).toMatch(/all 12 rows are the same row: 11 duplicates removed/);
+    expect(result!.report!.rejected).toBe(true);
     expect(result!.report!.rowsDuplicate).toBe(11);
     expect(result!.report!.firstIssues.slice(0, 2).map((i) => [i.row, i.duplicateOfRow])).toEqual([
       [2, 1],

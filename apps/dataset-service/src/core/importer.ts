@@ -189,7 +189,7 @@ export async function runImport(
         report.rowsTotal++;
         const decoded = decodeRow(r, deps.maxRowBytes);
         if (!decoded.ok) {
-          report.add([{ row: decoded.row, column: '', code: decoded.code, message: decoded.message, fatal: true }], true);
+          report.add([{ row: decoded.row, column: decoded.column ?? '', code: decoded.code, message: decoded.message, fatal: true }], true);
           continue;
         }
         const mapped = mapRow(decoded.value, r.row, s.mapping);
@@ -269,6 +269,13 @@ export async function runImport(
     });
     const importKey = importKeyOf(s, sourceSha256);
     for (let attempt = 0; attempt < 3; attempt++) {
+      // The same rows may already be stored (another layout, another source): answer with that
+      // version rather than count on every store reporting the unique-index clash the same way.
+      const [stored] = await versions.findReady(version.digest, 1);
+      if (stored) {
+        await cleanup(deps, versionId);
+        return { kind: 'stored', record: stored, created: false, report: version.report! };
+      }
       if ((await versions.markReady(versionId, version, plan.index, importKey)) === 'ok') {
         const record: VersionRecord = { id: versionId, state: 'ready', version, importKey, splitIndex: plan.index, reportId, heartbeatAt: clock() };
         return { kind: 'stored', record, created: true, report: version.report! };
@@ -305,6 +312,12 @@ function rejectionReason(s: ImportSettings, report: ReportBuilder, fileError: Fi
   }
   if (report.rowsTotal === 0) return 'the file has no rows';
   if (kept === 0) return `no valid rows among ${report.rowsTotal}`;
+  // De-duplication that leaves a single row changed the data beyond recognition: say so rather
+  // than store a 1-row version.
+  if (kept === 1 && report.rowsDuplicate > 0 && s.duplicatePolicy !== 'keep') {
+    const n = report.rowsDuplicate + 1;
+    return `all ${n} ${n === report.rowsTotal ? '' : 'valid '}rows are the same row: ${report.rowsDuplicate} duplicate${report.rowsDuplicate === 1 ? '' : 's'} removed, leaving 1 (DUPLICATE_POLICY_KEEP_AND_REPORT keeps them)`;
+  }
   return '';
 }
 

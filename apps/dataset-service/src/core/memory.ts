@@ -8,6 +8,8 @@ import type { common, dataset } from '@medtune/contracts';
 import type { Issue } from './issues';
 import type { DatasetEvents, FileSource, ReportRepo, ReportSummary, RowRepo, SplitIndex, StoredRow, TemplateRepo, Tokenizer, TokenizerProvider, UsageRepo, VersionRecord, VersionRepo } from './ports';
 
+const hasName = (r: VersionRecord, name: string): boolean => r.version.datasetName === name || r.version.otherNames.includes(name);
+
 /** Versions in a Map. */
 export class MemoryVersionRepo implements VersionRepo {
   readonly records = new Map<string, VersionRecord & { announced: boolean }>();
@@ -29,6 +31,12 @@ export class MemoryVersionRepo implements VersionRepo {
   async findUnannounced(limit: number): Promise<VersionRecord[]> {
     return this.ready().filter((r) => !r.announced).slice(0, limit);
   }
+  async addName(id: string, name: string): Promise<boolean> {
+    const r = this.records.get(id);
+    if (!r || r.state !== 'ready' || hasName(r, name)) return false;
+    this.records.set(id, { ...r, version: { ...r.version, otherNames: [...r.version.otherNames, name] } });
+    return true;
+  }
   async markAnnounced(id: string): Promise<void> {
     const r = this.records.get(id);
     if (r) this.records.set(id, { ...r, announced: true });
@@ -42,7 +50,7 @@ export class MemoryVersionRepo implements VersionRepo {
   async listReady(filter: { datasetName?: string; after?: { time: Date; id: string } }, limit: number): Promise<VersionRecord[]> {
     const after = filter.after;
     return this.newestFirst()
-      .filter((r) => !filter.datasetName || r.version.datasetName === filter.datasetName)
+      .filter((r) => !filter.datasetName || hasName(r, filter.datasetName))
       .filter((r) => {
         if (!after) return true;
         const t = r.version.createTime!.getTime();
@@ -51,13 +59,13 @@ export class MemoryVersionRepo implements VersionRepo {
       .slice(0, limit);
   }
   async datasetNames(after: string | undefined, limit: number): Promise<string[]> {
-    return [...new Set(this.ready().map((r) => r.version.datasetName))]
+    return [...new Set(this.ready().flatMap((r) => [r.version.datasetName, ...r.version.otherNames]))]
       .filter((n) => after === undefined || n > after)
       .sort()
       .slice(0, limit);
   }
   async byDataset(name: string): Promise<VersionRecord[]> {
-    return this.newestFirst().filter((r) => r.version.datasetName === name);
+    return this.newestFirst().filter((r) => hasName(r, name));
   }
   async markDeleting(id: string, at: Date): Promise<boolean> {
     const r = this.records.get(id);

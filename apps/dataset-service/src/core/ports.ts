@@ -49,6 +49,11 @@ export interface VersionRepo {
   markReady(id: string, version: dataset.DatasetVersion, splitIndex: SplitIndex, importKey: string): Promise<'ok' | 'duplicate'>;
   /** READY records whose ready event is not confirmed published yet (outbox). */
   findUnannounced(limit: number): Promise<VersionRecord[]>;
+  /**
+   * Lists a READY record under a further dataset name. False when the record already has that
+   * name (as its first name or an added one) or is no longer READY.
+   */
+  addName(id: string, name: string): Promise<boolean>;
   /** Notes that the ready event of a record was published. */
   markAnnounced(id: string): Promise<void>;
   /** READY records whose digest starts with `prefix` (at most `limit`). */

@@ -52,7 +52,7 @@ export class DatasetCore {
       const sha = createHash('sha256');
       for await (const chunk of file.read()) sha.update(chunk);
       const existing = await this.deps.versions.findReadyByImportKey(importKeyOf(settings, sha.digest('hex')));
-      if (existing) return { version: existing.version, created: false, report: existing.version.report };
+      if (existing) return this.existing(existing, settings.datasetName, existing.version.report);
       const source = { name: plan.sourceName || path.basename(req.path), size: file.size, chunks: file.read() };
       return await this.finishImport(settings, source, onProgress, signal);
     } finally {
@@ -91,12 +91,25 @@ export class DatasetCore {
       await this.deps.events
         .versionFailed({ datasetName: settings.datasetName, sourceName: source.name, sourceSha256: outcome.sourceSha256, report: outcome.report, reason: outcome.reason })
         .catch((err: unknown) => log.error({ err }, 'publishing dataset.version.failed failed'));
-      throw new ImportRejectedError(outcome.reason, { version: undefined, created: false, report: outcome.report });
+      throw new ImportRejectedError(outcome.reason, { version: undefined, created: false, report: outcome.report, existingDatasetName: '', nameAdded: false });
     }
     const { record, created } = outcome;
     log.info({ digest: record.version.digest, created, rows: record.version.rowCount, ms: Math.round(performance.now() - started) }, 'import finished');
-    if (created) await this.announce(record);
-    return { version: record.version, created, report: outcome.report };
+    if (!created) return this.existing(record, settings.datasetName, outcome.report);
+    await this.announce(record);
+    return { version: record.version, created, report: outcome.report, existingDatasetName: '', nameAdded: false };
+  }
+
+  /**
+   * The answer to an import of content that is stored already: that version, under the name it
+   * was first stored with, and listed from now on under the requested name too (a version is
+   * immutable; a name is the user's handle on it).
+   */
+  private async existing(record: VersionRecord, name: string, report: dataset.ValidationSummary | undefined): Promise<dataset.ImportResult> {
+    const nameAdded = await this.deps.versions.addName(record.id, name);
+    const version = nameAdded ? { ...record.version, otherNames: [...record.version.otherNames, name] } : record.version;
+    if (nameAdded) this.deps.log.info({ digest: version.digest, dataset: version.datasetName, name }, 'existing version listed under a further name');
+    return { version, created: false, report, existingDatasetName: version.datasetName, nameAdded };
   }
 
   // The READY write is the fact; the event follows it, and the janitor re-publishes unconfirmed ones.

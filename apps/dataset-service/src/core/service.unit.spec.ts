@@ -156,11 +156,11 @@ describe('import', () => {
     expect(kept.report!.firstIssues.every((i) => !i.fatal)).toBe(true);
   });
 
-  it('a file of only duplicates keeps the first row and reports the rest', async () => {
+  it('a file of only duplicates is refused with the count of duplicates (it would collapse to one row)', async () => {
     const { core, deps } = setup();
-    const res = await importText(core, deps, rowsJson(5, () => row(1)));
-    expect(res.version!.rowCount).toBe(1);
-    expect(res.report!.rowsDuplicate).toBe(4);
+    const err = await rejection(importText(core, deps, rowsJson(5, () => row(1))));
+    expect(err.message).toMatch(/all 5 rows are the same row: 4 duplicates removed/);
+    expect(err.result.report!.rowsDuplicate).toBe(4);
   });
 
   it('warns about rows over max_seq_length, or rejects them when asked', async () => {

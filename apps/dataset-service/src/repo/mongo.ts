@@ -27,6 +27,8 @@ interface VersionDoc {
   digest: string;
   state: RecordState;
   datasetName: string;
+  /** Further names of a READY version (imports of the same content under another name). */
+  names?: string[];
   createTime: Date;
   importKey: string;
   reportId: string;
@@ -40,7 +42,7 @@ function toRecord(d: VersionDoc): VersionRecord {
   return {
     id: d._id,
     state: d.state,
-    version: dataset.DatasetVersion.decode(d.version.buffer),
+    version: { ...dataset.DatasetVersion.decode(d.version.buffer), otherNames: d.names ?? [] },
     importKey: d.importKey,
     splitIndex: d.splitIndex,
     reportId: d.reportId,
@@ -49,6 +51,17 @@ function toRecord(d: VersionDoc): VersionRecord {
 }
 
 const bin = (bytes: Uint8Array): Binary => new Binary(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+
+/** A version listed under `name`: its first name or one added later. */
+const named = (name: string): Document => ({ $or: [{ datasetName: name }, { names: name }] });
+
+/**
+ * FerretDB v1 on SQLite answers a unique-index violation of an update with InternalError (code 1)
+ * and SQLite's message instead of 11000 (an insert gets 11000).
+ */
+function isSqliteUniqueError(err: unknown): boolean {
+  return err instanceof Error && /UNIQUE constraint failed: index '[^']*_digest_unique'/.test(err.message);
+}
 
 /** Versions in `versions`. */
 export class MongoVersionRepo implements VersionRepo {
@@ -96,9 +109,14 @@ export class MongoVersionRepo implements VersionRepo {
       if (res.matchedCount !== 1) throw new Error(`version record ${id} is no longer IMPORTING`);
       return 'ok';
     } catch (err) {
-      if (isDuplicateKeyError(err)) return 'duplicate';
+      if (isDuplicateKeyError(err) || isSqliteUniqueError(err)) return 'duplicate';
       throw err;
     }
+  }
+
+  async addName(id: string, name: string): Promise<boolean> {
+    const res = await this.col.updateOne({ _id: id, state: 'ready', datasetName: { $ne: name }, names: { $ne: name } }, { $push: { names: name } });
+    return res.modifiedCount === 1;
   }
 
   async findUnannounced(limit: number): Promise<VersionRecord[]> {
@@ -121,21 +139,22 @@ export class MongoVersionRepo implements VersionRepo {
 
   async listReady(filter: { datasetName?: string; after?: { time: Date; id: string } }, limit: number): Promise<VersionRecord[]> {
     const q: Document = { state: 'ready' };
-    if (filter.datasetName) q.datasetName = filter.datasetName;
+    if (filter.datasetName) q.$and = [named(filter.datasetName)];
     if (filter.after) q.$or = [{ createTime: { $lt: filter.after.time } }, { createTime: filter.after.time, _id: { $lt: filter.after.id } }];
     return (await this.col.find(q).sort({ createTime: -1, _id: -1 }).limit(limit).toArray()).map(toRecord);
   }
 
   async datasetNames(after: string | undefined, limit: number): Promise<string[]> {
-    const names = (await this.col.distinct('datasetName', { state: 'ready' })) as string[];
-    return names
+    const first = (await this.col.distinct('datasetName', { state: 'ready' })) as string[];
+    const more = (await this.col.distinct('names', { state: 'ready' })) as string[];
+    return [...new Set([...first, ...more])]
       .filter((n) => after === undefined || n > after)
       .sort()
       .slice(0, limit);
   }
 
   async byDataset(name: string): Promise<VersionRecord[]> {
-    return (await this.col.find({ state: 'ready', datasetName: name }).sort({ createTime: -1, _id: -1 }).toArray()).map(toRecord);
+    return (await this.col.find({ state: 'ready', ...named(name) }).sort({ createTime: -1, _id: -1 }).toArray()).map(toRecord);
   }
 
   async markDeleting(id: string, at: Date): Promise<boolean> {

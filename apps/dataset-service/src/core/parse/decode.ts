@@ -17,7 +17,13 @@ export interface UndecodableRow {
   readonly row: number;
   readonly code: 'INVALID_UTF8' | 'MALFORMED_JSON' | 'TOO_LARGE';
   readonly message: string;
+  /** The top-level column concerned, when the problem is inside one. */
+  readonly column?: string;
 }
+
+// A JSON \uD800-\uDFFF escape: only then can JSON.parse yield a lone surrogate, which UTF-8 cannot
+// carry (it would be stored as U+FFFD without a word). Rows without one skip the walk.
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 
 /** Decodes one raw row: size limit, UTF-8 validity (with the offset of the first bad byte), JSON. */
 export function decodeRow(raw: RawRow, maxRowBytes: number): DecodedRow | UndecodableRow {
@@ -39,8 +45,9 @@ export function decodeRow(raw: RawRow, maxRowBytes: number): DecodedRow | Undeco
     };
   }
   const text = raw.bytes.toString('utf8');
+  let value: unknown;
   try {
-    return { ok: true, row: raw.row, value: JSON.parse(text), size: raw.size };
+    value = JSON.parse(text);
   } catch (err) {
     return {
       ok: false,
@@ -49,6 +56,46 @@ export function decodeRow(raw: RawRow, maxRowBytes: number): DecodedRow | Undeco
       message: `malformed JSON (row starts at byte ${raw.offset}): ${(err as Error).message}`,
     };
   }
+  if (SURROGATE_ESCAPE.test(text)) {
+    const bad = loneSurrogate(value, '');
+    if (bad !== undefined) {
+      return {
+        ok: false,
+        row: raw.row,
+        code: 'INVALID_UTF8',
+        column: bad.column,
+        message: `a lone UTF-16 surrogate escape (\\u${bad.unit.toString(16)}) has no UTF-8 form; it would be stored as U+FFFD (row starts at byte ${raw.offset})`,
+      };
+    }
+  }
+  return { ok: true, row: raw.row, value, size: raw.size };
+}
+
+/** The first string (or key) holding an unpaired surrogate, with the top-level column it is under. */
+function loneSurrogate(v: unknown, column: string): { column: string; unit: number } | undefined {
+  if (typeof v === 'string') {
+    if (!/[\uD800-\uDFFF]/.test(v)) return undefined;
+    for (let i = 0; i < v.length; i++) {
+      const c = v.charCodeAt(i);
+      if (c >= 0xd800 && c <= 0xdbff && i + 1 < v.length && (v.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i++;
+      else if (c >= 0xd800 && c <= 0xdfff) return { column, unit: c };
+    }
+    return undefined;
+  }
+  if (Array.isArray(v)) {
+    for (const x of v) {
+      const bad = loneSurrogate(x, column);
+      if (bad) return bad;
+    }
+    return undefined;
+  }
+  if (typeof v === 'object' && v !== null) {
+    for (const [k, x] of Object.entries(v)) {
+      const bad = loneSurrogate(k, column || k) ?? loneSurrogate(x, column || k);
+      if (bad) return bad;
+    }
+  }
+  return undefined;
 }
 
 /** Offset of the first byte that breaks UTF-8 (called only once isUtf8 said no). */

@@ -167,14 +167,18 @@ class ImportProgress(_message.Message):
     def __init__(self, phase: _Optional[str] = ..., rows_read: _Optional[int] = ..., bytes_read: _Optional[int] = ..., total_bytes: _Optional[int] = ...) -> None: ...
 
 class ImportResult(_message.Message):
-    __slots__ = ("version", "created", "report")
+    __slots__ = ("version", "created", "report", "existing_dataset_name", "name_added")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
     REPORT_FIELD_NUMBER: _ClassVar[int]
+    EXISTING_DATASET_NAME_FIELD_NUMBER: _ClassVar[int]
+    NAME_ADDED_FIELD_NUMBER: _ClassVar[int]
     version: DatasetVersion
     created: bool
     report: ValidationSummary
-    def __init__(self, version: _Optional[_Union[DatasetVersion, _Mapping]] = ..., created: bool = ..., report: _Optional[_Union[ValidationSummary, _Mapping]] = ...) -> None: ...
+    existing_dataset_name: str
+    name_added: bool
+    def __init__(self, version: _Optional[_Union[DatasetVersion, _Mapping]] = ..., created: bool = ..., report: _Optional[_Union[ValidationSummary, _Mapping]] = ..., existing_dataset_name: _Optional[str] = ..., name_added: bool = ...) -> None: ...
 
 class UploadDatasetRequest(_message.Message):
     __slots__ = ("options", "chunk")
@@ -282,7 +286,7 @@ class Lineage(_message.Message):
     def __init__(self, source_name: _Optional[str] = ..., source_size_bytes: _Optional[int] = ..., source_sha256: _Optional[str] = ..., mapping: _Optional[_Union[ColumnMapping, _Mapping]] = ..., template: _Optional[_Union[_common_pb2.PromptTemplate, _Mapping]] = ..., tokenizer_dir: _Optional[str] = ..., tokenizer_fingerprint: _Optional[str] = ..., eos_token: _Optional[str] = ...) -> None: ...
 
 class DatasetVersion(_message.Message):
-    __slots__ = ("digest", "dataset_name", "state", "row_count", "train_rows", "eval_rows", "token_stats", "lineage", "report", "eval_ratio", "split_seed", "max_seq_length", "labels", "create_time")
+    __slots__ = ("digest", "dataset_name", "state", "row_count", "train_rows", "eval_rows", "token_stats", "lineage", "report", "eval_ratio", "split_seed", "max_seq_length", "labels", "create_time", "other_names")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -304,6 +308,7 @@ class DatasetVersion(_message.Message):
     MAX_SEQ_LENGTH_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    OTHER_NAMES_FIELD_NUMBER: _ClassVar[int]
     digest: str
     dataset_name: str
     state: VersionState
@@ -318,7 +323,8 @@ class DatasetVersion(_message.Message):
     max_seq_length: int
     labels: _containers.ScalarMap[str, str]
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, digest: _Optional[str] = ..., dataset_name: _Optional[str] = ..., state: _Optional[_Union[VersionState, str]] = ..., row_count: _Optional[int] = ..., train_rows: _Optional[int] = ..., eval_rows: _Optional[int] = ..., token_stats: _Optional[_Union[TokenStats, _Mapping]] = ..., lineage: _Optional[_Union[Lineage, _Mapping]] = ..., report: _Optional[_Union[ValidationSummary, _Mapping]] = ..., eval_ratio: _Optional[float] = ..., split_seed: _Optional[int] = ..., max_seq_length: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    other_names: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, digest: _Optional[str] = ..., dataset_name: _Optional[str] = ..., state: _Optional[_Union[VersionState, str]] = ..., row_count: _Optional[int] = ..., train_rows: _Optional[int] = ..., eval_rows: _Optional[int] = ..., token_stats: _Optional[_Union[TokenStats, _Mapping]] = ..., lineage: _Optional[_Union[Lineage, _Mapping]] = ..., report: _Optional[_Union[ValidationSummary, _Mapping]] = ..., eval_ratio: _Optional[float] = ..., split_seed: _Optional[int] = ..., max_seq_length: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., other_names: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Dataset(_message.Message):
     __slots__ = ("name", "latest_digest", "version_count", "create_time", "update_time")

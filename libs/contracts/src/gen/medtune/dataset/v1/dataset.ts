@@ -500,7 +500,16 @@ export interface ImportResult {
   /** True when this import created the version. */
   created: boolean;
   /** Summary of the validation report; page through it with GetValidationReport. */
-  report?: ValidationSummary | undefined;
+  report?:
+    | ValidationSummary
+    | undefined;
+  /** When created is false: the dataset name the existing version was first stored under. */
+  existingDatasetName: string;
+  /**
+   * When created is false: true when this import added options.dataset_name as a further name of
+   * the existing (immutable) version, so that GetDataset / ListVersions find it under that name.
+   */
+  nameAdded: boolean;
 }
 
 /** UploadDataset input: the first message has options, the following ones data. */
@@ -656,7 +665,14 @@ export interface DatasetVersion {
   /** Labels. */
   labels: { [key: string]: string };
   /** Creation time. */
-  createTime?: Date | undefined;
+  createTime?:
+    | Date
+    | undefined;
+  /**
+   * Further dataset names this version is listed under (imports of the same content with another
+   * dataset_name), in the order they were added. dataset_name stays the first one.
+   */
+  otherNames: string[];
 }
 
 export interface DatasetVersion_LabelsEntry {
@@ -1788,7 +1804,7 @@ export const ImportProgress: MessageFns<ImportProgress> = {
 };
 
 function createBaseImportResult(): ImportResult {
-  return { version: undefined, created: false, report: undefined };
+  return { version: undefined, created: false, report: undefined, existingDatasetName: "", nameAdded: false };
 }
 
 export const ImportResult: MessageFns<ImportResult> = {
@@ -1801,6 +1817,12 @@ export const ImportResult: MessageFns<ImportResult> = {
     }
     if (message.report !== undefined) {
       ValidationSummary.encode(message.report, writer.uint32(26).fork()).join();
+    }
+    if (message.existingDatasetName !== "") {
+      writer.uint32(34).string(message.existingDatasetName);
+    }
+    if (message.nameAdded !== false) {
+      writer.uint32(40).bool(message.nameAdded);
     }
     return writer;
   },
@@ -1842,6 +1864,22 @@ export const ImportResult: MessageFns<ImportResult> = {
             message.report = ValidationSummary.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.existingDatasetName = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.nameAdded = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1859,6 +1897,16 @@ export const ImportResult: MessageFns<ImportResult> = {
       version: isSet(object.version) ? DatasetVersion.fromJSON(object.version) : undefined,
       created: isSet(object.created) ? globalThis.Boolean(object.created) : false,
       report: isSet(object.report) ? ValidationSummary.fromJSON(object.report) : undefined,
+      existingDatasetName: isSet(object.existingDatasetName)
+        ? globalThis.String(object.existingDatasetName)
+        : isSet(object.existing_dataset_name)
+        ? globalThis.String(object.existing_dataset_name)
+        : "",
+      nameAdded: isSet(object.nameAdded)
+        ? globalThis.Boolean(object.nameAdded)
+        : isSet(object.name_added)
+        ? globalThis.Boolean(object.name_added)
+        : false,
     };
   },
 
@@ -1872,6 +1920,12 @@ export const ImportResult: MessageFns<ImportResult> = {
     }
     if (message.report !== undefined) {
       obj.report = ValidationSummary.toJSON(message.report);
+    }
+    if (message.existingDatasetName !== "") {
+      obj.existingDatasetName = message.existingDatasetName;
+    }
+    if (message.nameAdded !== false) {
+      obj.nameAdded = message.nameAdded;
     }
     return obj;
   },
@@ -1888,6 +1942,8 @@ export const ImportResult: MessageFns<ImportResult> = {
     message.report = (object.report !== undefined && object.report !== null)
       ? ValidationSummary.fromPartial(object.report)
       : undefined;
+    message.existingDatasetName = object.existingDatasetName ?? "";
+    message.nameAdded = object.nameAdded ?? false;
     return message;
   },
 };
@@ -3069,6 +3125,7 @@ function createBaseDatasetVersion(): DatasetVersion {
     maxSeqLength: 0,
     labels: {},
     createTime: undefined,
+    otherNames: [],
   };
 }
 
@@ -3115,6 +3172,9 @@ export const DatasetVersion: MessageFns<DatasetVersion> = {
     });
     if (message.createTime !== undefined) {
       Timestamp.encode(toTimestamp(message.createTime), writer.uint32(114).fork()).join();
+    }
+    for (const v of message.otherNames) {
+      writer.uint32(122).string(v!);
     }
     return writer;
   },
@@ -3247,6 +3307,14 @@ export const DatasetVersion: MessageFns<DatasetVersion> = {
             message.createTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.otherNames.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3324,6 +3392,11 @@ export const DatasetVersion: MessageFns<DatasetVersion> = {
         : isSet(object.create_time)
         ? fromJsonTimestamp(object.create_time)
         : undefined,
+      otherNames: globalThis.Array.isArray(object?.otherNames)
+        ? object.otherNames.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.other_names)
+        ? object.other_names.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -3377,6 +3450,9 @@ export const DatasetVersion: MessageFns<DatasetVersion> = {
     if (message.createTime !== undefined) {
       obj.createTime = message.createTime.toISOString();
     }
+    if (message.otherNames?.length) {
+      obj.otherNames = message.otherNames;
+    }
     return obj;
   },
 
@@ -3413,6 +3489,7 @@ export const DatasetVersion: MessageFns<DatasetVersion> = {
       {},
     );
     message.createTime = object.createTime ?? undefined;
+    message.otherNames = object.otherNames?.map((e) => e) || [];
     return message;
   },
 };
