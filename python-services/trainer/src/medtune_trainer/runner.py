@@ -14,11 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from . import domain as d
+from . import merged_export
 from .artifacts import atomic_dir, atomic_file, describe, path_from_uri
 from .backends import selection as backends
+from . import launcher
 from .backends.common import RunHooks, train
+from .plan import is_oom, prepare_with_plan, seed_plan
 from .data import read_local, stream_dataset
-from .errors import InvalidArgument, JobFailure
+from .errors import FailedPrecondition, InvalidArgument, JobFailure
 from .jobs import Job, Prepared
 from .validate import check_lengths
 
@@ -61,6 +64,9 @@ class Runner:
             rows = read_local(spec.data, tok.eos_token or "")
         else:
             rows = stream_dataset(spec.data, SPLIT_TRAIN)
+        gpus = spec.hyperparameters.gpus
+        if gpus > 1 and gpus > launcher.ranks_available():
+            raise FailedPrecondition(f"spec.hyperparameters.gpus: {gpus} ranks asked for; this worker has {launcher.ranks_available()}")
         max_len = spec.hyperparameters.max_seq_length
         ids = tok([r.text for r in rows], add_special_tokens=True)["input_ids"] if rows else []
         too_long = check_lengths([len(x) for x in ids], max_len)
@@ -90,8 +96,12 @@ class Runner:
                 return self._stopped_early(job)
             if self.before_training is not None:
                 self.before_training()
+            if launcher.wanted(spec):
+                return launcher.run_job(job, prepared)
             backend = backends.make(prepared.backend)
-            plan = backend.prepare_training(spec, lambda level, code, msg: job.emit(d.Notice(level, code, msg)))
+            notify = lambda level, code, msg: job.emit(d.Notice(level, code, msg))  # noqa: E731
+            plan, chosen, run_spec = prepare_with_plan(backend, spec, prepared.input_ids, notify)
+            job.emit(chosen)
             if job.interrupt.is_set() or job.cancel.is_set():
                 return self._stopped_early(job)
             hooks = RunHooks(
@@ -103,7 +113,21 @@ class Runner:
                 on_checkpoint=lambda step, path: self._checkpoint(job, step, path),
             )
             resume = path_from_uri(spec.resume_from_checkpoint) if spec.resume_from_checkpoint else None
-            outcome = train(backend, plan, spec, prepared.input_ids, job.job_dir / "checkpoints", hooks, resume)
+            try:
+                outcome = train(backend, plan, run_spec, prepared.input_ids, job.job_dir / "checkpoints", hooks, resume)
+            except BaseException as e:
+                if run_spec == spec or not is_oom(e):
+                    raise
+                # The auto plan's probe was wrong for these rows: the seed's layout, from the last
+                # checkpoint (same global batch, so the same steps), rather than a failed job.
+                notify("warning", "plan_fallback", f"out of memory with the auto plan ({chosen.reason}); continuing with the seed's layout")
+                plan = None
+                gc.collect()
+                backend.release()
+                plan = backend.prepare_training(spec, notify)
+                job.emit(seed_plan(spec, "auto fell back to the seed's layout after running out of memory"))
+                last = job.checkpoints[-1] if job.checkpoints else None
+                outcome = train(backend, plan, spec, prepared.input_ids, job.job_dir / "checkpoints", hooks, path_from_uri(last.uri) if last else resume)
             if outcome.status == "interrupted":
                 return d.StateChanged(d.JobState.INTERRUPTED, f"worker shutdown; checkpoint at step {outcome.step}")
             if outcome.status == "cancelled":
@@ -147,6 +171,11 @@ class Runner:
             merged_dir = job.job_dir / "merged_16bit" if ex.merged_16bit else scratch / "merged_16bit"
             with atomic_dir(merged_dir) as tmp:
                 details = backend.save_merged(loaded, spec, adapter_dir, tmp)
+                # A merge that transformers cannot open is a failed export, never an artifact.
+                fixes = merged_export.standardize(tmp, spec.base_model)
+                details.update(merged_export.verify(tmp, spec.base_model, adapter_dir))
+                if fixes:
+                    details["layout_fixes"] = "; ".join(fixes)
             if ex.merged_16bit:
                 job.emit(d.ArtifactReady(describe(merged_dir, d.ArtifactKind.MERGED_16BIT, details)))
             if ex.gguf:
