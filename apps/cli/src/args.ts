@@ -1,10 +1,11 @@
 /**
  * The command table's types and the command-line parser: global flags anywhere, the longest
  * matching command path, then node:util's parseArgs for that command's options (strict).
- * Pure; every mistake becomes a usage error (exit 2) that names the option.
+ * Pure; every mistake becomes a usage error (exit 2) that names the option; a value an option
+ * does not accept (`--lr -1`) is invalid input (exit 4) naming it.
  */
 import { parseArgs } from 'node:util';
-import { usage } from './exit';
+import { CliError, EXIT, usage } from './exit';
 
 /** An option of a command. */
 export interface OptionSpec {
@@ -97,7 +98,7 @@ export function parseCommandLine<C>(argv: readonly string[], commands: readonly 
   );
   let parsed;
   try {
-    parsed = parseArgs({ args: tail, options, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args: attachNegativeValues(tail, command.options ?? {}), options, strict: true, allowPositionals: true });
   } catch (err) {
     throw usage(`${commandName(command)}: ${(err as Error).message.replace(/\. To specify.*$/s, '')}`, `see \`medtune help ${command.path.join(' ')}\``);
   }
@@ -111,6 +112,35 @@ export function parseCommandLine<C>(argv: readonly string[], commands: readonly 
     throw usage(`${commandName(command)}: unexpected argument ${JSON.stringify(parsed.positionals[spec.length])}`, `usage: ${commandUsage(command)}`);
   }
   return { command, values: parsed.values as ParsedCommand<C>['values'], positionals: parsed.positionals, global };
+}
+
+// A value that starts with '-' and reads as a number: `--lr -1` must reach the range check (and
+// its field error), not parseArgs' "argument is ambiguous".
+const NEGATIVE_NUMBER = /^-(\d|\.\d|Infinity$)/;
+
+/** Rewrites `--opt -1` / `-o -1` of string options as `--opt=-1`, so that the value is the option's. */
+function attachNegativeValues(tail: readonly string[], specs: Readonly<Record<string, OptionSpec>>): string[] {
+  const byFlag = new Map<string, string>();
+  for (const [k, o] of Object.entries(specs)) {
+    if (o.type !== 'string') continue;
+    byFlag.set(`--${k}`, k);
+    if (o.short) byFlag.set(`-${o.short}`, k);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < tail.length; i++) {
+    const a = tail[i]!;
+    if (a === '--') {
+      out.push(...tail.slice(i));
+      break;
+    }
+    const name = byFlag.get(a);
+    const next = tail[i + 1];
+    if (name !== undefined && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 /** "medtune models alias set". */
@@ -134,6 +164,14 @@ export function flag(p: ParsedCommand<unknown>, name: string): boolean {
   return p.values[name] === true;
 }
 
+/**
+ * A value the option does not accept (not a number, out of range): invalid input naming the
+ * option (exit 4), as the API's INVALID_ARGUMENT for the same field would be.
+ */
+function badValue(name: string, message: string): CliError {
+  return new CliError(EXIT.INVALID_INPUT, `--${name}: ${message}`, `see \`medtune help\` for the option's range`, `--${name}`);
+}
+
 /** An integer option within bounds, or undefined when absent. */
 export function intOpt(p: ParsedCommand<unknown>, name: string, bounds: { min?: number; max?: number } = {}): number | undefined {
   const raw = str(p, name);
@@ -141,7 +179,7 @@ export function intOpt(p: ParsedCommand<unknown>, name: string, bounds: { min?: 
   const n = Number(raw);
   if (!/^-?\d+$/.test(raw.trim()) || (bounds.min !== undefined && n < bounds.min) || (bounds.max !== undefined && n > bounds.max)) {
     const range = bounds.min !== undefined && bounds.max !== undefined ? ` in ${bounds.min}..${bounds.max}` : bounds.min !== undefined ? ` >= ${bounds.min}` : '';
-    throw usage(`--${name}: expected an integer${range}, got ${JSON.stringify(raw)}`);
+    throw badValue(name, `expected an integer${range}, got ${JSON.stringify(raw)}`);
   }
   return n;
 }
@@ -153,7 +191,7 @@ export function numOpt(p: ParsedCommand<unknown>, name: string, bounds: { min?: 
   const n = Number(raw);
   const low = bounds.min !== undefined && (bounds.exclusiveMin ? n <= bounds.min : n < bounds.min);
   if (raw.trim() === '' || !Number.isFinite(n) || low || (bounds.max !== undefined && n > bounds.max)) {
-    throw usage(`--${name}: expected a number${bounds.min !== undefined ? (bounds.exclusiveMin ? ` > ${bounds.min}` : ` >= ${bounds.min}`) : ''}${bounds.max !== undefined ? ` <= ${bounds.max}` : ''}, got ${JSON.stringify(raw)}`);
+    throw badValue(name, `expected a number${bounds.min !== undefined ? (bounds.exclusiveMin ? ` > ${bounds.min}` : ` >= ${bounds.min}`) : ''}${bounds.max !== undefined ? ` <= ${bounds.max}` : ''}, got ${JSON.stringify(raw)}`);
   }
   return n;
 }

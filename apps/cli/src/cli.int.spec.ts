@@ -12,14 +12,16 @@ import { printLogsOnFailure, testMongo, testNats, waitFor, type TestMongo, type 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli';
 import { EXIT } from './exit';
-import { startService, type StartedService } from './testing/services';
+import { repoRoot, startService, type StartedService } from './testing/services';
 
 printLogsOnFailure();
 let nats: TestNats;
 let mongo: TestMongo;
 let reg: StartedService;
 let trn: StartedService;
+let dst: StartedService;
 let adapterDir: string;
+const TOKENIZER_DIR = path.resolve(repoRoot, '../shared/models/deepseek-r1-distill-qwen/bpe');
 
 async function cli(args: string[]) {
   let out = '';
@@ -27,7 +29,7 @@ async function cli(args: string[]) {
   const code = await runCli(args, {
     stdout: { write: (s: string) => (out += s) },
     stderr: { write: (s: string) => (err += s) },
-    env: { MEDTUNE_REGISTRY_ADDR: reg.addr, MEDTUNE_TRAINING_ADDR: trn.addr, MEDTUNE_DATASET_ADDR: '127.0.0.1:1' },
+    env: { MEDTUNE_REGISTRY_ADDR: reg.addr, MEDTUNE_TRAINING_ADDR: trn.addr, MEDTUNE_DATASET_ADDR: dst.addr },
     cwd: process.cwd(),
   });
   return { code, out, err };
@@ -36,7 +38,11 @@ async function cli(args: string[]) {
 beforeAll(async () => {
   nats = await testNats();
   mongo = await testMongo();
-  [reg, trn] = await Promise.all([startService('registry', nats, mongo), startService('training', nats, mongo, { MEDTUNE_TRAINING_DATASET_ADDR: '127.0.0.1:1' })]);
+  [reg, trn, dst] = await Promise.all([
+    startService('registry', nats, mongo),
+    startService('training', nats, mongo, { MEDTUNE_TRAINING_DATASET_ADDR: '127.0.0.1:1' }),
+    startService('dataset', nats, mongo, { MEDTUNE_DATASET_TOKENIZER_THREADS: '1' }),
+  ]);
   // One READY version with an adapter artifact the registry verifies.
   adapterDir = path.join(mkdtempSync(path.join(tmpdir(), 'cli-int-')), 'adapter');
   mkdirSync(adapterDir);
@@ -59,7 +65,7 @@ beforeAll(async () => {
   }
 }, 120_000);
 afterAll(async () => {
-  await Promise.all([reg?.proc.stop(), trn?.proc.stop()]);
+  await Promise.all([reg?.proc.stop(), trn?.proc.stop(), dst?.proc.stop()]);
   await nats?.cleanup();
   await mongo?.cleanup();
 });
@@ -95,5 +101,33 @@ describe('medtune against real services', () => {
     const bad = await cli(['--json', 'train', 'create', '--dataset', 'ab'.repeat(32), '--base-model', '/models/x', '--lora-r', '1', '--lr', '1e9']);
     expect(bad.code, bad.err).toBe(EXIT.INVALID_INPUT);
     expect(JSON.parse(bad.err).error).toMatchObject({ code: 'INVALID_INPUT', field: expect.stringMatching(/learning_rate|hyperparameters/) });
+  });
+
+  it('exit 4, not 8, for a rejected import, with its rows', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cli-import-'));
+    const file = path.join(dir, 'bad.jsonl');
+    writeFileSync(file, [JSON.stringify({ Question: 'q1', Complex_CoT: 'c1', Response: 'r1' }), JSON.stringify({ Question: 'q2', Complex_CoT: 7, Response: 'r2' })].join('\n'));
+    const rejected = await cli(['--json', 'datasets', 'import', file, '--name', 'cli-bad', '--tokenizer', TOKENIZER_DIR]);
+    expect(rejected.code, rejected.err).toBe(EXIT.INVALID_INPUT);
+    expect(JSON.parse(rejected.err.trim().split('\n').at(-1)!).error).toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/row 2, column Complex_CoT/) });
+    const good = path.join(dir, 'good.jsonl');
+    writeFileSync(good, [1, 2, 3].map((i) => JSON.stringify({ Question: `q${i}`, Complex_CoT: `c${i}`, Response: `r${i}` })).join('\n'));
+    expect((await cli(['datasets', 'import', good, '--name', 'cli-good', '--tokenizer', TOKENIZER_DIR])).code).toBe(EXIT.OK);
+    const again = await cli(['datasets', 'import', good, '--name', 'cli-good-2', '--tokenizer', TOKENIZER_DIR]);
+    expect([again.code, again.out]).toEqual([EXIT.OK, expect.stringMatching(/already stored: cli-good@.*\n\(the same content was stored as cli-good; it is now also listed as cli-good-2\)/)]);
+  });
+
+  it('exit 4 naming the option for a negative or non-numeric value (`--lr -1` is a value, not an option)', async () => {
+    const base = ['--json', 'train', 'create', '--dataset', 'ab'.repeat(32), '--base-model', '/models/x'];
+    for (const [opt, value] of [
+      ['--lr', '-1'],
+      ['--lora-r', '-1'],
+      ['--lr', '-1e-4'],
+      ['--lora-r', 'x'],
+    ] as const) {
+      const r = await cli([...base, opt, value]);
+      expect(r.code, `${opt} ${value}: ${r.err}`).toBe(EXIT.INVALID_INPUT);
+      expect(JSON.parse(r.err).error).toMatchObject({ code: 'INVALID_INPUT', field: opt, message: expect.stringContaining(JSON.stringify(value)) });
+    }
   });
 });

@@ -1,9 +1,11 @@
-import { evaluation } from '@medtune/contracts';
-import { UnavailableError, InvalidArgumentError, NotFoundError, UnauthenticatedError } from '@medtune/kit';
+import { readFileSync } from 'node:fs';
+import { evaluation, training } from '@medtune/contracts';
+import { CancelledError, FailedPreconditionError, InternalError, UnavailableError, InvalidArgumentError, NotFoundError, UnauthenticatedError } from '@medtune/kit';
 import { describe, expect, it } from 'vitest';
 import { commandUsage, parseCommandLine, renderHelp, splitGlobalFlags } from './args';
 import { COMMANDS, runCli } from './cli';
 import { CliError, EXIT, explainCallError } from './exit';
+import { jobOutcome } from './commands/train';
 import { comparisonText } from './format/views';
 import type { Io } from './output';
 import { parseEvalModel, parseModelRef } from './refs';
@@ -71,6 +73,31 @@ describe('errors say what to do next', () => {
     expect(e.message).toBe('cannot reach the training service at 127.0.0.1:50052 — is it running?');
     expect(e.hint).toMatch(/deploy\/local\/stack\.sh up/);
   });
+  it('has a test for every documented exit code, and the README documents exactly these', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const documented = [...readme.matchAll(/^\| (\d+) \| ([A-Z_]+) \|/gm)].map((m) => [Number(m[1]), m[2]]);
+    expect(documented).toEqual(Object.entries(EXIT).map(([k, v]) => [v, k]));
+    const cases: [unknown, number][] = [
+      [new InternalError('boom'), EXIT.INTERNAL],
+      [new NotFoundError('job x not found'), EXIT.NOT_FOUND],
+      [new InvalidArgumentError('lora.r', 'must be >= 1'), EXIT.INVALID_INPUT],
+      [new UnavailableError('No connection established'), EXIT.UNAVAILABLE],
+      [new UnauthenticatedError('missing token'), EXIT.UNAUTHENTICATED],
+      [new FailedPreconditionError('stale'), EXIT.CONFLICT],
+    ];
+    for (const [err, code] of cases) expect(explainCallError(err, site).exitCode, String(err)).toBe(code);
+    const job = (state: training.JobState) => training.Job.fromPartial({ jobId: 'job_1', state });
+    expect(jobOutcome(job(training.JobState.JOB_STATE_SUCCEEDED))).toBeUndefined();
+    expect(jobOutcome(job(training.JobState.JOB_STATE_CANCELLED))!.exitCode).toBe(EXIT.FAILED);
+    expect(jobOutcome(job(training.JobState.JOB_STATE_FAILED))!.exitCode).toBe(EXIT.FAILED);
+  });
+
+  it('exits 0 for help, 2 for a usage error, 130 for a call cancelled by Ctrl-C', async () => {
+    expect(await runCli(['help'], capture())).toBe(EXIT.OK);
+    expect(await runCli(['models', 'frob'], capture())).toBe(EXIT.USAGE);
+    expect(explainCallError(new CancelledError('the call was cancelled'), site).exitCode).toBe(EXIT.INTERRUPTED);
+  });
+
   it('maps statuses to the documented exit codes and keeps the field of INVALID_ARGUMENT', () => {
     const bad = explainCallError(new InvalidArgumentError('lora.r', 'must be >= 1 (got 0)'), site);
     expect([bad.exitCode, bad.message, bad.field]).toEqual([EXIT.INVALID_INPUT, 'lora.r: must be >= 1 (got 0)', 'lora.r']);

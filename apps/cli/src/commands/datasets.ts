@@ -22,14 +22,21 @@ const PRESETS: Record<string, dataset.MappingPreset> = {
 export async function importWithProgress(ctx: CliContext, req: dataset.ImportDatasetRequest, indent = ''): Promise<dataset.ImportResult> {
   const live = ctx.out.live(2_000);
   let result: dataset.ImportResult | undefined;
-  for await (const msg of ctx.clients.dataset.serverStream('importDataset', req, { deadlineMs: 6 * 3_600_000, signal: ctx.signal })) {
-    const ev = msg.event;
-    if (ev?.$case === 'progress') {
-      const p = ev.progress;
-      live.update(`${indent}${importProgressLine(p.phase, p.rowsRead, p.bytesRead, p.totalBytes, 24)}`);
-    } else if (ev?.$case === 'result') result = ev.result;
+  try {
+    for await (const msg of ctx.clients.dataset.serverStream('importDataset', req, { deadlineMs: 6 * 3_600_000, signal: ctx.signal })) {
+      const ev = msg.event;
+      if (ev?.$case === 'progress') {
+        const p = ev.progress;
+        live.update(`${indent}${importProgressLine(p.phase, p.rowsRead, p.bytesRead, p.totalBytes, 24)}`);
+      } else if (ev?.$case === 'result') result = ev.result;
+    }
+  } catch (err) {
+    // A rejected import sends its report, then ends with FAILED_PRECONDITION: that is invalid
+    // input (exit 4, with the rows), not a conflict.
+    if (!result?.report?.rejected) throw err;
+  } finally {
+    live.done();
   }
-  live.done();
   if (!result) throw new CliError(EXIT.INTERNAL, 'the dataset service ended the import without a result', 'see its log: deploy/local/stack.sh logs dataset');
   if (result.report?.rejected || !result.version) {
     const r = result.report;
@@ -87,7 +94,14 @@ export const datasetCommands: CommandSpec<CliContext>[] = [
       const result = await importWithProgress(ctx, req);
       const v = result.version!;
       ctx.out.result(dataset.ImportResult.toJSON(result), () =>
-        [`${result.created ? 'imported' : 'already stored'}: ${v.datasetName}@${shortDigest(v.digest)}`, versionStats(v), issuesText(result.report)].filter(Boolean).join('\n'),
+        [
+          `${result.created ? 'imported' : 'already stored'}: ${v.datasetName}@${shortDigest(v.digest)}`,
+          result.nameAdded ? `(the same content was stored as ${result.existingDatasetName}; it is now also listed as ${name})` : '',
+          versionStats(v),
+          issuesText(result.report),
+        ]
+          .filter(Boolean)
+          .join('\n'),
       );
     },
   },
