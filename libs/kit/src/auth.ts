@@ -4,16 +4,17 @@
  *
  * - the one shared token (`MEDTUNE_AUTH_TOKEN`, the embedded single-host default): whoever holds it
  *   is the platform itself (role `service`, every scope);
- * - a signed JWT (HS256 with the stack's key, `MEDTUNE_JWT_KEY_FILE`) naming its caller (`sub`)
- *   and role (`role`: user | operator | worker | service), or a per-job data credential
- *   (`role: job`, scoped to one job and one dataset version, minutes long).
+ * - a signed JWT (ES256: the services sign with the stack's private key, `MEDTUNE_JWT_KEY_FILE`;
+ *   workers and other verifiers hold only the public key, `MEDTUNE_JWT_PUBLIC_KEY_FILE`) naming
+ *   its caller (`sub`) and role (`role`: user | operator | worker | service), or a per-job data
+ *   credential (`role: job`, scoped to one job and one dataset version, two hours long).
  *
  * Each RPC declares the scope it needs (a {@link MethodScopes} table next to each service's
  * handlers); the server answers UNAUTHENTICATED when the credential is missing, malformed,
  * expired or wrongly signed, and PERMISSION_DENIED when it is valid but its role lacks the scope.
  * Credentials are never logged, never kept in an error message, and compared in constant time.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 
@@ -68,19 +69,18 @@ export interface Authenticator {
 export interface AuthOptions {
   /** The shared token (whoever holds it has role `service`). */
   sharedToken?: string | undefined;
-  /** HS256 key of signed tokens (≥ 32 bytes). */
-  jwtKey?: Uint8Array | undefined;
+  /** Public key that verifies signed tokens (ES256, P-256). */
+  jwtPublicKey?: KeyObject | undefined;
 }
 
 const ISSUER = 'medtune';
-const ALG = 'HS256';
+const ALG = 'ES256';
 
 /** The authenticator for the configured credentials, or undefined when none is (auth off). */
 export function createAuthenticator(o: AuthOptions): Authenticator | undefined {
-  if (!o.sharedToken && !o.jwtKey) return undefined;
-  if (o.jwtKey && o.jwtKey.length < 32) throw new Error('createAuthenticator: the JWT key must have at least 32 bytes');
+  if (!o.sharedToken && !o.jwtPublicKey) return undefined;
   const shared = o.sharedToken ? digest(o.sharedToken) : undefined;
-  const key = o.jwtKey;
+  const key = o.jwtPublicKey;
   const sharedPrincipal: Principal = { subject: 'shared-token', role: 'service', scopes: new Set(SCOPES) };
   return {
     async authenticate(metadata) {
@@ -109,7 +109,7 @@ export function createAuthenticator(o: AuthOptions): Authenticator | undefined {
 }
 
 /** Signs a caller token: `sub` + `role`, valid for `ttlSeconds` (default 1 h). */
-export async function signToken(key: Uint8Array, claims: { subject: string; role: Role; ttlSeconds?: number }): Promise<string> {
+export async function signToken(key: KeyObject, claims: { subject: string; role: Role; ttlSeconds?: number }): Promise<string> {
   return new SignJWT({ role: claims.role })
     .setProtectedHeader({ alg: ALG })
     .setIssuer(ISSUER)
@@ -124,7 +124,7 @@ export async function signToken(key: Uint8Array, claims: { subject: string; role
  * and nothing else. It travels only in the StartJob request (never stored, never in an event);
  * a resumed attempt gets a fresh one, so nothing about the job's identity depends on it.
  */
-export async function signJobDataToken(key: Uint8Array, claims: { jobId: string; versionDigest: string; ttlSeconds?: number }): Promise<string> {
+export async function signJobDataToken(key: KeyObject, claims: { jobId: string; versionDigest: string; ttlSeconds?: number }): Promise<string> {
   return new SignJWT({ role: 'job', job: claims.jobId, ver: claims.versionDigest })
     .setProtectedHeader({ alg: ALG })
     .setIssuer(ISSUER)
@@ -144,8 +144,8 @@ export interface ServiceCredential {
   stop(): void;
 }
 
-/** Builds the {@link ServiceCredential} of the service named `subject`. */
-export async function serviceCredential(o: AuthOptions & { subject: string }): Promise<ServiceCredential> {
+/** Builds the {@link ServiceCredential} of the service named `subject` (signed with the private `jwtKey`). */
+export async function serviceCredential(o: { sharedToken?: string | undefined; jwtKey?: KeyObject | undefined; subject: string }): Promise<ServiceCredential> {
   if (o.sharedToken) return { current: () => o.sharedToken, stop: () => undefined };
   if (!o.jwtKey) return { current: () => undefined, stop: () => undefined };
   const key = o.jwtKey;

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { Metadata } from '@grpc/grpc-js';
 import { admin, dataset } from '@medtune/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,12 +38,12 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'kit-sec-'));
 const certs = (name: string) => execFileSync(path.join(root, 'tools/dev/certs/make.sh'), [path.join(tmp, name)], { encoding: 'utf8' }).trim();
 let good: string;
 let other: string;
-const key = new TextEncoder().encode(randomBytes(32).toString('hex'));
+const { privateKey: key, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const shared = `shared-${randomBytes(8).toString('hex')}`;
 const servers: KitGrpcServer[] = [];
 
 async function serve(tls: TlsFiles | undefined): Promise<string> {
-  const server = createGrpcServer({ log: logs.log, tls, auth: createAuthenticator({ sharedToken: shared, jwtKey: key }) });
+  const server = createGrpcServer({ log: logs.log, tls, auth: createAuthenticator({ sharedToken: shared, jwtPublicKey: publicKey }) });
   server.add(Svc, {
     getDataset: unary(async (_req, ctx) => dataset.GetDatasetResponse.fromPartial({ dataset: { name: ctx.principal?.subject ?? '' } })),
     getVersion: unary(async () => dataset.GetVersionResponse.fromPartial({})),
@@ -113,7 +113,7 @@ describe('scoped credentials', () => {
     await expect(none.unary('getDataset', dataset.GetDatasetRequest.fromPartial({ name: 'x' }))).rejects.toBeInstanceOf(UnauthenticatedError);
     none.close();
     await expect(getDataset(addr, { token: `${shared}x` })).rejects.toBeInstanceOf(UnauthenticatedError);
-    const forged = await signToken(new TextEncoder().encode(randomBytes(32).toString('hex')), { subject: 'mallory', role: 'operator' });
+    const forged = await signToken(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, { subject: 'mallory', role: 'operator' });
     await expect(getDataset(addr, { token: forged })).rejects.toBeInstanceOf(UnauthenticatedError);
     const expired = await signToken(key, { subject: 'alice', role: 'user', ttlSeconds: -10 });
     await expect(getDataset(addr, { token: expired })).rejects.toBeInstanceOf(UnauthenticatedError);

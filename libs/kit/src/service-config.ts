@@ -1,3 +1,4 @@
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createAuthenticator, serviceCredential, type Authenticator, type ServiceCredential } from './auth';
 import { addr, bool, duration, enumOf, int, secret, str, url } from './config';
@@ -35,7 +36,8 @@ export function serviceConfigSpec(defaults: { grpcAddr: string; db: string }) {
     mongoUri: url({ env: 'MONGODB_URI', shared: true, default: 'mongodb://127.0.0.1:27017', protocols: ['mongodb:', 'mongodb+srv:'], secret: true, description: 'MongoDB server' }),
     db: str({ env: 'DB', default: defaults.db, pattern: /^[A-Za-z0-9_-]{1,63}$/, description: 'database name' }),
     authToken: secret({ env: 'AUTH_TOKEN', shared: true, optional: true, description: 'when set, gRPC requires authorization: Bearer <token>' }),
-    jwtKeyFile: str({ env: 'JWT_KEY_FILE', shared: true, optional: true, description: 'file holding the HS256 key of signed caller tokens (JWT with sub + role); when set, gRPC requires a token' }),
+    jwtKeyFile: str({ env: 'JWT_KEY_FILE', shared: true, optional: true, description: 'PEM (PKCS#8) ES256 private key: signs this service\'s own tokens and per-job data credentials, and verifies callers; when set, gRPC requires a credential' }),
+    jwtPublicKeyFile: str({ env: 'JWT_PUBLIC_KEY_FILE', shared: true, optional: true, description: 'PEM public key that verifies caller tokens (without JWT_KEY_FILE: verify only)' }),
     tlsCert: str({ env: 'TLS_CERT', shared: true, optional: true, description: 'PEM certificate: the gRPC server serves TLS (and presents it as client certificate for mTLS)' }),
     tlsKey: str({ env: 'TLS_KEY', shared: true, optional: true, description: 'PEM private key of TLS_CERT' }),
     tlsCa: str({ env: 'TLS_CA', shared: true, optional: true, description: 'PEM CA: clients verify servers with it (TLS on for outgoing calls); with TLS_CLIENT_AUTH the server verifies clients' }),
@@ -78,6 +80,7 @@ export function streamOptions(cfg: NatsServiceConfig, log: Logger): EnsureStream
 export interface SecurityServiceConfig {
   authToken?: string | undefined;
   jwtKeyFile?: string | undefined;
+  jwtPublicKeyFile?: string | undefined;
   tlsCert?: string | undefined;
   tlsKey?: string | undefined;
   tlsCa?: string | undefined;
@@ -94,17 +97,18 @@ export interface ServiceSecurity {
   clientTls: TlsFiles | undefined;
   /** For createClient({ authToken: credential.current }): the shared token or a re-signed service JWT. */
   credential: ServiceCredential;
-  /** The JWT key (to sign per-job data credentials); undefined without JWT_KEY_FILE. */
-  jwtKey: Uint8Array | undefined;
+  /** The private key (signs per-job data credentials); undefined without JWT_KEY_FILE. */
+  jwtKey: KeyObject | undefined;
 }
 
 /** Reads the key file once and builds the server and client sides of access control. */
 export async function serviceSecurity(cfg: SecurityServiceConfig, subject: string): Promise<ServiceSecurity> {
-  const jwtKey = cfg.jwtKeyFile ? readJwtKey(cfg.jwtKeyFile) : undefined;
+  const jwtKey = cfg.jwtKeyFile ? readKey(cfg.jwtKeyFile, 'private') : undefined;
+  const jwtPublicKey = cfg.jwtPublicKeyFile ? readKey(cfg.jwtPublicKeyFile, 'public') : jwtKey ? createPublicKey(jwtKey) : undefined;
   const serverTls = cfg.tlsCert || cfg.tlsKey ? { certFile: cfg.tlsCert, keyFile: cfg.tlsKey, caFile: cfg.tlsCa, clientAuth: cfg.tlsClientAuth } : undefined;
   const clientTls = cfg.tlsCa ? { caFile: cfg.tlsCa, certFile: cfg.tlsCert, keyFile: cfg.tlsKey } : undefined;
   return {
-    auth: createAuthenticator({ sharedToken: cfg.authToken, jwtKey }),
+    auth: createAuthenticator({ sharedToken: cfg.authToken, jwtPublicKey }),
     serverTls,
     clientTls,
     credential: await serviceCredential({ sharedToken: cfg.authToken, jwtKey, subject }),
@@ -112,9 +116,19 @@ export async function serviceSecurity(cfg: SecurityServiceConfig, subject: strin
   };
 }
 
-/** The HS256 key in a file (its text, trimmed; at least 32 bytes). The error names the file, never its content. */
-export function readJwtKey(file: string): Uint8Array {
-  const key = new TextEncoder().encode(readFileSync(file, 'utf8').trim());
-  if (key.length < 32) throw new Error(`JWT key file ${file}: the key must have at least 32 bytes`);
-  return key;
+/** A PEM key from a file. The error names the file, never its content. */
+export function readKey(file: string, kind: 'private' | 'public'): KeyObject {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`JWT key file ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
+  }
+  try {
+    const key = kind === 'private' ? createPrivateKey(pem) : createPublicKey(pem);
+    if (key.asymmetricKeyType !== 'ec') throw new Error('not an EC key');
+    return key;
+  } catch {
+    throw new Error(`JWT key file ${file}: expected a PEM ${kind} EC P-256 key (tools/dev/certs/make.sh makes one)`);
+  }
 }

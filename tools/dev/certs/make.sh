@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# A local CA and the stack's TLS certificates (openssl, Debian's), for gRPC TLS / mTLS:
+# A local CA and the stack's TLS certificates (openssl, Debian's), for gRPC TLS / mTLS, and the
+# key pair that signs caller tokens (JWT, ES256):
 #
 #   tools/dev/certs/make.sh [DIR] [--force]
 #
-# DIR defaults to $MEDTUNE_VAR_DIR/secrets/tls (var/secrets/tls). Made once; a second run keeps
+# DIR defaults to $MEDTUNE_VAR_DIR/secrets/pki (var/secrets/pki). Made once; a second run keeps
 # what exists (--force makes everything anew, which invalidates certificates already handed out).
 #   ca.pem / ca.key            the CA (ECDSA P-256, 10 years); ca.key never leaves DIR
 #   service.pem / service.key  the five services: server + client auth, SAN localhost, 127.0.0.1, ::1
 #   worker.pem / worker.key    trainer workers: server + client auth, same SANs
 #   client.pem / client.key    the medtune command and tests: client auth only (for mTLS)
+#   jwt.key / jwt.pub          ES256 (P-256) key pair of signed tokens: services hold jwt.key (they
+#                              sign service and per-job tokens), workers only jwt.pub
 # Extra SANs (a host name the workers are dialled by): MEDTUNE_TLS_SANS="DNS:gpu1,IP:10.0.0.5".
 # DIR is 0700 and every key 0600; nothing secret is printed.
 set -euo pipefail
@@ -18,16 +21,16 @@ FORCE=0
 for a in "$@"; do
   case $a in
     --force) FORCE=1 ;;
-    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) DIR=$a ;;
   esac
 done
-DIR=${DIR:-${MEDTUNE_VAR_DIR:-$ROOT/var}/secrets/tls}
+DIR=${DIR:-${MEDTUNE_VAR_DIR:-$ROOT/var}/secrets/pki}
 command -v openssl >/dev/null || { echo "certs: openssl is missing (apt-get install openssl)" >&2; exit 1; }
 umask 077
 mkdir -p "$DIR"
 chmod 700 "$DIR"
-if ((FORCE)); then rm -f "$DIR"/*.pem "$DIR"/*.key "$DIR"/*.srl; fi
+if ((FORCE)); then rm -f "$DIR"/*.pem "$DIR"/*.key "$DIR"/*.pub "$DIR"/*.srl; fi
 
 SANS="DNS:localhost,IP:127.0.0.1,IP:::1${MEDTUNE_TLS_SANS:+,$MEDTUNE_TLS_SANS}"
 
@@ -57,5 +60,9 @@ issue() { # name cn extendedKeyUsage [sans]
 issue service medtune-service serverAuth,clientAuth "$SANS"
 issue worker medtune-worker serverAuth,clientAuth "$SANS"
 issue client medtune-client clientAuth
+if [[ ! -f $DIR/jwt.key || ! -f $DIR/jwt.pub ]]; then
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$DIR/jwt.key" 2>/dev/null
+  openssl pkey -in "$DIR/jwt.key" -pubout -out "$DIR/jwt.pub" 2>/dev/null
+fi
 chmod 600 "$DIR"/*
 echo "$DIR"
