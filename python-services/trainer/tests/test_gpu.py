@@ -26,8 +26,38 @@ def gpu_model(tmp_path_factory):
     return build_tiny_model(tmp_path_factory.mktemp("gpu") / "model", SHARED / "models", hidden=256)
 
 
-def test_unsloth_backend_trains_and_exports(stub, gpu_model, rows_jsonl):
-    tiny_model = gpu_model
+@pytest.fixture(scope="module")
+def gpu_model_one_indexed_shard(gpu_model, tmp_path_factory):
+    """The same weights stored as bench/gpu/random_model.py writes them: one model-00001.safetensors
+    with an index (the layout whose unsloth merge lost its index, issue 12)."""
+    from test_merged_export import _write_shards
+
+    return _write_shards(gpu_model, tmp_path_factory.mktemp("gpu-indexed") / "model", ["model-00001.safetensors"], with_index=True)
+
+
+def _assert_merged_loads_and_matches(job, base):
+    """The merged 16-bit artifact opens with AutoModelForCausalLM.from_pretrained (on the GPU, in
+    bf16, as a user serves it) and matches base + adapter (fp32) within LOGITS_RTOL x max |logit|."""
+    from transformers import AutoModelForCausalLM
+
+    from medtune_trainer.artifacts import path_from_uri
+    from medtune_trainer.merged_export import LOGITS_RTOL
+    from test_merged_export import IDS, _logits
+
+    arts = {a.kind: a for a in job.artifacts}
+    merged_dir = path_from_uri(arts[c.ARTIFACT_KIND_MERGED_16BIT].uri)
+    assert arts[c.ARTIFACT_KIND_MERGED_16BIT].details["verified"].startswith("loaded; logits within")
+    model = AutoModelForCausalLM.from_pretrained(str(merged_dir), dtype=torch.bfloat16, device_map={"": 0})
+    with torch.no_grad():
+        on_gpu = model(IDS.to("cuda:0")).logits.float().cpu()
+    ref = _logits(base, IDS, path_from_uri(arts[c.ARTIFACT_KIND_ADAPTER].uri))
+    # bf16 activations on the GPU add their rounding to the weights': twice the CPU bound.
+    assert (on_gpu - ref).abs().max() <= 2 * LOGITS_RTOL * ref.abs().max()
+    assert (_logits(merged_dir, IDS) - ref).abs().max() <= LOGITS_RTOL * ref.abs().max()
+
+
+def test_unsloth_backend_trains_and_exports(stub, gpu_model_one_indexed_shard, rows_jsonl):
+    tiny_model = gpu_model_one_indexed_shard
     pytest.importorskip("unsloth", reason="unsloth is not installed (tools/python/gpu-wheels.sh)")
     spec = small_spec(tiny_model, rows_jsonl, max_steps=10, exports=c.ExportOptions(adapter=True, merged_16bit=True, gguf=False))
     spec.backend = c.BACKEND_UNSLOTH
@@ -40,15 +70,17 @@ def test_unsloth_backend_trains_and_exports(stub, gpu_model, rows_jsonl):
     adapter = next(a for a in job.artifacts if a.kind == c.ARTIFACT_KIND_ADAPTER)
     out = list(stub.Generate(t.GenerateRequest(model=t.InferenceModel(base_model=str(tiny_model), adapter_uri=adapter.uri, backend=c.BACKEND_UNSLOTH), prompts=["你好"], params=c.GenerationParams(max_new_tokens=4)), timeout=300))
     assert out[0].completion_tokens >= 1
+    _assert_merged_loads_and_matches(job, tiny_model)
 
 
 def test_hf_backend_qlora_on_cuda(stub, gpu_model, rows_jsonl):
     tiny_model = gpu_model
     pytest.importorskip("bitsandbytes", reason="bitsandbytes is not installed")
-    spec = small_spec(tiny_model, rows_jsonl, max_steps=6, load_in_4bit=True)
+    spec = small_spec(tiny_model, rows_jsonl, max_steps=6, load_in_4bit=True, exports=c.ExportOptions(adapter=True, merged_16bit=True, gguf=False))
     spec.backend = c.BACKEND_HF
     stub.StartJob(t.StartJobRequest(job_id="gpu-hf-qlora", spec=spec, attempt=1), timeout=300)
     job = wait_terminal(stub, "gpu-hf-qlora", 900)
     assert job.state == t.WORKER_JOB_STATE_SUCCEEDED, job.failure
     events = all_events(stub, "gpu-hf-qlora")
     assert not [e for e in events if e.WhichOneof("payload") == "notice" and e.notice.code == "optimizer_fallback"]
+    _assert_merged_loads_and_matches(job, tiny_model)
