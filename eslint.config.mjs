@@ -8,7 +8,7 @@ import nx from '@nx/eslint-plugin';
 //   type:app        services and the CLI; use libs, never another app (Nx forbids importing apps)
 //   type:e2e        cross-service tests and benchmarks; start apps as processes, import libs only
 // and scope:<service> keeps each service to its own code plus scope:shared.
-const scopes = ['dataset', 'training', 'tracking', 'evaluation', 'registry', 'cli', 'e2e'];
+const scopes = ['dataset', 'training', 'tracking', 'evaluation', 'registry', 'cli', 'dashboard', 'e2e'];
 
 /** The dependency rules; spec files (tests) may also use the test-support lib. */
 function constraints(inTests) {

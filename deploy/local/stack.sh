@@ -11,7 +11,8 @@
 #   deploy/local/stack.sh logs [PART] [-f]   the last lines of every log, or of one part (-f follows)
 #   deploy/local/stack.sh env       print the exports the medtune command reads (MEDTUNE_*_ADDR)
 #
-# Parts: tracking registry dataset training evaluation trainer (started in that order).
+# Parts: tracking registry dataset training evaluation trainer dashboard (started in that order;
+# the dashboard is the web UI over the others, HTTP on loopback: base+19, MEDTUNE_DASHBOARD_URL).
 # State, logs and pid files live under var/ (MEDTUNE_VAR_DIR): var/log/<part>.log,
 # var/run/<part>.pid, var/artifacts/, var/models/tiny-qwen2/. Environment (all optional):
 #   MEDTUNE_VAR_DIR              state directory (default <repo>/var); a second stack needs its own,
@@ -37,7 +38,7 @@ LOG_DIR=$VAR_DIR/log
 ARTIFACTS=$VAR_DIR/artifacts
 PY=$ROOT/python-services/.venv/bin/python
 TSX_LOADER=$ROOT/node_modules/tsx/dist/loader.mjs
-ALL_PARTS=(tracking registry dataset training evaluation trainer)
+ALL_PARTS=(tracking registry dataset training evaluation trainer dashboard)
 read -r -a PARTS <<<"${MEDTUNE_STACK_PARTS:-${ALL_PARTS[*]}}"
 # Marks every process of this stack (read back from /proc/<pid>/environ): how `down` and `status`
 # recognise our processes, so a developer's own service on the same port is never signalled.
@@ -57,6 +58,7 @@ port_of() {
     evaluation) echo $((BASE_PORT + 3)) ;;
     registry) echo $((BASE_PORT + 4)) ;;
     trainer) echo $((BASE_PORT + 10)) ;;
+    dashboard) echo $((BASE_PORT + 19)) ;;
   esac
 }
 addr_of() { echo "127.0.0.1:$(port_of "$1")"; }
@@ -94,6 +96,7 @@ strays_of() { # part -> our processes of that part that no pid file names (one g
   return 0
 }
 healthy() { # part [wait seconds] -> SERVING
+  [[ $1 == dashboard ]] && { node "$ROOT/apps/dashboard/scripts/health.mjs" "http://$(addr_of dashboard)/healthz" --wait "${2:-0}" >/dev/null 2>&1; return; }
   node "$ROOT/deploy/local/health.mjs" "$(addr_of "$1")" "$(grpc_service_of "$1")" --wait "${2:-0}" >/dev/null 2>&1
 }
 port_taken() { # port -> something listens on 127.0.0.1:port
@@ -132,6 +135,11 @@ part_env() {
       echo "MEDTUNE_TRAINER_WORKER_ID=${MEDTUNE_TRAINER_WORKER_ID:-$(hostname)-cpu}"
       echo "PYTHONUNBUFFERED=1"
       ;;
+    dashboard)
+      echo "MEDTUNE_DASHBOARD_HTTP_ADDR=$(addr_of dashboard)"
+      local s
+      for s in dataset training tracking evaluation registry; do echo "MEDTUNE_DASHBOARD_$(upper "$s")_ADDR=$(addr_of "$s")"; done
+      ;;
     *)
       local P
       P=$(upper "$part")
@@ -164,6 +172,7 @@ start_part() {
   fi
   case $part in
     trainer) cmd=("$PY" -m medtune_trainer) ;;
+    dashboard) cmd=(node --enable-source-maps --import "$TSX_LOADER" "$ROOT/apps/dashboard/src/main.ts") ;;
     *)
       local main="$ROOT/apps/$part-service/src/main.ts"
       [[ -f $main ]] || die "$part: $main does not exist (yet); run a subset with MEDTUNE_STACK_PARTS"
@@ -199,7 +208,7 @@ start_part() {
       exit 1
     fi
   done
-  say "$part: SERVING on $(addr_of "$part") (pid $pid, $((SECONDS - t0))s)"
+  say "$part: SERVING on $([[ $part == dashboard ]] && echo "http://$(addr_of "$part")/" || addr_of "$part") (pid $pid, $((SECONDS - t0))s)"
 }
 
 stop_part() { # part: SIGTERM, wait (the worker checkpoints a running job), then SIGKILL the group
@@ -240,6 +249,7 @@ cmd_up() {
   local part t0=$SECONDS
   for part in "${PARTS[@]}"; do start_part "$part"; done
   say "up in $((SECONDS - t0))s; tiny base model: $MODEL_DIR"
+  if printf '%s\n' "${PARTS[@]}" | grep -qx dashboard; then say "dashboard: http://$(addr_of dashboard)/"; fi
   cat >&2 <<EOF
 stack: next:
     apps/cli/bin/medtune status
@@ -298,6 +308,7 @@ cmd_logs() {
 cmd_env() {
   local s
   for s in dataset training tracking evaluation registry; do echo "export MEDTUNE_$(upper "$s")_ADDR=$(addr_of "$s")"; done
+  echo "export MEDTUNE_DASHBOARD_URL=http://$(addr_of dashboard)/"
 }
 
 case ${1:-} in

@@ -1,6 +1,7 @@
 // @medtune/testing: test support shared by every TS spec (see libs/testing/README.md).
 // Server URLs come from the vitest globalSetup in ./global-setup.ts (not exported: vitest loads it).
 export { testServerUrls } from './context';
+export { CHROMIUM_FLAGS, CHROMIUM_PATH, launchChromium, type TestBrowser } from './browser';
 export { collectEvents, subjectMatches, type CollectedEvent, type EventCollector, type EventMatch } from './events';
 export { grpcHealthStatus, type HealthStatus } from './grpc-health';
 export { randomId } from './ids';

@@ -1,0 +1,291 @@
+/**
+ * A run: its curves (server-side downsampled; zoom asks for the dragged step range again, at full
+ * resolution), smoothing, progress and ETA, params, the job's state history and its live event
+ * tail, all updated live from the gateway's event stream (which resumes after a reconnect).
+ */
+import { useContext, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { Chart, type Curve } from '../chart';
+import { duration, enumText, fmt, get, send } from '../http';
+import { ErrorBox, KeyValues, SessionContext, type Json } from '../ui';
+
+interface SeriesJson {
+  key: string;
+  steps: number[];
+  values: number[];
+  total: number;
+}
+interface MetricSummary {
+  key: string;
+  last?: number;
+  lastStep?: number;
+  count?: number;
+}
+interface RunJson {
+  runId: string;
+  name?: string;
+  status?: string;
+  experiment?: string;
+  sourceId?: string;
+  params?: Record<string, string>;
+  tags?: Record<string, string>;
+  metrics?: MetricSummary[];
+  startTime?: string;
+  endTime?: string;
+  lastHeartbeatTime?: string;
+}
+interface JobJson {
+  jobId: string;
+  state?: string;
+  history?: { state: string; time: string; reason?: string }[];
+  progress?: { step?: number; totalSteps?: number; etaSeconds?: number; tokensPerSecond?: number; epoch?: number };
+  failure?: Json;
+  workerId?: string;
+  attempt?: number;
+}
+interface JobEventJson {
+  sequence?: number;
+  time?: string;
+  stateChanged?: { state: string; reason?: string };
+  workerEvent?: Json & { progress?: JobJson['progress'] };
+}
+
+/** The curves shown, in order, when the run has them. */
+const CHARTS: { key: RegExp; title: string; log?: boolean }[] = [
+  { key: /^loss$/, title: 'loss' },
+  { key: /^eval_loss$/, title: 'eval loss' },
+  { key: /^learning_rate$/, title: 'learning rate' },
+  { key: /^grad_norm$/, title: 'gradient norm' },
+  { key: /^tokens_per_second$/, title: 'tokens / s' },
+  { key: /gpu_memory/, title: 'GPU memory (bytes)' },
+  { key: /^system\/rss_bytes$/, title: 'worker memory (bytes)' },
+];
+const POINTS = 1_000;
+
+type Curves = Record<string, { steps: number[]; values: number[]; total: number; zoomed?: boolean }>;
+
+function describe(e: JobEventJson): string {
+  if (e.stateChanged) return `state → ${enumText(e.stateChanged.state, 'JOB_STATE_')}${e.stateChanged.reason ? `: ${e.stateChanged.reason}` : ''}`;
+  const w = e.workerEvent ?? {};
+  const [kind, v] = Object.entries(w).find(([k]) => !['jobId', 'sequence', 'time', 'attempt'].includes(k)) ?? ['event', {}];
+  if (kind === 'progress') {
+    const p = v as JobJson['progress'];
+    return `progress: step ${p?.step ?? 0}/${p?.totalSteps ?? '?'}, ${fmt(p?.tokensPerSecond, 3)} tokens/s`;
+  }
+  if (kind === 'metrics') return `metrics at step ${(v as { step?: number }).step ?? 0}: ${Object.entries((v as { values?: Record<string, number> }).values ?? {}).map(([k, x]) => `${k}=${fmt(x)}`).join(' ')}`;
+  if (kind === 'notice') return `notice: ${(v as { message?: string }).message ?? JSON.stringify(v)}`;
+  return `${kind}: ${JSON.stringify(v).slice(0, 200)}`;
+}
+
+/** A run's page. */
+export function RunPage({ runId }: { runId: string }) {
+  const [run, setRun] = useState<RunJson>();
+  const [job, setJob] = useState<JobJson>();
+  const [curves, setCurves] = useState<Curves>({});
+  const [events, setEvents] = useState<JobEventJson[]>([]);
+  const [error, setError] = useState<unknown>();
+  const [actionError, setActionError] = useState<unknown>();
+  const [smoothing, setSmoothing] = useState(0);
+  const [live, setLive] = useState<'connecting' | 'live' | 'reconnecting' | 'ended'>('connecting');
+  const { session } = useContext(SessionContext);
+  const loaded = useRef(false);
+
+  const keys = useMemo(() => {
+    const all = (run?.metrics ?? []).map((m) => m.key);
+    return CHARTS.flatMap((c) => all.filter((k) => c.key.test(k)).map((k) => ({ key: k, title: c.title })));
+  }, [run?.metrics?.map((m) => m.key).join(',')]);
+
+  // First load: the run, its job, and the downsampled curves; then the live stream from there.
+  useEffect(() => {
+    let es: EventSource | undefined;
+    let closed = false;
+    loaded.current = false;
+    (async () => {
+      const r = await get<{ run: RunJson; job?: JobJson }>(`/runs/${encodeURIComponent(runId)}`);
+      setRun(r.run);
+      setJob(r.job);
+      const wanted = (r.run.metrics ?? []).map((m) => m.key).filter((k) => CHARTS.some((c) => c.key.test(k)));
+      const h = wanted.length ? await get<{ series: SeriesJson[] }>(`/runs/${encodeURIComponent(runId)}/history`, { key: wanted, max_points: POINTS }) : { series: [] };
+      const c: Curves = {};
+      for (const s of h.series) c[s.key] = { steps: s.steps, values: s.values, total: s.total };
+      setCurves(c);
+      loaded.current = true;
+      if (closed) return;
+      // The cursor: the last step we have of each key; the stream sends what comes after.
+      const cursor = new URLSearchParams({ j: '0' });
+      for (const s of h.series) if (s.steps.length) cursor.set(`m.${s.key}`, String(s.steps[s.steps.length - 1]));
+      es = new EventSource(`/api/runs/${encodeURIComponent(runId)}/live?after=${encodeURIComponent(cursor.toString())}`);
+      es.onopen = () => setLive('live');
+      es.onerror = () => setLive((s) => (s === 'ended' ? s : 'reconnecting'));
+      es.addEventListener('run', (m) => setRun(JSON.parse((m as MessageEvent).data) as RunJson));
+      es.addEventListener('points', (m) => {
+        const { points } = JSON.parse((m as MessageEvent).data) as { points: { key: string; step: number; value: number }[] };
+        setCurves((old) => {
+          const next: Curves = { ...old };
+          for (const p of points) {
+            const cur = next[p.key] ?? { steps: [], values: [], total: 0 };
+            if (cur.zoomed) continue;
+            const copy = next[p.key] === old[p.key] ? { steps: cur.steps.slice(), values: cur.values.slice(), total: cur.total } : cur;
+            copy.steps.push(p.step);
+            copy.values.push(p.value);
+            copy.total += 1;
+            next[p.key] = copy;
+          }
+          return next;
+        });
+      });
+      es.addEventListener('job', (m) => {
+        const e = JSON.parse((m as MessageEvent).data) as JobEventJson;
+        setEvents((old) => [...old.slice(-199), e]);
+        if (e.stateChanged) setJob((j) => (j ? { ...j, state: e.stateChanged!.state, history: [...(j.history ?? []), { state: e.stateChanged!.state, time: e.time ?? '', reason: e.stateChanged!.reason }] } : j));
+        if (e.workerEvent?.progress) setJob((j) => (j ? { ...j, progress: e.workerEvent!.progress } : j));
+      });
+      es.addEventListener('end', () => {
+        setLive('ended');
+        es?.close();
+      });
+      es.addEventListener('failure', (m) => {
+        setError(new Error((JSON.parse((m as MessageEvent).data) as { error: { message: string } }).error.message));
+        es?.close();
+      });
+    })().catch(setError);
+    return () => {
+      closed = true;
+      es?.close();
+    };
+  }, [runId]);
+
+  const zoom = (key: string) => (range: { min: number; max: number } | undefined) => {
+    get<{ series: SeriesJson[] }>(`/runs/${encodeURIComponent(runId)}/history`, { key, max_points: POINTS, start_step: range ? Math.max(0, range.min) : 0, end_step: range ? Math.max(1, range.max) : 0 })
+      .then((h) => setCurves((c) => ({ ...c, [key]: { steps: h.series[0]!.steps, values: h.series[0]!.values, total: h.series[0]!.total, zoomed: !!range } })))
+      .catch(setError);
+  };
+
+  const cancel = () => {
+    if (!job) return;
+    send<{ job: JobJson }>('POST', `/jobs/${encodeURIComponent(job.jobId)}/cancel`, { reason: 'cancelled from the dashboard' })
+      .then((r) => {
+        setActionError(undefined);
+        setJob((j) => ({ ...j, ...r.job }));
+      })
+      .catch(setActionError);
+  };
+
+  const p = job?.progress;
+  const pct = p?.totalSteps ? Math.min(100, (100 * (p.step ?? 0)) / p.totalSteps) : undefined;
+  const state = job ? enumText(job.state, 'JOB_STATE_') : enumText(run?.status, 'RUN_STATUS_');
+  const terminal = ['succeeded', 'failed', 'cancelled'].includes(state);
+
+  return (
+    <section>
+      <ErrorBox error={error} />
+      {run && (
+        <>
+          <hgroup>
+            <h2 id="run-title">{run.name || run.runId}</h2>
+            <p>
+              <span class={`badge s-${enumText(run.status, 'RUN_STATUS_')}`} id="run-status">
+                {enumText(run.status, 'RUN_STATUS_')}
+              </span>{' '}
+              {job && (
+                <span class="badge" id="job-state">
+                  job {state}
+                </span>
+              )}{' '}
+              <span class={`live live-${live}`} id="live-state">
+                {live}
+              </span>{' '}
+              <span class="muted mono small">{run.runId}</span>
+            </p>
+          </hgroup>
+          {job && (
+            <div class="progress-row">
+              <progress id="progress" value={p?.step ?? 0} max={p?.totalSteps || 1} />
+              <span id="progress-text">
+                step {p?.step ?? 0} / {p?.totalSteps ?? '?'} {pct !== undefined && `(${pct.toFixed(0)} %)`} · ETA {terminal ? '–' : duration(p?.etaSeconds)} · {fmt(p?.tokensPerSecond, 3)} tokens/s
+              </span>
+              {!terminal && (
+                <button class="secondary" id="cancel-job" onClick={cancel} title={session.authRequired && !session.signedIn ? 'needs the stack token: sign in first' : ''}>
+                  Cancel job
+                </button>
+              )}
+            </div>
+          )}
+          <div id="action-error">
+            <ErrorBox error={actionError} />
+          </div>
+          <label class="smoothing">
+            Smoothing {smoothing.toFixed(2)}
+            <input type="range" min={0} max={0.99} step={0.01} value={smoothing} onInput={(e) => setSmoothing(Number((e.target as HTMLInputElement).value))} />
+          </label>
+          <div class="charts">
+            {keys.map(({ key, title }) => {
+              const c = curves[key];
+              const curve: Curve[] = c ? [{ label: key, x: c.steps, y: c.values }] : [];
+              return (
+                <article key={key} class="chart-card">
+                  {c ? <Chart id={key} title={`${title}${c.zoomed ? ' (zoomed)' : ''}`} curves={curve} smoothing={smoothing} onZoom={zoom(key)} /> : <p class="muted">loading {key}…</p>}
+                  <small class="muted">
+                    {c ? `${c.steps.length.toLocaleString('en')} of ${c.total.toLocaleString('en')} points drawn` : ''} · drag to zoom, double-click to reset
+                  </small>
+                </article>
+              );
+            })}
+            {keys.length === 0 && <p class="muted">no metrics yet</p>}
+          </div>
+          <div class="grid">
+            <article>
+              <h4>Params</h4>
+              <KeyValues values={run.params} id="params" />
+              <h4>Tags</h4>
+              <KeyValues values={run.tags} />
+            </article>
+            <article>
+              <h4>Metric summaries</h4>
+              <table class="kv">
+                <tbody>
+                  {(run.metrics ?? []).map((m) => (
+                    <tr key={m.key}>
+                      <th>{m.key}</th>
+                      <td>
+                        last {fmt(m.last)} at step {m.lastStep ?? 0} ({m.count ?? 0} points)
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              {job && (
+                <>
+                  <h4>State history</h4>
+                  <table class="kv" id="state-history">
+                    <tbody>
+                      {(job.history ?? []).map((h, i) => (
+                        <tr key={i}>
+                          <th>{enumText(h.state, 'JOB_STATE_')}</th>
+                          <td>
+                            {h.time ? new Date(h.time).toLocaleTimeString() : ''} {h.reason}
+                          </td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </>
+              )}
+            </article>
+          </div>
+          {job && (
+            <article>
+              <h4>Live event tail</h4>
+              <ol class="events mono small" id="event-tail">
+                {events.slice(-50).map((e) => (
+                  <li key={e.sequence}>
+                    #{e.sequence} {e.time ? new Date(e.time).toLocaleTimeString() : ''} {describe(e)}
+                  </li>
+                ))}
+              </ol>
+            </article>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
