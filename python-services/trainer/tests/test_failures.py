@@ -24,3 +24,14 @@ def test_missing_gguf_converter_is_a_setup_failure(stub, tiny_model, rows_jsonl,
     assert [a.kind for a in job.artifacts] == [c.ARTIFACT_KIND_ADAPTER]
     assert not (job_dir / "gguf").exists() or not any((job_dir / "gguf").iterdir())
     assert not [p for p in job_dir.rglob("*") if p.name.startswith((".tmp-", ".export-"))]
+
+
+def test_unknown_target_module_is_a_user_error_naming_the_field(stub, tiny_model, rows_jsonl):
+    """peft's NoMatchingPeftModuleError is the request's fault: USER_ERROR (never retried), not
+    PLATFORM ("retrying may succeed")."""
+    spec = small_spec(tiny_model, rows_jsonl, max_steps=1, lora=c.LoraConfig(r=8, gradient_checkpointing="false", target_modules=["nonexistent"]))
+    stub.StartJob(t.StartJobRequest(job_id="fail-target", spec=spec, attempt=1), timeout=60)
+    job = wait_terminal(stub, "fail-target")
+    assert job.state == t.WORKER_JOB_STATE_FAILED
+    assert job.failure.__getattribute__("class") == c.FAILURE_CLASS_USER_ERROR, job.failure.message
+    assert job.failure.message.startswith("lora.target_modules:") and "nonexistent" in job.failure.message

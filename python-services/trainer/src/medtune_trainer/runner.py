@@ -58,7 +58,12 @@ class Runner:
 
     # -- synchronous part ----------------------------------------------------------------------
     def prepare(self, spec: d.JobSpec) -> Prepared:
-        backend, reason = backends.select(spec.backend)
+        if spec.hyperparameters.gpus > 1 and spec.backend == d.BackendName.AUTO:
+            # unsloth's DDP path runs AGPL-3.0-only modules (python-services/trainer/README.md,
+            # "Licences"); transformers + peft + TRL + accelerate are Apache-2.0.
+            backend, reason = d.BackendName.HF, "auto: a multi-GPU job runs on hf (Apache-2.0 throughout; unsloth's DDP path imports AGPL-3.0-only modules)"
+        else:
+            backend, reason = backends.select(spec.backend)
         tok = self.tokenizers.get(spec.base_model)
         if isinstance(spec.data, d.LocalJsonlSource):
             rows = read_local(spec.data, tok.eos_token or "")
@@ -189,6 +194,21 @@ class Runner:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _user_input_cause(e: BaseException) -> str | None:
+    """The request field a library error blames, when the cause is the job's input and not the
+    platform: retrying the same request cannot succeed, so it must not be classified PLATFORM."""
+    text = str(e)
+    # peft: NoMatchingPeftModuleError / "Target modules {...} not found in the base model".
+    if type(e).__name__ == "NoMatchingPeftModuleError" or (isinstance(e, ValueError) and "target modules" in text.lower()):
+        return f"lora.target_modules: {text}"
+    # transformers / huggingface_hub: a base model path or id that names no model.
+    if isinstance(e, (OSError, ValueError)) and (
+        "is not a local folder" in text or "does not appear to have a file named config.json" in text or type(e).__name__ == "HFValidationError"
+    ):
+        return f"base_model: {text}"
+    return None
+
+
 def classify(e: BaseException) -> d.Failure:
     """A failure class and a message a user can act on."""
     detail = f"{type(e).__name__}: {str(e)[:2000]}"
@@ -208,6 +228,9 @@ def classify(e: BaseException) -> d.Failure:
         return d.Failure(d.FailureClass.SETUP, f"a library is missing or broken on the worker: {e}", detail)
     if isinstance(e, (InvalidArgument, ValueError)) and "tokenizer" in str(e).lower():
         return d.Failure(d.FailureClass.USER_ERROR, str(e), detail)
+    user = _user_input_cause(e)
+    if user:
+        return d.Failure(d.FailureClass.USER_ERROR, user, detail)
     if isinstance(e, OSError):
         return d.Failure(d.FailureClass.SETUP, f"cannot read or write model files: {e}", detail)
     return d.Failure(d.FailureClass.PLATFORM, "internal error in the worker; retrying may succeed (details in the worker log)", detail)
