@@ -7,6 +7,8 @@ import { pathToFileURL } from 'node:url';
 import { STREAMS, training } from '@medtune/contracts';
 import {
   connectMongo,
+  openLeaseBucket,
+  serviceLeaseOptions,
   connectNats,
   natsConnectOptions,
   streamOptions,
@@ -25,6 +27,7 @@ import {
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { TrainingConfig } from './config';
 import { Orchestrator } from './core/orchestrator';
+import { localModelInspector } from './adapters/model-files';
 import { natsEventPublisher } from './events/publisher';
 import { datasetClient, workerClientFactory } from './grpc/clients';
 import { trainingHandlers, workerRegistryHandlers } from './grpc/handlers';
@@ -44,10 +47,12 @@ export interface TrainingApp {
 /** Connects, provisions, restores (outbox, re-attach), serves, and returns the parts (the caller owns shutdown). */
 export async function startTraining(cfg: TrainingConfig, log: Logger, clock: Clock = systemClock): Promise<TrainingApp> {
   const namespace = natsNamespace(cfg.natsNamespace);
-  const mongo = await connectMongo({ uri: cfg.mongoUri, db: cfg.db, log });
+  const mongo = await connectMongo({ uri: cfg.mongoUri, db: cfg.db, log, maxPoolSize: cfg.mongoPoolSize });
   await ensureIndexes(mongo.db, TRAINING_INDEXES);
   const nc = await connectNats(natsConnectOptions(cfg, 'training-service', log));
   await ensureStreams(nc, [STREAMS.training], streamOptions(cfg, log));
+  // Replicas: scheduling, attaching, the lost-worker sweep and the outbox relay run in the holder only.
+  const leases = await openLeaseBucket(nc, serviceLeaseOptions(cfg, 'training-service', log));
 
   const timing = { callDeadlineMs: cfg.callDeadlineMs, watchDeadlineMs: cfg.watchDeadlineMs };
   const datasets = datasetClient(cfg.datasetAddr, { log: log.child({ component: 'dataset-client' }), authToken: cfg.authToken, timing });
@@ -60,6 +65,9 @@ export async function startTraining(cfg: TrainingConfig, log: Logger, clock: Clo
     publisher: natsEventPublisher(createPublisher(nc, { source: 'medtune/training-service', clock, namespace })),
     datasets,
     workerClients,
+    ...(cfg.modelCheck === 'local' ? { models: localModelInspector() } : {}),
+    resetWorkerChannel: (address) => workerClients.reset(address),
+    lease: leases.lease('training.scheduler', { ttlMs: cfg.leaseTtlMs }),
     dispatch: {
       datasetAddress: cfg.workerDatasetAddr ?? cfg.datasetAddr,
       ...(cfg.authToken ? { datasetAuthToken: cfg.authToken } : {}),
@@ -75,6 +83,7 @@ export async function startTraining(cfg: TrainingConfig, log: Logger, clock: Clo
       outboxIntervalMs: cfg.outboxIntervalMs,
       watchPollMs: cfg.watchPollMs,
       workerBackoffMs: cfg.workerBackoffMs,
+      dispatchDeadlineMs: cfg.dispatchDeadlineMs,
     },
   });
   // Before serving: publish what a previous process left in outboxes, re-attach to running jobs.

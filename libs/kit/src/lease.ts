@@ -28,7 +28,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from './logger';
-import { NO_NAMESPACE, type NatsNamespace } from './nats';
+import { NO_NAMESPACE, natsNamespace, type NatsNamespace } from './nats';
 
 /** The default bucket of every medtune lease. */
 export const LEASE_BUCKET = 'medtune_leases';
@@ -40,6 +40,12 @@ export interface LeaseBucketOptions {
   namespace?: NatsNamespace;
   /** Replicas of the bucket's stream (3 on a NATS cluster); default 1. Applied when the bucket is created. */
   replicas?: number;
+  /**
+   * Owner id of this process's leases; default {@link leaseOwnerId}(). A stable one (the
+   * replica's name) lets a restarted replica take its own lease back at once instead of after a
+   * ttl; it must then be unique among live processes.
+   */
+  owner?: string;
   log?: Logger;
 }
 
@@ -85,13 +91,13 @@ export function leaseOwnerId(): string {
 
 /** A KV bucket of leases. */
 export class LeaseBucket {
-  private readonly defaultOwner = leaseOwnerId();
   private readonly leases = new Set<Lease>();
 
   constructor(
     /** The underlying KV (for inspection; leases write through {@link Lease}). */
     readonly kv: KV,
     private readonly log?: Logger,
+    private readonly defaultOwner: string = leaseOwnerId(),
   ) {}
 
   /** A lease on `name` (letters, digits, `.-_/=`); call start() to contend for it. */
@@ -114,12 +120,26 @@ export class LeaseBucket {
   }
 }
 
+/** The lease bucket of a service from its config: namespace, stream replicas, instance id. */
+export function serviceLeaseOptions(
+  cfg: { natsNamespace?: string | undefined; natsStreamReplicas: number; instanceId?: string | undefined },
+  service: string,
+  log: Logger,
+): LeaseBucketOptions {
+  return {
+    namespace: natsNamespace(cfg.natsNamespace),
+    replicas: cfg.natsStreamReplicas,
+    log,
+    ...(cfg.instanceId ? { owner: `${service}@${cfg.instanceId}` } : {}),
+  };
+}
+
 /** Opens (creating if needed) the lease bucket. Safe to run concurrently at every start. */
 export async function openLeaseBucket(nc: NatsConnection, options: LeaseBucketOptions = {}): Promise<LeaseBucket> {
   const ns = options.namespace ?? NO_NAMESPACE;
   const name = ns.streamPrefix + (options.bucket ?? LEASE_BUCKET);
   const kv = await new Kvm(nc).create(name, { history: 1, replicas: options.replicas ?? 1 });
-  return new LeaseBucket(kv, options.log);
+  return new LeaseBucket(kv, options.log, options.owner);
 }
 
 type Listener = (token: number) => void;
@@ -280,6 +300,12 @@ export class Lease {
       return;
     }
     const held = entry.json<LeaseRecord>();
+    if (held.owner === this.owner) {
+      // Our own record from before (a restart under a stable instance id, or a renewal we lost
+      // track of): no one else may hold it, take it back at once.
+      await this.acquire(started, entry.revision);
+      return;
+    }
     if (this.seen?.revision !== entry.revision) {
       this.seen = { revision: entry.revision, at: started };
       return;

@@ -7,7 +7,7 @@
 import { type Clock, NotFoundError, OutOfRangeError } from '@medtune/kit';
 import { trainer } from '@medtune/contracts';
 import type { Logger } from 'pino';
-import type { JobLedger } from './ledger';
+import type { LedgerWriter } from './ledger';
 import type { JobRepository, WorkerClientFactory } from './ports';
 import { isOnWorker } from './state-machine';
 import { applyWorkerEvents, loseWorker, settleFromWorkerJob } from './transitions';
@@ -15,7 +15,7 @@ import { applyWorkerEvents, loseWorker, settleFromWorkerJob } from './transition
 /** Dependencies of {@link Attacher}. */
 export interface AttacherDeps {
   jobs: JobRepository;
-  ledger: JobLedger;
+  ledger: LedgerWriter;
   workerClients: WorkerClientFactory;
   clock: Clock;
   log: Logger;
@@ -59,6 +59,16 @@ export class Attacher {
   /** Jobs being followed. */
   following(): string[] {
     return [...this.loops.keys()];
+  }
+
+  /**
+   * Stops every loop and waits for them, but keeps accepting follow() (the scheduler lease moved
+   * to another process: it follows those jobs now; this one may get the lease back later).
+   */
+  async unfollowAll(): Promise<void> {
+    const all = [...this.loops.values()];
+    for (const l of all) l.abort.abort();
+    await Promise.all(all.map((l) => l.done));
   }
 
   /** Stops every loop and waits for them; events already read are stored first. */

@@ -22,6 +22,17 @@ export class WriteConflictError extends Error {
   }
 }
 
+/** Raised when a fenced write meets a record written by a newer lease holder. */
+export class FencedOffError extends Error {
+  constructor(jobId: string, fence: number, stored: number) {
+    super(`job ${jobId}: written by a newer scheduler (fence ${stored} > ${fence}); this process no longer holds the lease`);
+    this.name = 'FencedOffError';
+  }
+}
+
+/** The writing half of the ledger, as the background components use it. */
+export type LedgerWriter = Pick<JobLedger, 'update'>;
+
 /** Dependencies of {@link JobLedger}. */
 export interface LedgerDeps {
   jobs: JobRepository;
@@ -60,17 +71,21 @@ export class JobLedger {
   async update<T = undefined>(
     jobId: string,
     decide: (record: JobRecord) => { draft?: JobDraft; result?: T } | JobDraft | undefined,
+    options: { fence?: number | undefined } = {},
   ): Promise<{ record: JobRecord | undefined; changed: boolean; result?: T }> {
     return this.locked(jobId, async () => {
+      const fence = options.fence;
       for (let tries = 1; tries <= MAX_TRIES; tries++) {
         const current = await this.deps.jobs.get(jobId);
         if (!current) return { record: undefined, changed: false };
+        if (fence !== undefined && (current.fence ?? 0) > fence) throw new FencedOffError(jobId, fence, current.fence ?? 0);
         const out = decide(current);
         const draft = out && 'record' in out ? out : out?.draft;
         const result = out && !('record' in out) ? out.result : undefined;
         if (!draft?.changed) return { record: current, changed: false, result };
         const next = draft.record;
         next.rev = current.rev + 1;
+        if (fence !== undefined) next.fence = Math.max(fence, current.fence ?? 0);
         if (await this.deps.jobs.replace(next, current.rev)) {
           await this.flush(next);
           return { record: next, changed: true, result };
@@ -79,6 +94,17 @@ export class JobLedger {
       }
       throw new WriteConflictError(jobId, MAX_TRIES);
     });
+  }
+
+  /**
+   * This ledger for work guarded by a lease: every write carries `fence()` (the token of the lease
+   * this process holds or last held), so it never lands over a newer holder's write.
+   */
+  fenced(fence: () => number | undefined): LedgerWriter {
+    return {
+      update: <T = undefined>(jobId: string, decide: (record: JobRecord) => { draft?: JobDraft; result?: T } | JobDraft | undefined) =>
+        this.update<T>(jobId, decide, { fence: fence() }),
+    };
   }
 
   /** Copies outbox entries to the event log, then to NATS in order; stops at the first failure. */

@@ -69,6 +69,11 @@ export interface JobRecord {
   dispatch?: Dispatch;
   /** URI of the newest checkpoint over all attempts. */
   lastCheckpointUri?: string;
+  /**
+   * Fencing token of the `training.scheduler` lease holder that last wrote the record: a process
+   * whose lease lapsed (it was paused past its expiry) cannot overwrite a successor's write.
+   */
+  fence?: number;
   /** Events written with this version of the record and not yet in the event log / on NATS. */
   outbox: StoredJobEvent[];
 }

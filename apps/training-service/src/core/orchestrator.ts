@@ -3,9 +3,10 @@
  * API, the worker registry, the scheduler and the attacher, with the timers that drive them. It is
  * still transport-free: main.ts hands it repositories, a publisher, clients and a clock.
  */
-import type { Clock } from '@medtune/kit';
+import type { Clock, Lease } from '@medtune/kit';
 import type { Logger } from 'pino';
 import { Attacher } from './attacher';
+import { type Executor, WorkerExecutor } from './executor';
 import { JobService } from './jobs';
 import { JobLedger } from './ledger';
 import type { DatasetClient, DispatchSettings, EventPublisher, JobEventRepository, JobRepository, WorkerClientFactory, WorkerRepository } from './ports';
@@ -27,6 +28,8 @@ export interface OrchestratorTiming {
   watchPollMs: number;
   /** Pause before a worker that deferred a job is offered one again. */
   workerBackoffMs: number;
+  /** Deadline of one StartJob (short: an unreachable worker must not hold the queue). Default 5 s. */
+  dispatchDeadlineMs?: number;
 }
 
 /** Everything the orchestrator needs from outside. */
@@ -42,6 +45,16 @@ export interface OrchestratorDeps {
   newJobId: () => string;
   log: Logger;
   timing: OrchestratorTiming;
+  /** Closes the cached channel of a worker address (a worker registered again). */
+  resetWorkerChannel?: (address: string) => void;
+  /** Where attempts run; default the registered workers ({@link WorkerExecutor}). */
+  executor?: Executor;
+  /**
+   * The `training.scheduler` lease (replicas): scheduling, attaching, the lost-worker sweep and
+   * the outbox relay run only while this process holds it, and their writes carry its fencing
+   * token. Without one this process does all of it (a single instance, unit tests).
+   */
+  lease?: Lease;
 }
 
 /** The assembled core with its background work. */
@@ -51,45 +64,54 @@ export class Orchestrator {
   readonly registry: WorkerRegistry;
   readonly scheduler: Scheduler;
   readonly attacher: Attacher;
+  readonly executor: Executor;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly inflight = new Set<Promise<unknown>>();
   private stopped = false;
+  /** True while this process does the once-only work (holds the lease, or has none). */
+  private leading = false;
+  /** Token of the lease this process holds or last held: carried by every guarded write. */
+  private token: number | undefined;
 
   constructor(private readonly deps: OrchestratorDeps) {
     const { log, clock, timing } = deps;
     this.ledger = new JobLedger({ jobs: deps.jobs, events: deps.events, publisher: deps.publisher, log: log.child({ component: 'ledger' }) });
+    this.executor = deps.executor ?? new WorkerExecutor(deps.workers, deps.workerClients, deps.resetWorkerChannel);
+    const guarded = deps.lease ? this.ledger.fenced(() => this.token) : this.ledger;
     const poke = (): void => {
-      if (!this.stopped) void this.track(this.scheduler.poke());
+      if (!this.stopped && this.leading) void this.track(this.scheduler.poke());
     };
     this.attacher = new Attacher({
       jobs: deps.jobs,
-      ledger: this.ledger,
-      workerClients: deps.workerClients,
+      ledger: guarded,
+      workerClients: (address) => this.executor.client(address),
       clock,
       log: log.child({ component: 'attacher' }),
       onDetached: poke,
     });
     this.scheduler = new Scheduler({
       jobs: deps.jobs,
-      workers: deps.workers,
-      ledger: this.ledger,
-      workerClients: deps.workerClients,
+      ledger: guarded,
+      executor: this.executor,
       settings: deps.dispatch,
       clock,
       log: log.child({ component: 'scheduler' }),
       onStarted: (jobId) => this.attacher.follow(jobId),
+      active: () => this.isLeading,
       workerBackoffMs: timing.workerBackoffMs,
+      ...(timing.dispatchDeadlineMs !== undefined ? { dispatchDeadlineMs: timing.dispatchDeadlineMs } : {}),
     });
     this.registry = new WorkerRegistry({
       workers: deps.workers,
       jobs: deps.jobs,
-      ledger: this.ledger,
+      ledger: guarded,
       publisher: deps.publisher,
       clock,
       log: log.child({ component: 'workers' }),
       heartbeatIntervalMs: timing.heartbeatIntervalMs,
       leaseMs: timing.leaseMs,
       onWorkerAvailable: poke,
+      onWorkerRegistered: (workerId, address) => this.scheduler.workerRegistered(workerId, address),
       onJobDetached: (jobId) => this.attacher.unfollow(jobId),
     });
     this.jobs = new JobService({
@@ -108,20 +130,47 @@ export class Orchestrator {
   }
 
   /**
-   * Finishes what a previous process left: publishes outbox entries, re-attaches to every job on a
-   * worker from its stored position, re-sends recorded dispatches; then starts the timers.
+   * Starts the timers, then the once-only work: at once without a lease, else whenever this
+   * process acquires it (finishing what the previous holder left: outbox entries published, every
+   * job on a worker re-attached from its stored position, recorded dispatches re-sent).
    */
   async start(): Promise<void> {
-    const { log, timing } = this.deps;
-    const flushed = await this.ledger.flushPending();
-    const reattached = await this.followAll();
-    log.info({ outboxFlushed: flushed, reattached }, 'orchestrator started');
-    await this.scheduler.poke();
+    const { timing, lease } = this.deps;
     this.every(timing.scheduleIntervalMs, () => this.scheduler.poke());
     // A safety net: a follow loop that died on an unexpected error is started again.
     this.every(timing.scheduleIntervalMs * 5, () => this.followAll());
     this.every(Math.max(100, Math.floor(timing.leaseMs / 4)), () => this.registry.sweep());
     this.every(timing.outboxIntervalMs, () => this.ledger.flushPending());
+    if (!lease) return this.lead();
+    lease.onAcquired((token) => {
+      this.token = token;
+      void this.track(this.lead());
+    });
+    lease.onLost(() => void this.track(this.unlead()));
+    lease.start();
+  }
+
+  /** True while this process does the once-only work. */
+  get isLeading(): boolean {
+    return this.leading && (this.deps.lease?.isHeld ?? true);
+  }
+
+  private async lead(): Promise<void> {
+    if (this.stopped) return;
+    this.leading = true;
+    const flushed = await this.ledger.flushPending();
+    const reattached = await this.followAll();
+    this.deps.log.info({ outboxFlushed: flushed, reattached, fence: this.token }, 'orchestrator leading (scheduling, attaching, sweeping)');
+    await this.scheduler.poke();
+  }
+
+  /** The lease went elsewhere: stop following and scheduling; the new holder re-attaches. */
+  private async unlead(): Promise<void> {
+    if (!this.leading) return;
+    this.leading = false;
+    this.deps.log.warn({ fence: this.token }, 'orchestrator no longer leading; stopping its follow loops');
+    await this.attacher.unfollowAll();
+    await this.scheduler.idle();
   }
 
   /** Follows every job that runs on a worker (a no-op for those followed already); returns how many there are. */
@@ -136,15 +185,18 @@ export class Orchestrator {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
+    this.leading = false;
     await this.attacher.stop();
     await this.scheduler.idle();
     await Promise.allSettled([...this.inflight]);
+    // Released last: a successor starts only after this process wrote its last event.
+    await this.deps.lease?.stop();
   }
 
   private every(ms: number, fn: () => Promise<unknown>): void {
     let busy = false;
     const timer = setInterval(() => {
-      if (busy) return;
+      if (busy || !this.isLeading) return;
       busy = true;
       void this.track(fn())
         .catch((err) => this.deps.log.error({ err }, 'background task failed'))

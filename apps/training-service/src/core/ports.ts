@@ -42,8 +42,12 @@ export interface JobRepository {
   removeFromOutbox(record: JobRecord, seqs: readonly number[]): Promise<void>;
   /** Jobs with a non-empty outbox (the startup sweep). */
   withPendingOutbox(): Promise<JobRecord[]>;
-  /** Jobs in these states, priority descending then queuedAt ascending. */
-  findInStates(states: readonly training.JobState[]): Promise<JobRecord[]>;
+  /**
+   * Jobs in these states, priority descending then queuedAt ascending (the `queue` index); with a
+   * page, only `limit` of them after the first `skip` (the scheduler fetches as many as it has
+   * free slots).
+   */
+  findInStates(states: readonly training.JobState[], page?: { limit: number; skip?: number }): Promise<JobRecord[]>;
   /** Jobs that hold one of these workers. */
   findOccupying(workerIds: readonly string[]): Promise<JobRecord[]>;
   /** Newest first. */
@@ -84,7 +88,8 @@ export interface EventPublisher {
 
 /** A trainer worker's API, as the orchestrator uses it. Errors are the kit's DomainError classes. */
 export interface WorkerClient {
-  startJob(req: trainer.StartJobRequest): Promise<trainer.StartJobResponse>;
+  /** StartJob; `deadlineMs` overrides the client's default (dispatch uses a short one). */
+  startJob(req: trainer.StartJobRequest, options?: { deadlineMs?: number }): Promise<trainer.StartJobResponse>;
   getJob(jobId: string): Promise<trainer.WorkerJob>;
   cancelJob(jobId: string, reason: string): Promise<trainer.WorkerJob>;
   /** The worker's events from `fromSequence`, following live until the job ends or `signal` aborts. */

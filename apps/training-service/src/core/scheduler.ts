@@ -1,25 +1,40 @@
 /**
- * The scheduler: waiting jobs (QUEUED and RECOVERING), highest priority first then oldest first,
- * each to the first idle worker that fits (GPU memory, backend). The claim on the worker is stored
- * in the job before StartJob is sent, so a restart finishes (StartJob is idempotent by job id) or
- * undoes it. A worker that is busy or unreachable (RESOURCE_EXHAUSTED, UNAVAILABLE) leaves the job
- * waiting and is tried again after a pause; a worker that refuses the job as invalid fails it.
+ * The scheduler: the one placement authority for GPU work. Each pass reads the free slots from the
+ * executor (registered workers by default), grants waiting worker holds (evaluation runs), then
+ * reads only as many waiting jobs (QUEUED and RECOVERING; highest priority first, then oldest; the
+ * `queue` index) as there are free slots, places them (placement.ts: the smallest slot with the
+ * GPUs a job asks for) and sends the StartJobs in parallel, each with a short deadline. The claim on
+ * the slot is stored in the job before StartJob is sent, so a restart finishes (StartJob is
+ * idempotent by job id) or undoes it. A busy worker (RESOURCE_EXHAUSTED) leaves the job waiting and
+ * is paused; one that does not answer (UNAVAILABLE, DEADLINE_EXCEEDED) is marked unreachable and
+ * skipped for a growing pause, never holding the queue; a worker that refuses the job as invalid
+ * fails it. Runs only in the process holding the `training.scheduler` lease (orchestrator.ts).
  */
-import { AlreadyExistsError, type Clock, FailedPreconditionError, InvalidArgumentError } from '@medtune/kit';
+import { AlreadyExistsError, type Clock, DeadlineExceededError, FailedPreconditionError, InvalidArgumentError, UnavailableError } from '@medtune/kit';
 import { common, type trainer, training } from '@medtune/contracts';
 import type { Logger } from 'pino';
-import type { JobLedger } from './ledger';
-import type { Dispatch, JobRecord, WorkerRecord } from './model';
-import type { DispatchSettings, JobRepository, WorkerClientFactory, WorkerRepository } from './ports';
+import type { LedgerWriter } from './ledger';
+import type { ExecutionSlot, Executor } from './executor';
+import type { Dispatch, JobRecord } from './model';
+import { place } from './placement';
+import type { DispatchSettings, JobRepository } from './ports';
 import { WAITING_STATES } from './state-machine';
 import { acceptDispatch, beginDispatch, deferDispatch, rejectDispatch } from './transitions';
+
+/** Worker holds (evaluation runs) placed by the same pass as jobs: see holds.ts. */
+export interface HoldPlacer {
+  /** Slot ids held now (not free for jobs). */
+  occupied(): Promise<string[]>;
+  /** Grants waiting holds on some of these free slots; returns the slot ids it used. */
+  place(free: readonly ExecutionSlot[]): Promise<string[]>;
+}
 
 /** Dependencies of {@link Scheduler}. */
 export interface SchedulerDeps {
   jobs: JobRepository;
-  workers: WorkerRepository;
-  ledger: JobLedger;
-  workerClients: WorkerClientFactory;
+  ledger: LedgerWriter;
+  /** Where attempts run (registered workers by default; see executor.ts). */
+  executor: Executor;
   settings: DispatchSettings;
   clock: Clock;
   log: Logger;
@@ -27,6 +42,12 @@ export interface SchedulerDeps {
   onStarted: (jobId: string) => void;
   /** Pause before a worker that deferred a job is offered one again. Default 2 s. */
   workerBackoffMs?: number;
+  /** Deadline of one StartJob. Default {@link DEFAULT_DISPATCH_DEADLINE_MS}. */
+  dispatchDeadlineMs?: number;
+  /** Evaluation holds, when the service places them. */
+  holds?: HoldPlacer;
+  /** False while this process must not schedule (another replica holds the scheduler lease). */
+  active?: () => boolean;
 }
 
 /** True when the worker can run the job: enough GPU memory, and the backend asked for. */
@@ -62,13 +83,23 @@ export function startRequest(record: JobRecord, d: Dispatch, settings: DispatchS
   };
 }
 
-/** Dispatches waiting jobs to idle workers. */
+/** Default deadline of one StartJob: short, so an unreachable place never holds the queue. */
+export const DEFAULT_DISPATCH_DEADLINE_MS = 5_000;
+/** Longest pause of a place that did not answer. */
+const MAX_UNREACHABLE_PAUSE_MS = 30_000;
+/** Pages of the queue one pass reads at most when the first jobs fit none of the free slots. */
+const MAX_PAGES = 4;
+
+/** Dispatches waiting jobs to free slots, several at once. */
 export class Scheduler {
   private running: Promise<void> | undefined;
   private again = false;
   private readonly pausedUntil = new Map<string, number>();
+  /** Places that did not answer StartJob: until when they are skipped, and how long the last pause was. */
+  private readonly unreachableUntil = new Map<string, { until: number; pauseMs: number }>();
   /** Workers that hold an older attempt of a job under the same id: never offer them that job. */
   private readonly refused = new Set<string>();
+  private readonly stats = { passes: 0, dispatched: 0, lastPassMs: 0, lastPassCpuUs: 0 };
 
   constructor(private readonly deps: SchedulerDeps) {}
 
@@ -82,7 +113,7 @@ export class Scheduler {
       try {
         do {
           this.again = false;
-          await this.pass();
+          await this.timedPass();
         } while (this.again);
       } catch (err) {
         this.deps.log.error({ err }, 'scheduling pass failed');
@@ -98,32 +129,89 @@ export class Scheduler {
     await this.running;
   }
 
-  private async pass(): Promise<void> {
-    const waiting = await this.deps.jobs.findInStates(WAITING_STATES);
-    if (waiting.length === 0) return;
-    // A dispatch recorded by a process that died before finishing it: send it again (idempotent).
-    for (const r of waiting) if (r.dispatch) await this.send(r, r.dispatch);
+  /** A worker registered (again): its old channel is dropped and it is no longer paused or unreachable. */
+  workerRegistered(workerId: string, address: string): void {
+    this.pausedUntil.delete(workerId);
+    this.unreachableUntil.delete(workerId);
+    this.deps.executor.reset(address);
+  }
 
+  /** Slots skipped as unreachable now (for ListWorkers and logs). */
+  unreachable(): string[] {
     const now = this.deps.clock().getTime();
-    const workers = (await this.deps.workers.list(false)).filter((w) => (this.pausedUntil.get(w.workerId) ?? 0) <= now);
-    if (workers.length === 0) return;
-    const holders = await this.deps.jobs.findOccupying(workers.map((w) => w.workerId));
-    const taken = new Set(holders.map((r) => r.occupies));
-    const idle = workers.filter((w) => !taken.has(w.workerId) && !this.busyElsewhere(w));
+    return [...this.unreachableUntil].filter(([, u]) => u.until > now).map(([id]) => id);
+  }
 
-    for (const r of waiting) {
-      if (r.dispatch || idle.length === 0) continue;
-      const i = idle.findIndex((w) => fits(r.job, w.info) && !this.refused.has(`${r.job.jobId}|${w.workerId}`));
-      if (i < 0) continue;
-      const worker = idle[i];
-      if (!worker) continue;
-      const { record, changed } = await this.deps.ledger.update(r.job.jobId, (current) =>
-        beginDispatch(current, { workerId: worker.workerId, address: worker.info.address }, this.deps.clock()),
-      );
-      if (!changed || !record?.dispatch) continue;
-      idle.splice(i, 1);
-      await this.send(record, record.dispatch);
+  /** Counters of this process's passes (the load bench reads them). */
+  counters(): Readonly<typeof this.stats> {
+    return { ...this.stats };
+  }
+
+  private async timedPass(): Promise<void> {
+    const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    try {
+      await this.pass();
+    } finally {
+      const cpu = process.cpuUsage(cpu0);
+      this.stats.passes++;
+      this.stats.lastPassMs = performance.now() - t0;
+      this.stats.lastPassCpuUs = cpu.user + cpu.system;
     }
+  }
+
+  private available(slotId: string, now: number): boolean {
+    return (this.pausedUntil.get(slotId) ?? 0) <= now && (this.unreachableUntil.get(slotId)?.until ?? 0) <= now;
+  }
+
+  private async pass(): Promise<void> {
+    const { executor, jobs } = this.deps;
+    if (this.deps.active && !this.deps.active()) return;
+    const now = this.deps.clock().getTime();
+    const slots = await executor.slots();
+    if (slots.length === 0) return;
+    const holders = await jobs.findOccupying(slots.map((s) => s.slotId));
+    const taken = new Set<string>(holders.map((r) => r.occupies ?? ''));
+    for (const id of (await this.deps.holds?.occupied()) ?? []) taken.add(id);
+    const byId = new Map(slots.map((s) => [s.slotId, s]));
+
+    const sends: Promise<void>[] = [];
+    // A dispatch recorded by a process that died before finishing it: send it again (idempotent).
+    for (const r of holders) {
+      const slot = r.dispatch ? byId.get(r.dispatch.workerId) : undefined;
+      if (r.dispatch && slot && WAITING_STATES.includes(r.job.state) && this.available(slot.slotId, now)) sends.push(this.send(r, r.dispatch, slot));
+    }
+
+    let free = slots.filter((s) => !taken.has(s.slotId) && this.available(s.slotId, now) && !this.busyElsewhere(s));
+    // Worker holds (evaluation runs) first: few, short, and already waiting for an answer.
+    if (free.length > 0 && this.deps.holds) {
+      const granted = await this.deps.holds.place(free);
+      const used = new Set(granted);
+      free = free.filter((s) => !used.has(s.slotId));
+    }
+    for (let page = 0, skip = 0; page < MAX_PAGES && free.length > 0; page++) {
+      const limit = free.length;
+      const batch = await jobs.findInStates(WAITING_STATES, { limit, skip });
+      skip += batch.length;
+      const demands = batch
+        .filter((r) => !r.dispatch && !r.occupies)
+        .map((r) => ({ item: r, gpus: gpusOf(r.job), fits: (s: ExecutionSlot) => fits(r.job, s.info) && !this.refused.has(`${r.job.jobId}|${s.slotId}`) }));
+      const assigned = place(demands, free);
+      const used = new Set(assigned.map((a) => a.slot.slotId));
+      free = free.filter((s) => !used.has(s.slotId));
+      for (const a of assigned) sends.push(this.begin(a.item, a.slot));
+      if (batch.length < limit) break;
+    }
+    await Promise.all(sends);
+  }
+
+  /** Records the dispatch in the job, then sends it. */
+  private async begin(r: JobRecord, slot: ExecutionSlot): Promise<void> {
+    const { record, changed } = await this.deps.ledger.update(r.job.jobId, (current) =>
+      beginDispatch(current, { workerId: slot.slotId, address: slot.address }, this.deps.clock()),
+    );
+    if (!changed || !record?.dispatch) return;
+    await this.send(record, record.dispatch, slot);
   }
 
   /**
@@ -131,17 +219,18 @@ export class Scheduler {
    * that is not ours. A heartbeat naming a job of ours that already ended predates that end: let
    * StartJob decide (RESOURCE_EXHAUSTED pauses the worker).
    */
-  private busyElsewhere(w: WorkerRecord): boolean {
-    return w.info.busy && !w.info.currentJobId;
+  private busyElsewhere(s: ExecutionSlot): boolean {
+    return s.info.busy && !s.info.currentJobId;
   }
 
-  private async send(record: JobRecord, d: Dispatch): Promise<void> {
-    const { ledger, clock, log } = this.deps;
+  private async send(record: JobRecord, d: Dispatch, slot: ExecutionSlot): Promise<void> {
+    const { ledger, clock, log, executor } = this.deps;
     const jobId = record.job.jobId;
-    const client = this.deps.workerClients(d.address);
     let res: trainer.StartJobResponse;
     try {
-      res = await client.startJob(startRequest(record, d, this.deps.settings));
+      res = await executor.start({ ...slot, address: d.address }, startRequest(record, d, this.deps.settings), {
+        deadlineMs: this.deps.dispatchDeadlineMs ?? DEFAULT_DISPATCH_DEADLINE_MS,
+      });
     } catch (err) {
       const failure = refusal(err);
       if (failure) {
@@ -150,11 +239,15 @@ export class Scheduler {
         return;
       }
       if (err instanceof AlreadyExistsError) this.refused.add(`${jobId}|${d.workerId}`);
-      log.info({ jobId, workerId: d.workerId, err: (err as Error).message }, 'worker cannot take the job now; it stays queued');
-      this.pause(d.workerId);
+      if (err instanceof UnavailableError || err instanceof DeadlineExceededError) this.markUnreachable(d.workerId, err);
+      else {
+        log.info({ jobId, workerId: d.workerId, err: (err as Error).message }, 'worker cannot take the job now; it stays queued');
+        this.pause(d.workerId);
+      }
       await ledger.update(jobId, (current) => deferDispatch(current, d, clock()));
       return;
     }
+    this.unreachableUntil.delete(d.workerId);
     if (!res.created && res.job && res.job.attempt !== d.attempt) {
       // The worker still holds an older attempt under this id (it came back after being lost).
       log.warn({ jobId, workerId: d.workerId, workerAttempt: res.job.attempt, attempt: d.attempt }, 'worker holds another attempt of the job');
@@ -164,6 +257,7 @@ export class Scheduler {
     }
     const { changed, record: after } = await ledger.update(jobId, (current) => acceptDispatch(current, d, clock()));
     if (changed) {
+      this.stats.dispatched++;
       log.info({ jobId, workerId: d.workerId, attempt: d.attempt, resumeFrom: d.resumeFrom || undefined }, 'job started on worker');
       this.deps.onStarted(jobId);
       return;
@@ -171,7 +265,7 @@ export class Scheduler {
     // Cancelled (or otherwise moved on) while StartJob was in flight: stop it on the worker.
     log.info({ jobId, workerId: d.workerId, state: after?.job.state }, 'job moved on during dispatch; cancelling it on the worker');
     try {
-      await client.cancelJob(jobId, 'cancelled while being dispatched');
+      await executor.client(d.address).cancelJob(jobId, 'cancelled while being dispatched');
     } catch (err) {
       log.warn({ err, jobId, workerId: d.workerId }, 'could not cancel on the worker; its heartbeat will be told');
     }
@@ -180,6 +274,19 @@ export class Scheduler {
   private pause(workerId: string): void {
     this.pausedUntil.set(workerId, this.deps.clock().getTime() + (this.deps.workerBackoffMs ?? 2_000));
   }
+
+  /** Skips a place that did not answer, doubling the pause each time (its re-registration clears it). */
+  private markUnreachable(workerId: string, err: unknown): void {
+    const before = this.unreachableUntil.get(workerId);
+    const pauseMs = Math.min(MAX_UNREACHABLE_PAUSE_MS, before ? before.pauseMs * 2 : Math.max(1_000, this.deps.workerBackoffMs ?? 2_000));
+    this.unreachableUntil.set(workerId, { until: this.deps.clock().getTime() + pauseMs, pauseMs });
+    this.deps.log.warn({ workerId, pauseMs, err: (err as Error).message }, 'worker did not answer StartJob; marked unreachable and skipped');
+  }
+}
+
+/** GPUs a job needs on one slot. */
+export function gpusOf(job: training.Job): number {
+  return Math.max(1, job.hyperparameters?.gpus ?? 1);
 }
 
 /** A StartJob error that no other worker would fix, as the job's failure; undefined when retryable. */

@@ -7,7 +7,7 @@
 import { type Clock, InvalidArgumentError, NotFoundError } from '@medtune/kit';
 import { events, SUBJECTS, type trainer, training } from '@medtune/contracts';
 import type { Logger } from 'pino';
-import type { JobLedger } from './ledger';
+import type { LedgerWriter } from './ledger';
 import type { WorkerRecord } from './model';
 import type { EventPublisher, JobRepository, WorkerRepository } from './ports';
 import { isTerminal } from './state-machine';
@@ -17,7 +17,7 @@ import { loseWorker } from './transitions';
 export interface WorkerRegistryDeps {
   workers: WorkerRepository;
   jobs: JobRepository;
-  ledger: JobLedger;
+  ledger: LedgerWriter;
   publisher: EventPublisher;
   clock: Clock;
   log: Logger;
@@ -27,6 +27,8 @@ export interface WorkerRegistryDeps {
   leaseMs: number;
   /** A worker may have become free (registered, idle heartbeat): look for work for it. */
   onWorkerAvailable?: () => void;
+  /** A worker registered (again): drop its old channel at once. */
+  onWorkerRegistered?: (workerId: string, address: string) => void;
   /** A job left its worker because the worker was lost. */
   onJobDetached?: (jobId: string) => void;
 }
@@ -58,6 +60,7 @@ export class WorkerRegistry {
     const now = this.deps.clock();
     await this.deps.workers.upsert({ workerId: info.workerId, info, registeredAt: now, lastHeartbeat: now, lost: false });
     this.deps.log.info({ workerId: info.workerId, address: info.address, gpu: info.gpuName, gpuMemoryBytes: info.gpuMemoryBytes }, 'worker registered');
+    this.deps.onWorkerRegistered?.(info.workerId, info.address);
     await this.announce('registered', info, '', now);
     this.deps.onWorkerAvailable?.();
     return { heartbeatIntervalMs: this.deps.heartbeatIntervalMs, leaseMs: this.deps.leaseMs };

@@ -24,7 +24,7 @@ export function datasetClient(address: string, opts: { log: Logger; authToken?: 
 }
 
 /** One cached client per worker address; close() closes them all. */
-export function workerClientFactory(opts: { log: Logger; authToken?: string | undefined; timing: ClientTiming }): WorkerClientFactory & { close(): void } {
+export function workerClientFactory(opts: { log: Logger; authToken?: string | undefined; timing: ClientTiming }): WorkerClientFactory & { close(): void; reset(address: string): void } {
   const clients = new Map<string, WorkerClient & { raw: KitClient<typeof trainer.TrainerServiceService> }>();
   const factory = (address: string): WorkerClient => {
     let client = clients.get(address);
@@ -33,7 +33,7 @@ export function workerClientFactory(opts: { log: Logger; authToken?: string | un
       const raw = createClient(trainer.TrainerServiceClient, address, { defaultDeadlineMs: opts.timing.callDeadlineMs, authToken: opts.authToken, log: opts.log });
       client = {
         raw,
-        startJob: (req) => raw.unary('startJob', req),
+        startJob: (req, options) => raw.unary('startJob', req, options?.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
         getJob: async (jobId) => need((await raw.unary('getJob', { jobId })).job, 'GetJob'),
         cancelJob: async (jobId, reason) => need((await raw.unary('cancelJob', { jobId, reason })).job, 'CancelJob'),
         async *watchJob(jobId, fromSequence, signal) {
@@ -47,6 +47,12 @@ export function workerClientFactory(opts: { log: Logger; authToken?: string | un
     return client;
   };
   return Object.assign(factory, {
+    /** Drops the cached channel of an address: the next call dials afresh (a worker that restarted). */
+    reset(address: string) {
+      const c = clients.get(address);
+      clients.delete(address);
+      c?.raw.close();
+    },
     close() {
       for (const c of clients.values()) c.raw.close();
       clients.clear();

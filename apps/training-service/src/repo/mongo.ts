@@ -61,6 +61,8 @@ interface JobDoc {
   workerSeq: number;
   dispatch?: Dispatch;
   lastCheckpointUri?: string;
+  /** Fencing token of the scheduler lease holder that last wrote the job (see core/ledger.ts). */
+  fence?: number;
   outbox: OutboxDoc[];
   job: Binary;
 }
@@ -132,6 +134,7 @@ function toJobDoc(r: JobRecord): JobDoc {
   if (r.workerAddress !== undefined) doc.workerAddress = r.workerAddress;
   if (r.dispatch !== undefined) doc.dispatch = { ...r.dispatch };
   if (r.lastCheckpointUri !== undefined) doc.lastCheckpointUri = r.lastCheckpointUri;
+  if (r.fence !== undefined) doc.fence = r.fence;
   return doc;
 }
 
@@ -148,6 +151,7 @@ function fromJobDoc(d: JobDoc): JobRecord {
   if (d.workerAddress != null) r.workerAddress = d.workerAddress;
   if (d.dispatch != null) r.dispatch = { workerId: d.dispatch.workerId, address: d.dispatch.address, attempt: d.dispatch.attempt, resumeFrom: d.dispatch.resumeFrom };
   if (d.lastCheckpointUri != null) r.lastCheckpointUri = d.lastCheckpointUri;
+  if (d.fence != null) r.fence = d.fence;
   return r;
 }
 
@@ -179,7 +183,9 @@ export class MongoJobRepository implements JobRepository {
   }
 
   async replace(record: JobRecord, expectedRev: number): Promise<boolean> {
-    const res = await this.c.replaceOne({ _id: record.job.jobId, rev: expectedRev }, toJobDoc(record));
+    // A write that carries a fencing token never lands over one written with a larger token.
+    const fenced = record.fence === undefined ? {} : { $or: [{ fence: { $exists: false } }, { fence: { $lte: record.fence } }] };
+    const res = await this.c.replaceOne({ _id: record.job.jobId, rev: expectedRev, ...fenced }, toJobDoc(record));
     return res.matchedCount === 1;
   }
 
@@ -196,11 +202,11 @@ export class MongoJobRepository implements JobRepository {
     return docs.map(fromJobDoc);
   }
 
-  async findInStates(states: readonly training.JobState[]): Promise<JobRecord[]> {
-    const docs = await this.c
-      .find({ state: { $in: [...states] } })
-      .sort({ priority: -1, queuedAt: 1, _id: 1 })
-      .toArray();
+  async findInStates(states: readonly training.JobState[], page?: { limit: number; skip?: number }): Promise<JobRecord[]> {
+    let cursor = this.c.find({ state: { $in: [...states] } }).sort({ priority: -1, queuedAt: 1, _id: 1 });
+    if (page?.skip) cursor = cursor.skip(page.skip);
+    if (page) cursor = cursor.limit(Math.max(1, page.limit));
+    const docs = await cursor.toArray();
     return docs.map(fromJobDoc);
   }
 

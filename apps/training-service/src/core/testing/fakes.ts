@@ -3,7 +3,7 @@
  * and write (like a database) and honour the same compare-and-set and unique-index rules, a
  * publisher that records, a dataset service with a table of versions, and a scripted worker.
  */
-import { NotFoundError, ResourceExhaustedError, UnavailableError } from '@medtune/kit';
+import { DeadlineExceededError, NotFoundError, ResourceExhaustedError, UnavailableError } from '@medtune/kit';
 import { common, dataset, trainer, type training } from '@medtune/contracts';
 import type { JobRecord, StoredJobEvent, WorkerRecord } from '../model';
 import {
@@ -51,11 +51,12 @@ export class MemoryJobRepository implements JobRepository {
   async withPendingOutbox(): Promise<JobRecord[]> {
     return [...this.rows.values()].filter((r) => r.outbox.length > 0).map(copy);
   }
-  async findInStates(states: readonly training.JobState[]): Promise<JobRecord[]> {
-    return [...this.rows.values()]
+  async findInStates(states: readonly training.JobState[], page?: { limit: number; skip?: number }): Promise<JobRecord[]> {
+    const all = [...this.rows.values()]
       .filter((r) => states.includes(r.job.state))
-      .sort((a, b) => b.job.priority - a.job.priority || a.queuedAt.getTime() - b.queuedAt.getTime() || a.job.jobId.localeCompare(b.job.jobId))
-      .map(copy);
+      .sort((a, b) => b.job.priority - a.job.priority || a.queuedAt.getTime() - b.queuedAt.getTime() || a.job.jobId.localeCompare(b.job.jobId));
+    const from = page?.skip ?? 0;
+    return (page ? all.slice(from, from + Math.max(1, page.limit)) : all).map(copy);
   }
   async findOccupying(workerIds: readonly string[]): Promise<JobRecord[]> {
     return [...this.rows.values()].filter((r) => r.occupies !== undefined && workerIds.includes(r.occupies)).map(copy);
@@ -190,6 +191,8 @@ export class FakeWorker implements WorkerClient {
   busy = false;
   cancelEndsJob = true;
   startError?: Error;
+  /** A black-holed address: StartJob answers nothing, and fails with DEADLINE_EXCEEDED at its deadline. */
+  blackHoled = false;
 
   /**
    * `sharedLogs`: event logs by job id shared between workers, like workers on one artifact root —
@@ -200,7 +203,11 @@ export class FakeWorker implements WorkerClient {
     private readonly sharedLogs?: Map<string, trainer.JobEvent[]>,
   ) {}
 
-  async startJob(req: trainer.StartJobRequest): Promise<trainer.StartJobResponse> {
+  async startJob(req: trainer.StartJobRequest, options?: { deadlineMs?: number }): Promise<trainer.StartJobResponse> {
+    if (this.blackHoled) {
+      await new Promise((r) => setTimeout(r, options?.deadlineMs ?? 30_000));
+      throw new DeadlineExceededError('deadline exceeded (test: black-holed)');
+    }
     this.check();
     this.startCalls.push(copy(req));
     if (this.startError) throw this.startError;
