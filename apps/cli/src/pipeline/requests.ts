@@ -69,6 +69,8 @@ export function createJobRequest(p: LoadedPipeline, datasetDigest: string, idemp
       loadIn4bit: set('training.load_in_4bit'),
       packing: set('training.packing'),
       saveSteps: set('training.save_steps'),
+      gpus: set('training.gpus'),
+      plan: set('training.plan'),
     },
     lora: {
       r: set('training.lora.r'),

@@ -82,6 +82,8 @@ export const PIPELINE_SCHEMA: Readonly<Record<string, FieldSchema>> = {
       max_steps: { kind: 'int', min: 0, default: 0, doc: 'Stop after this many optimizer steps; 0 trains `num_train_epochs`.' },
       packing: { kind: 'bool', default: false, doc: 'Padding-free packing of rows into `max_seq_length` sequences (off in the seed).' },
       save_steps: { kind: 'int', min: 0, default: 0, doc: 'Checkpoint every N steps; 0: at each epoch\'s end and on cancel only.' },
+      gpus: { kind: 'int', min: 1, default: 1, doc: 'Data-parallel ranks on one worker (DDP, one process per GPU); the global batch is batch_size x gradient_accumulation_steps x gpus.' },
+      plan: { kind: 'string', enum: ['seed', 'auto'], default: 'auto', doc: '`seed`: the layout exactly as given; `auto`: the worker re-splits the same global batch (larger micro-batch, no gradient checkpointing) where the GPU\'s memory allows, with the same loss and learning-rate schedule.' },
       experiment: { kind: 'string', default: 'default', doc: 'Tracking experiment the run is filed under.' },
       priority: { kind: 'int', default: 0, doc: 'Higher runs first in the queue.' },
       max_retries: { kind: 'int', min: 0, default: 2, doc: 'How often a job whose worker was lost resumes elsewhere from its last checkpoint.' },

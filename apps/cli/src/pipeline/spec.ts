@@ -53,6 +53,8 @@ export interface PipelineSpec {
     max_steps: number;
     packing: boolean;
     save_steps: number;
+    gpus: number;
+    plan: 'seed' | 'auto';
     experiment: string;
     priority: number;
     max_retries: number;
