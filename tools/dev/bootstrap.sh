@@ -21,6 +21,18 @@ fi
 tools/python/setup.sh
 tools/infra/infra.sh install
 
+# The dashboard's browser tests drive Debian's chromium (no browser download works here); a CJK
+# font lets its screenshots show the demo's Chinese text. Skipped when both are present.
+if ! command -v chromium >/dev/null 2>&1 || ! ls /usr/share/fonts/truetype/wqy/wqy-microhei.ttc >/dev/null 2>&1; then
+  apt_sudo=()
+  if [ "$(id -u)" != 0 ]; then apt_sudo=(sudo -n); fi
+  say "installing chromium and fonts-wqy-microhei (Debian packages) for the dashboard's browser tests"
+  DEBIAN_FRONTEND=noninteractive "${apt_sudo[@]}" apt-get install -y --no-install-recommends chromium fonts-wqy-microhei ||
+    { "${apt_sudo[@]}" apt-get update && DEBIAN_FRONTEND=noninteractive "${apt_sudo[@]}" apt-get install -y --no-install-recommends chromium fonts-wqy-microhei; }
+else
+  say "chromium is installed ($(command -v chromium))"
+fi
+
 if [ -x libs/tokenizer/native/build.sh ]; then
   libs/tokenizer/native/build.sh
 fi

@@ -28,6 +28,10 @@ declare global {
   }
 }
 
+const COMPACT = new Intl.NumberFormat('en', { notation: 'compact', maximumSignificantDigits: 3 });
+/** Axis numbers: 1.2M, 0.0042, 3e-5. */
+const compact = (v: number) => (v === 0 ? '0' : Math.abs(v) < 1e-3 ? v.toExponential(1) : COMPACT.format(v));
+
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
 
 /** Exponential moving average with TensorBoard's debiasing (weight 0 = off). */
@@ -90,7 +94,7 @@ export function Chart({ id, title, curves, smoothing = 0, height = 220, onZoom, 
       height,
       series: seriesOf(curves, smoothing),
       scales: { x: { time: false }, y: yLog ? { distr: 3 } : {} },
-      axes: [{ label: 'step' }, {}],
+      axes: [{ label: 'step' }, { size: 64, values: (_u, splits) => splits.map(compact) }],
       cursor: { drag: { x: true, y: false, setScale: true } },
       legend: { live: true },
       hooks: {

@@ -20,7 +20,9 @@ export function ErrorBox({ error }: { error: unknown }) {
 
 /** Key / value rows. */
 export function KeyValues({ values, id }: { values: Record<string, unknown> | undefined; id?: string }) {
-  const entries = Object.entries(values ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  const entries = Object.entries(values ?? {})
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => a.localeCompare(b));
   if (!entries.length) return <p class="muted">none</p>;
   return (
     <table class="kv" id={id}>

@@ -87,7 +87,7 @@ export function DatasetVersionPage({ digest }: { digest: string }) {
         </article>
         <article>
           <h4>Validation summary</h4>
-          <KeyValues values={{ ...((data.report?.summary ?? v['report'] ?? {}) as Json), firstIssues: undefined }} />
+          <KeyValues values={{ rowsTotal: 0, rowsValid: 0, rowsInvalid: 0, rowsDuplicate: 0, rowsOverLimit: 0, ...((data.report?.summary ?? v['report'] ?? {}) as Json), firstIssues: undefined }} />
         </article>
       </div>
       <article>

@@ -116,10 +116,69 @@ export function EvaluationsPage() {
   );
 }
 
-/** The scores of both sides, every numeric (or interval) field the service sends. */
+/**
+ * Score fields that are plain numbers in the protobuf (JSON leaves out their zeros, so they are
+ * shown as 0 when absent); optional ones (accuracy, eval loss) stay "–" when not measured.
+ */
+const ZERO_DEFAULT = ['items', 'formatCompliance', 'completionTokensP50', 'completionTokensP90', 'completionTokensP99', 'truncatedShare', 'unparsedAnswers'];
+const ORDER = ['items', 'accuracy', 'accuracyCi', 'formatCompliance', 'formatComplianceCi', 'evalLoss', 'rougeL', 'rougeLCi', 'tokenF1', 'tokenF1Ci', 'completionTokensP50', 'completionTokensP90', 'completionTokensP99', 'truncatedShare', 'unparsedAnswers'];
+
+/** A score value: a number, or a 95 % interval { low, high, method }. */
+function showScore(v: unknown): string {
+  if (typeof v === 'number') return fmt(v, 4);
+  if (v && typeof v === 'object' && ('low' in v || 'high' in v)) {
+    const i = v as { low?: number; high?: number; method?: string };
+    return `[${fmt(i.low ?? 0, 3)}, ${fmt(i.high ?? 0, 3)}]${i.method ? ` ${i.method}` : ''}`;
+  }
+  return v === undefined ? '–' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+/** Per-category scores, when the set has categories. */
+function Categories({ c }: { c: ComparisonJson }) {
+  type Cat = { category: string; items?: number; accuracy?: number; accuracyCi?: unknown; formatCompliance?: number };
+  const cats = (side: Json | undefined) => ((side?.['byCategory'] as { categories?: Cat[] } | undefined)?.categories ?? []);
+  const base = cats(c.baseline);
+  const cand = cats(c.candidate);
+  if (!base.length && !cand.length) return null;
+  const names = [...new Set([...base, ...cand].map((x) => x.category))];
+  return (
+    <table class="striped small" id="categories">
+      <thead>
+        <tr>
+          <th>category</th>
+          <th>items</th>
+          <th>accuracy before</th>
+          <th>accuracy after</th>
+        </tr>
+      </thead>
+      <tbody>
+        {names.map((n) => {
+          const b = base.find((x) => x.category === n);
+          const k = cand.find((x) => x.category === n);
+          return (
+            <tr key={n}>
+              <th>{n}</th>
+              <td>{k?.items ?? b?.items ?? 0}</td>
+              <td>
+                {showScore(b?.accuracy)} {b?.accuracyCi ? showScore(b.accuracyCi) : ''}
+              </td>
+              <td>
+                {showScore(k?.accuracy)} {k?.accuracyCi ? showScore(k.accuracyCi) : ''}
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+/** The scores of both sides: every field the service sends (intervals included), known ones first. */
 function ScoresTable({ c }: { c: ComparisonJson }) {
-  const keys = [...new Set([...Object.keys(c.baseline ?? {}), ...Object.keys(c.candidate ?? {})])];
-  const show = (v: unknown) => (typeof v === 'number' ? fmt(v, 4) : v && typeof v === 'object' ? Object.entries(v as Json).map(([k, x]) => `${k} ${typeof x === 'number' ? fmt(x, 3) : String(x)}`).join(', ') : v === undefined ? '–' : String(v));
+  const present = [...new Set([...Object.keys(c.baseline ?? {}), ...Object.keys(c.candidate ?? {})])].filter((k) => k !== 'byCategory');
+  const keys = [...new Set([...ORDER.filter((k) => present.includes(k) || ZERO_DEFAULT.includes(k)), ...present])];
+  const val = (side: Json | undefined, k: string) => side?.[k] ?? (ZERO_DEFAULT.includes(k) ? 0 : undefined);
+  const show = showScore;
   return (
     <table class="striped" id="scores">
       <thead>
@@ -134,8 +193,8 @@ function ScoresTable({ c }: { c: ComparisonJson }) {
         {keys.map((k) => (
           <tr key={k}>
             <th>{k}</th>
-            <td>{show(c.baseline?.[k])}</td>
-            <td>{show(c.candidate?.[k])}</td>
+            <td>{show(val(c.baseline, k))}</td>
+            <td>{show(val(c.candidate, k))}</td>
             <td>{c.deltas?.[k] !== undefined ? fmt(c.deltas[k], 3) : ''}</td>
           </tr>
         ))}
@@ -182,7 +241,7 @@ export function ComparisonPage({ id }: { id: string }) {
   if (!data) return <ErrorBox error={error} />;
   const c = data.comparison;
   const shown = data.items.filter(FILTERS[filter]!);
-  const extra = Object.entries(c).filter(([k, v]) => !['baseline', 'candidate', 'deltas', 'examples'].includes(k) && v !== null && typeof v === 'object');
+  const extra = Object.entries(c).filter(([k, v]) => !['baseline', 'candidate', 'deltas', 'examples', 'createTime'].includes(k) && v !== null && typeof v === 'object');
   return (
     <section>
       <h2>
@@ -190,8 +249,15 @@ export function ComparisonPage({ id }: { id: string }) {
       </h2>
       <p>
         {c.items} items of <strong>{c.evalSet}</strong> · gained <strong id="gained">{c.gained ?? 0}</strong> · lost <strong id="lost">{c.lost ?? 0}</strong> · McNemar p = <strong>{fmt(c.mcnemarPValue, 3)}</strong>
+        {c['formatMcnemarPValue'] !== undefined && (
+          <>
+            {' '}
+            · format: gained {String(c['formatGained'] ?? 0)}, lost {String(c['formatLost'] ?? 0)}, McNemar p = {fmt(c['formatMcnemarPValue'] as number, 3)}
+          </>
+        )}
       </p>
       <ScoresTable c={c} />
+      <Categories c={c} />
       {extra.map(([k, v]) => (
         <p key={k} class="small">
           <strong>{k}</strong>: <span class="mono">{JSON.stringify(v)}</span>

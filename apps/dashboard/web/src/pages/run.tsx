@@ -41,6 +41,7 @@ interface JobJson {
   failure?: Json;
   workerId?: string;
   attempt?: number;
+  lastSequence?: number;
 }
 interface JobEventJson {
   sequence?: number;
@@ -136,8 +137,15 @@ export function RunPage({ runId }: { runId: string }) {
       es.addEventListener('job', (m) => {
         const e = JSON.parse((m as MessageEvent).data) as JobEventJson;
         setEvents((old) => [...old.slice(-199), e]);
-        if (e.stateChanged) setJob((j) => (j ? { ...j, state: e.stateChanged!.state, history: [...(j.history ?? []), { state: e.stateChanged!.state, time: e.time ?? '', reason: e.stateChanged!.reason }] } : j));
-        if (e.workerEvent?.progress) setJob((j) => (j ? { ...j, progress: e.workerEvent!.progress } : j));
+        // Events the first GetJob already folded into the job (its lastSequence) only go to the tail.
+        setJob((j) => {
+          if (!j || (e.sequence ?? 0) <= (j.lastSequence ?? 0)) return j;
+          const next: JobJson = { ...j, lastSequence: e.sequence ?? 0 };
+          const sc = e.stateChanged;
+          if (sc) Object.assign(next, { state: sc.state, history: [...(j.history ?? []), { state: sc.state, time: e.time ?? '', reason: sc.reason }] });
+          if (e.workerEvent?.progress) next.progress = e.workerEvent.progress;
+          return next;
+        });
       });
       es.addEventListener('end', () => {
         setLive('ended');
