@@ -89,7 +89,7 @@ describe('train on ready (medtune.dataset.version.ready → TrainingService.Crea
     const tokenizerDir = path.resolve(repoRoot, '../shared/models/deepseek-r1-distill-qwen/bpe');
     const ds = await startService('dataset', nats, mongo, { MEDTUNE_DATASET_DEFAULT_EOS_TOKEN: '<｜end▁of▁sentence｜>', MEDTUNE_DATASET_TOKENIZER_THREADS: '1' });
     started.push(ds);
-    const tr = await startService('training', nats, mongo, { MEDTUNE_TRAINING_DATASET_ADDR: ds.addr, MEDTUNE_TRAINING_ARTIFACT_ROOT: `file://${mkdtempSync(path.join(tmpdir(), 'art-'))}` });
+    const tr = await startService('training', nats, mongo, { MEDTUNE_TRAINING_DATASET_ADDR: ds.addr, MEDTUNE_TRAINING_ARTIFACT_ROOT: `file://${mkdtempSync(path.join(tmpdir(), 'art-'))}`, MEDTUNE_TRAINING_MODEL_CHECK: 'off' });
     started.push(tr);
     const lines: string[] = [];
     subs.push(

@@ -40,6 +40,8 @@ function env(db: string): Record<string, string> {
     MEDTUNE_TRAINING_OUTBOX_INTERVAL: '500',
     MEDTUNE_TRAINING_WATCH_POLL: '100',
     MEDTUNE_TRAINING_WORKER_BACKOFF: '100',
+    // The stand-in workers "load" /models/tiny, which is no directory here.
+    MEDTUNE_TRAINING_MODEL_CHECK: 'off',
     MEDTUNE_LOG_LEVEL: 'warn',
   };
 }

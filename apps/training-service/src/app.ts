@@ -4,8 +4,10 @@
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { STREAMS, training } from '@medtune/contracts';
+import { STREAMS, admin, training } from '@medtune/contracts';
 import {
+  adminHandlers,
+  createDeadLetterStore,
   connectMongo,
   openLeaseBucket,
   serviceLeaseOptions,
@@ -92,6 +94,9 @@ export async function startTraining(cfg: TrainingConfig, log: Logger, clock: Clo
   const server = createGrpcServer({ log, authToken: cfg.authToken });
   server.add(training.TrainingServiceService, trainingHandlers(core));
   server.add(training.WorkerRegistryServiceService, workerRegistryHandlers(core));
+  // Every service answers AdminService (admin.proto). The training service consumes no stream
+  // today, so its dead-letter list is empty, but the contract and the tooling stay uniform.
+  server.add(admin.AdminServiceService, adminHandlers({ deadLetters: createDeadLetterStore(mongo.db), nc, log }));
   const port = await server.start(cfg.grpcAddr);
   log.info({ port }, 'training service listening');
 

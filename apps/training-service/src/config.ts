@@ -14,6 +14,12 @@ export const trainingConfigSpec = {
   watchPollMs: duration({ env: 'WATCH_POLL', default: 1_000, min: 10, description: 'WatchJob re-reads the log at least this often' }),
   workerBackoffMs: duration({ env: 'WORKER_BACKOFF', default: 2_000, min: 0, description: 'pause before a busy worker is offered a job again' }),
   dispatchDeadlineMs: duration({ env: 'DISPATCH_DEADLINE', default: 5_000, min: 100, description: 'deadline of one StartJob (a worker that does not answer is marked unreachable and skipped)' }),
+  modelCheck: str({
+    env: 'MODEL_CHECK',
+    default: 'local',
+    pattern: /^(local|off)$/,
+    description: "local: CreateJob reads the base model's directory on this host (exists, config.json, target modules); off where the workers' models are not visible here",
+  }),
   callDeadlineMs: duration({ env: 'CALL_DEADLINE', default: 30_000, min: 100, description: 'deadline of unary calls to workers and the dataset service' }),
   watchDeadlineMs: duration({ env: 'WORKER_WATCH_DEADLINE', default: 600_000, min: 1_000, description: 'one WatchJob stream from a worker (re-attached after)' }),
 };

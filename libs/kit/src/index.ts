@@ -27,3 +27,4 @@ export * from './paging';
 export * from './outbox';
 export * from './outbox-docs';
 export * from './lease';
+export * from './names';

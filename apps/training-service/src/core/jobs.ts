@@ -9,11 +9,11 @@ import type { Logger } from 'pino';
 import { DEFAULT_EXPERIMENT, DEFAULT_MAX_RETRIES, resolveBackend, resolveExports, resolveHyperparameters, resolveLora } from './defaults';
 import type { JobLedger } from './ledger';
 import type { JobRecord } from './model';
-import { type DatasetClient, IdempotencyKeyTakenError, type JobEventRepository, type JobRepository, type WorkerClientFactory, type WorkerRepository } from './ports';
+import { type DatasetClient, IdempotencyKeyTakenError, type JobEventRepository, type ModelInspector, type JobRepository, type WorkerClientFactory, type WorkerRepository } from './ports';
 import { requestHash } from './request-hash';
 import { isTerminal } from './state-machine';
 import { newJobRecord, requestCancel } from './transitions';
-import { type ResolvedSpec, validateCreateJob } from './validation';
+import { type ResolvedSpec, validateAgainstDataset, validateCreateJob, validateTargetModules } from './validation';
 import { FieldErrorsError } from './errors';
 
 /** Dependencies of {@link JobService}. */
@@ -26,6 +26,8 @@ export interface JobServiceDeps {
   clock: Clock;
   newJobId: () => string;
   log: Logger;
+  /** Base models checked at CreateJob (absent: not checked). */
+  models?: ModelInspector;
   /** Registered workers: a job asking for more GPUs than any of them has is refused. */
   workers?: WorkerRepository;
   /** Called after a job becomes runnable (created), so the scheduler looks at once. */
@@ -55,6 +57,7 @@ export class JobService {
     };
     const errors = validateCreateJob(req, spec);
     if (errors.length > 0) throw new FieldErrorsError(errors);
+    await this.checkBaseModel(req.baseModel, spec);
     await this.checkGpusOffered(spec.hyperparameters.gpus ?? 1);
 
     const hash = requestHash(req, spec);
@@ -62,6 +65,8 @@ export class JobService {
     if (existing) return this.repeat(existing, hash);
 
     const version = await this.readyVersion(req.datasetDigest);
+    const refuted = validateAgainstDataset(spec.hyperparameters, version);
+    if (refuted.length > 0) throw new FieldErrorsError(refuted);
     const digest = version.digest;
     const templateName = version.lineage?.template?.name ?? '';
     const record = newJobRecord({ jobId: this.deps.newJobId(), request: req, spec, requestHash: hash, datasetDigest: digest, templateName, validatedSince }, clock());
@@ -89,6 +94,19 @@ export class JobService {
     if (most < gpus) {
       throw new FailedPreconditionError(`hyperparameters.gpus: ${gpus} GPUs asked for, but the registered workers have at most ${most}`);
     }
+  }
+
+  /**
+   * A base model directory that does not exist is FAILED_PRECONDITION (base_model), and target
+   * modules the model does not have are INVALID_ARGUMENT (lora.target_modules[i]): both would
+   * otherwise fail on a worker after the queue, the download and the load.
+   */
+  private async checkBaseModel(baseModel: string, spec: ResolvedSpec): Promise<void> {
+    const facts = await this.deps.models?.inspect(baseModel);
+    if (!facts) return;
+    if (facts.kind === 'missing') throw new FailedPreconditionError(`base_model: ${facts.reason}`);
+    const bad = validateTargetModules(spec.lora, facts);
+    if (bad.length > 0) throw new FieldErrorsError(bad);
   }
 
   private repeat(existing: JobRecord, hash: string): training.CreateJobResponse {

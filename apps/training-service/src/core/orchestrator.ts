@@ -9,7 +9,7 @@ import { Attacher } from './attacher';
 import { type Executor, WorkerExecutor } from './executor';
 import { JobService } from './jobs';
 import { JobLedger } from './ledger';
-import type { DatasetClient, DispatchSettings, EventPublisher, JobEventRepository, JobRepository, WorkerClientFactory, WorkerRepository } from './ports';
+import type { DatasetClient, DispatchSettings, EventPublisher, JobEventRepository, JobRepository, ModelInspector, WorkerClientFactory, WorkerRepository } from './ports';
 import { Scheduler } from './scheduler';
 import { ON_WORKER_STATES } from './state-machine';
 import { WorkerRegistry } from './workers';
@@ -47,6 +47,8 @@ export interface OrchestratorDeps {
   timing: OrchestratorTiming;
   /** Closes the cached channel of a worker address (a worker registered again). */
   resetWorkerChannel?: (address: string) => void;
+  /** Base models checked at CreateJob (directory exists, target modules); absent: not checked. */
+  models?: ModelInspector;
   /** Where attempts run; default the registered workers ({@link WorkerExecutor}). */
   executor?: Executor;
   /**
@@ -121,6 +123,7 @@ export class Orchestrator {
       datasets: deps.datasets,
       workerClients: deps.workerClients,
       workers: deps.workers,
+      ...(deps.models ? { models: deps.models } : {}),
       clock,
       newJobId: deps.newJobId,
       log: log.child({ component: 'jobs' }),

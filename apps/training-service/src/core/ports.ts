@@ -105,6 +105,24 @@ export interface DatasetClient {
   getVersion(digest: string): Promise<dataset.GetVersionResponse>;
 }
 
+/** What CreateJob learns about a base model before any worker loads it. */
+export type ModelFacts =
+  | { readonly kind: 'missing'; readonly reason: string }
+  | {
+      readonly kind: 'model';
+      readonly dir: string;
+      /** config.json's model_type ('' when absent). */
+      readonly modelType: string;
+      /** Names of the model's modules (full dotted paths or bare names); absent when unknown. */
+      readonly modules?: readonly string[];
+    };
+
+/** Inspects base models (local files; a worker's answer could stand behind the same port). */
+export interface ModelInspector {
+  /** Undefined when this base model cannot be checked here (a hub id). */
+  inspect(baseModel: string): Promise<ModelFacts | undefined>;
+}
+
 /** Where the workers reach the dataset service and put their artifacts. */
 export interface DispatchSettings {
   /** host:port of the dataset service as the workers see it. */

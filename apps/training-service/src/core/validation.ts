@@ -3,7 +3,8 @@
  * each naming the request field in proto (snake_case) form, so a client fixes its request in one
  * round: "lora.r: must be >= 1 (got 0); hyperparameters.learning_rate: must be > 0 (got -1)".
  */
-import { common, training } from '@medtune/contracts';
+import { common, type dataset, training } from '@medtune/contracts';
+import { MODEL_NAME, MODEL_NAME_RULE, labelProblem, nameProblem } from '@medtune/kit';
 
 /** One problem with one field of a request. */
 export interface FieldError {
@@ -78,7 +79,7 @@ const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) 
 export function validateCreateJob(req: training.CreateJobRequest, spec: ResolvedSpec): FieldError[] {
   const c = new Collector();
   requiredText(c, 'idempotency_key', req.idempotencyKey, LIMITS.idempotencyKey);
-  optionalText(c, 'display_name', req.displayName, LIMITS.displayName);
+  label(c, 'display_name', req.displayName, LIMITS.displayName);
   requiredText(c, 'dataset_digest', req.datasetDigest, 128);
   if (req.datasetDigest && !/^[A-Za-z0-9:_-]+$/.test(req.datasetDigest)) {
     c.add('dataset_digest', `must be a content digest (letters, digits, ':', '_' or '-'), got ${show(req.datasetDigest)}`);
@@ -93,10 +94,12 @@ export function validateCreateJob(req: training.CreateJobRequest, spec: Resolved
   }
   if (!Number.isInteger(req.priority)) c.add('priority', `must be an integer (got ${show(req.priority)})`);
   validateExports(c, spec.exports);
-  optionalText(c, 'experiment', req.experiment, LIMITS.name);
-  if (req.registerAs !== '' && !/^[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$/.test(req.registerAs)) {
-    c.add('register_as', `must start with a letter or digit and hold only letters, digits, '.', '_', '-', '/' (got ${show(req.registerAs)})`);
-  }
+  // Experiment, tag keys and the model name become parts of keys, subjects and paths elsewhere
+  // (tracking, registry): the kit's one name rule (libs/kit/src/names.ts).
+  if (req.experiment !== '') name(c, 'experiment', req.experiment);
+  // The registry's model-name rule, checked here so that a job never trains for a name the
+  // registry would refuse at the end.
+  if (req.registerAs !== '') name(c, 'register_as', req.registerAs, MODEL_NAME, MODEL_NAME_RULE);
   validateTags(c, req.tags);
   if (spec.maxRetries > LIMITS.maxRetries) c.add('max_retries', `must be <= ${LIMITS.maxRetries} (got ${spec.maxRetries})`);
   if (!Number.isSafeInteger(req.minGpuMemoryBytes) || req.minGpuMemoryBytes < 0) {
@@ -174,9 +177,20 @@ function validateTags(c: Collector, tags: Record<string, string>): void {
   const entries = Object.entries(tags);
   if (entries.length > LIMITS.tags) c.add('tags', `at most ${LIMITS.tags} tags (got ${entries.length})`);
   for (const [k, v] of entries) {
-    if (k === '' || k.length > LIMITS.tagKey) c.add('tags', `keys must be 1-${LIMITS.tagKey} characters (got ${show(k)})`);
-    if (v.length > LIMITS.tagValue) c.add(`tags[${show(k)}]`, `must be at most ${LIMITS.tagValue} characters (got ${v.length})`);
+    const bad = nameProblem(k);
+    if (bad) c.add('tags', `keys ${bad}`);
+    else label(c, `tags[${show(k)}]`, v, LIMITS.tagValue);
   }
+}
+
+function name(c: Collector, field: string, value: string, pattern?: RegExp, rule?: string): void {
+  const bad = nameProblem(value, pattern, rule);
+  if (bad) c.add(field, bad);
+}
+
+function label(c: Collector, field: string, value: string, max: number): void {
+  const bad = labelProblem(value, max);
+  if (bad) c.add(field, bad);
 }
 
 function requiredText(c: Collector, field: string, value: string, max: number): void {
@@ -184,9 +198,6 @@ function requiredText(c: Collector, field: string, value: string, max: number): 
   else if (value.length > max) c.add(field, `must be at most ${max} characters (got ${value.length})`);
 }
 
-function optionalText(c: Collector, field: string, value: string, max: number): void {
-  if (value.length > max) c.add(field, `must be at most ${max} characters (got ${value.length})`);
-}
 
 function intRange(c: Collector, field: string, value: number | undefined, min: number, max: number): void {
   if (value === undefined || !Number.isInteger(value)) c.add(field, `must be an integer (got ${show(value)})`);
@@ -200,6 +211,43 @@ function positiveFinite(c: Collector, field: string, value: number | undefined):
 
 function oneOf(c: Collector, field: string, value: string | undefined, allowed: readonly string[]): void {
   if (value === undefined || !allowed.includes(value)) c.add(field, `must be one of ${allowed.join(', ')} (got ${show(value)})`);
+}
+
+/**
+ * What the dataset version's token statistics already refute: a max_seq_length below the median
+ * row would truncate most rows (below the shortest: every row), which the job would only find out
+ * as a setup failure or a model trained on cut-off answers.
+ */
+export function validateAgainstDataset(h: common.Hyperparameters, version: dataset.DatasetVersion): FieldError[] {
+  const stats = version.tokenStats;
+  const limit = h.maxSeqLength;
+  if (!stats || stats.rows === 0 || limit === undefined) return [];
+  const where = `dataset version ${version.digest.slice(0, 12)} (${stats.rows} rows: shortest ${stats.min}, median ${stats.p50}, p99 ${stats.p99}, longest ${stats.max} tokens)`;
+  if (limit < stats.min) return [{ field: 'hyperparameters.max_seq_length', message: `${limit} is shorter than every row of ${where}: every row would be truncated; use at least ${stats.p99}` }];
+  if (limit < stats.p50) return [{ field: 'hyperparameters.max_seq_length', message: `${limit} is shorter than at least half the rows of ${where}: most rows would be truncated; use at least ${stats.p99}` }];
+  return [];
+}
+
+/**
+ * LoRA target modules the base model does not have: peft matches a target against the end of
+ * each module's dotted name, so "q_proj" and "self_attn.q_proj" both match
+ * "model.layers.0.self_attn.q_proj". "all-linear" is peft's own shorthand.
+ */
+export function validateTargetModules(l: common.LoraConfig, facts: { modelType: string; dir: string; modules?: readonly string[] }): FieldError[] {
+  const modules = facts.modules;
+  if (!modules || modules.length === 0) return [];
+  const errors: FieldError[] = [];
+  l.targetModules.forEach((t, i) => {
+    if (t === 'all-linear') return;
+    if (!modules.some((m) => m === t || m.endsWith(`.${t}`))) {
+      const leaves = [...new Set(modules.map((m) => m.slice(m.lastIndexOf('.') + 1)).filter((n) => !/^\d+$/.test(n)))].sort();
+      errors.push({
+        field: `lora.target_modules[${i}]`,
+        message: `the ${facts.modelType || 'base'} model at ${facts.dir} has no module ${show(t)} (its modules: ${leaves.slice(0, 30).join(', ')}${leaves.length > 30 ? ', …' : ''})`,
+      });
+    }
+  });
+  return errors;
 }
 
 /** "a: x; b: y" — every error, in order, as one message. */

@@ -1,9 +1,9 @@
-import { common, training } from '@medtune/contracts';
+import { common, dataset, training } from '@medtune/contracts';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_RETRIES, resolveBackend, resolveExports, resolveHyperparameters, resolveLora, SEED_HYPERPARAMETERS, SEED_LORA } from './defaults';
 import { FieldErrorsError } from './errors';
 import { requestHash } from './request-hash';
-import { type ResolvedSpec, validateCreateJob } from './validation';
+import { type ResolvedSpec, validateAgainstDataset, validateCreateJob, validateTargetModules } from './validation';
 
 function request(partial: Parameters<typeof training.CreateJobRequest.fromPartial>[0] = {}): training.CreateJobRequest {
   return training.CreateJobRequest.fromPartial({ idempotencyKey: 'k1', datasetDigest: 'a'.repeat(64), baseModel: '/models/tiny', ...partial });
@@ -179,5 +179,38 @@ describe('gpus and the execution plan', () => {
     expect(errs.find((e) => e.field === 'hyperparameters.plan')?.message).toContain('seed, auto');
     expect(errorsOf(request({ hyperparameters: { globalBatchSize: 3 } })).map((e) => e.field)).toEqual(['hyperparameters.global_batch_size']);
     expect(errorsOf(request({ hyperparameters: { gpus: 2, globalBatchSize: 16, plan: 'seed' } }))).toEqual([]);
+  });
+});
+
+describe('names, target modules and the dataset (issue 13)', () => {
+  it('names that become keys or paths follow the one rule; labels hold no path separators or control characters', () => {
+    const fields = (p: Parameters<typeof request>[0]) => errorsOf(request(p)).map((e) => e.field);
+    expect(fields({ experiment: '../../etc/passwd', displayName: '../x', registerAs: 'Med/Model', tags: { 'a b': 'v', ok: 'line\nbreak' } })).toEqual([
+      'display_name',
+      'experiment',
+      'register_as',
+      'tags',
+      'tags["ok"]',
+    ]);
+    expect(fields({ experiment: 'med-o1_v2.1', displayName: 'seed recipe (3 epochs)', registerAs: 'demo-medical', tags: { 'team.name': 'med / zh' } })).toEqual(['tags["team.name"]']);
+    expect(fields({ experiment: 'a..b' })).toEqual(['experiment']);
+  });
+
+  it('target modules are matched against the end of the module names, as peft does', () => {
+    const facts = { modelType: 'qwen2', dir: '/m', modules: ['model.layers.0.self_attn.q_proj', 'model.layers.0.mlp.up_proj', 'lm_head'] };
+    const lora = (targetModules: string[]) => resolveLora({ targetModules });
+    expect(validateTargetModules(lora(['q_proj', 'self_attn.q_proj', 'up_proj', 'all-linear']), facts)).toEqual([]);
+    const bad = validateTargetModules(lora(['q_proj', 'nonexistent', 'proj']), facts);
+    expect(bad.map((e) => e.field)).toEqual(['lora.target_modules[1]', 'lora.target_modules[2]']);
+    expect(bad[0]!.message).toMatch(/has no module "nonexistent" \(its modules: lm_head, q_proj, up_proj\)/);
+    expect(validateTargetModules(lora(['anything']), { modelType: 'x', dir: '/m' })).toEqual([]); // unknown modules: not checked
+  });
+
+  it("max_seq_length below the shortest row or the median row of the version is refuted by its token statistics", () => {
+    const version = dataset.DatasetVersion.fromPartial({ digest: 'ab'.repeat(32), tokenStats: { rows: 10, min: 300, p50: 800, p99: 2000, max: 2100 } });
+    const at = (maxSeqLength: number) => validateAgainstDataset(resolveHyperparameters({ maxSeqLength }), version).map((e) => e.message);
+    expect(at(200)).toEqual([expect.stringMatching(/^200 is shorter than every row of dataset version abababababab \(10 rows: shortest 300, median 800, p99 2000, longest 2100 tokens\)/)]);
+    expect(at(500)).toEqual([expect.stringMatching(/^500 is shorter than at least half the rows/)]);
+    expect(at(800)).toEqual([]);
   });
 });
