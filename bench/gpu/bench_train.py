@@ -48,10 +48,10 @@ def spec_for(a, model_dir: Path, data: Path, root: Path):
 
     hp = d.Hyperparameters(
         batch_size=a.batch, gradient_accumulation_steps=a.grad_accum, max_steps=a.steps, logging_steps=1,
-        max_seq_length=a.seq, load_in_4bit=a.load_in_4bit, packing=a.packing,
+        max_seq_length=a.seq, load_in_4bit=a.load_in_4bit, packing=a.packing, gpus=a.gpus, plan=a.plan,
     )
     return d.JobSpec(
-        base_model=str(model_dir), data=d.LocalJsonlSource(str(data)), hyperparameters=hp, lora=d.LoraSettings(),
+        base_model=str(model_dir), data=d.LocalJsonlSource(str(data)), hyperparameters=hp, lora=d.LoraSettings(gradient_checkpointing=a.checkpointing),
         backend=d.BackendName(a.backend), artifact_root=root.as_uri(),
         exports=d.ExportSettings(adapter=False, merged_16bit=False, gguf=False),
     )
@@ -81,6 +81,7 @@ def run_worker(a, spec_pb_builder, tmp: Path) -> dict:
             t0 = time.time()
             stub.StartJob(t.StartJobRequest(job_id="bench", spec=spec_pb_builder(), attempt=1), timeout=3600)
             points, peak, state, failure = [], 0.0, None, None
+            peak_reserved, step_tps, plan = 0.0, [], None
             for r in stub.WatchJob(t.WatchJobRequest(job_id="bench"), timeout=7200):
                 ev = r.event
                 kind = ev.WhichOneof("payload")
@@ -88,6 +89,14 @@ def run_worker(a, spec_pb_builder, tmp: Path) -> dict:
                     v = ev.metrics.values
                     points.append((ev.metrics.step, ev.time.ToNanoseconds() / 1e9, v["tokens_seen"]))
                     peak = max(peak, v["peak_gpu_memory_bytes"])
+                    peak_reserved = max(peak_reserved, v.get("peak_gpu_memory_reserved_bytes", 0.0))
+                    if ev.metrics.step > a.warmup:
+                        step_tps.append(v["tokens_per_second"])
+                elif kind == "execution_plan":
+                    p = ev.execution_plan
+                    plan = {"micro_batch_size": p.micro_batch_size, "gradient_accumulation_steps": p.gradient_accumulation_steps, "gpus": p.gpus,
+                            "gradient_checkpointing": p.gradient_checkpointing, "reason": p.reason,
+                            "probe_peak_allocated_gib": p.probe_peak_allocated_bytes / 2**30, "probe_peak_reserved_gib": p.probe_peak_reserved_bytes / 2**30}
                 elif kind == "state_changed":
                     state = ev.state_changed.state
                     if ev.state_changed.HasField("failure"):
@@ -98,7 +107,19 @@ def run_worker(a, spec_pb_builder, tmp: Path) -> dict:
     if job.state != t.WORKER_JOB_STATE_SUCCEEDED:
         return {"error": failure or f"state {job.state}"}
     tps, times = rate(points, a.warmup)
-    return {"tokens_per_second": tps, "peak_gpu_memory_bytes": peak, "step_times_s": times, "wall_s": time.time() - t0, "backend_reason": job.backend_reason}
+    return {
+        "tokens_per_second": tps, "peak_gpu_memory_bytes": peak, "peak_gpu_memory_reserved_bytes": peak_reserved,
+        "step_tokens_per_second": spread(step_tps), "measured_steps": len(step_tps),
+        "step_times_s": times, "wall_s": time.time() - t0, "backend_reason": job.backend_reason, "execution_plan": plan,
+    }
+
+
+def spread(xs: list[float]) -> dict:
+    """min / median / max of per-step figures (each step's own tokens / wall time)."""
+    if not xs:
+        return {}
+    s = sorted(xs)
+    return {"min": s[0], "median": s[len(s) // 2] if len(s) % 2 else (s[len(s) // 2 - 1] + s[len(s) // 2]) / 2, "max": s[-1], "n": len(s)}
 
 
 def run_bare(a, spec, tmp: Path) -> dict:
@@ -127,11 +148,21 @@ def run_bare(a, spec, tmp: Path) -> dict:
                 torch.cuda.synchronize()
             points.append((state.global_step, time.time(), counter.total))
 
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+
     cfg = SFTConfig(**{**sft_config_kwargs(spec, tmp / "ck"), **plan.args, "save_strategy": "no"})
     trainer = counting(backend.sft_trainer_class(), counter)(model=plan.loaded.model, args=cfg, train_dataset=make_dataset(ids), processing_class=tok, callbacks=[Timing()])
     trainer.train()
     tps, times = rate(points, a.warmup)
-    return {"tokens_per_second": tps, "peak_gpu_memory_bytes": float(torch.cuda.max_memory_allocated()) if torch.cuda.is_available() else 0.0, "step_times_s": times, "wall_s": time.time() - t0}
+    pts = sorted(points)
+    per_step = [(b[2] - a_[2]) / (b[1] - a_[1]) for a_, b in zip(pts, pts[1:]) if b[0] > a.warmup]
+    cuda = torch.cuda.is_available()
+    return {
+        "tokens_per_second": tps, "peak_gpu_memory_bytes": float(torch.cuda.max_memory_allocated()) if cuda else 0.0,
+        "peak_gpu_memory_reserved_bytes": float(torch.cuda.max_memory_reserved()) if cuda else 0.0,
+        "step_tokens_per_second": spread(per_step), "measured_steps": len(per_step), "step_times_s": times, "wall_s": time.time() - t0,
+    }
 
 
 def main() -> None:
@@ -148,9 +179,17 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--data", default="synthetic", choices=["synthetic", "real"])
     ap.add_argument("--packing", action="store_true")
+    ap.add_argument("--gpus", type=int, default=1, help="data-parallel ranks (the worker launches them with torchrun)")
+    ap.add_argument("--plan", default="seed", choices=["seed", "auto"], help="execution plan (seed: the seed's layout exactly)")
+    ap.add_argument("--checkpointing", default="unsloth", choices=["unsloth", "true", "false"], help="gradient checkpointing of the seed plan")
+    ap.add_argument("--launcher", action="store_true", help="run even one rank through the launcher (torchrun), as N > 1 does")
     ap.add_argument("--model-root", type=Path, default=Path(os.environ.get("MEDTUNE_BENCH_MODELS", "/tmp/medtune-models")))
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
+    if a.backend == "unsloth":
+        import unsloth  # noqa: F401  (before transformers / trl / peft: it patches them)
+    if a.launcher:
+        os.environ["MEDTUNE_TRAINER_LAUNCHER"] = "always"
 
     from random_model import make_random_model
 
@@ -183,6 +222,7 @@ def main() -> None:
     )
     if "peak_gpu_memory_bytes" in res:
         res["peak_gpu_memory_gib"] = res["peak_gpu_memory_bytes"] / 2**30
+        res["peak_gpu_memory_reserved_gib"] = res.get("peak_gpu_memory_reserved_bytes", 0.0) / 2**30
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(res, indent=1))
     print(json.dumps({k: v for k, v in res.items() if k != "step_times_s"}))

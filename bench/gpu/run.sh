@@ -9,6 +9,8 @@
 #   hf14      14B through the hf backend: QLoRA (bitsandbytes) and bf16 LoRA
 #   rows14    the real 916 rows with the seed's template and batching, without and with packing
 #   seq32     32B config: peak memory at batch 2 for several max_seq_length (needs ~66 GB of disk)
+#   scale     one job on N = 1, 2, 4, 8 GPUs (what the machine has) through the launcher; efficiency
+#   plan14    the execution plan at the 14B seed shapes: plan seed vs plan auto (20 measured steps)
 set -uo pipefail
 stage="${1:-env}"
 OUT="${OUT:-/tmp/medtune-out}"
@@ -48,6 +50,19 @@ PY
   rows14)
     $b --config 14B --backend unsloth --mode worker --data real --steps 8 --out "$OUT/rows14-seed.json"
     $b --config 14B --backend unsloth --mode worker --data real --packing --steps 4 --warmup 1 --out "$OUT/rows14-packed.json" ;;
+  scale)
+    # One job on N = 1, 2, 4, 8 GPUs (as many as the machine has) through the launcher (torchrun,
+    # DDP), seed settings per rank; efficiency = tokens/s at N / (N x tokens/s at 1).
+    ngpu=$(nvidia-smi -L | wc -l)
+    for n in 1 2 4 8; do
+      [ "$n" -le "$ngpu" ] || break
+      $b --config 14B --backend "${SCALE_BACKEND:-hf}" --mode worker --launcher --gpus "$n" --steps "${SCALE_STEPS:-12}" --warmup 2 --out "$OUT/scale-$n.json"
+    done
+    python3 bench/gpu/scale_report.py "$OUT"/scale-*.json | tee "$OUT/scale.txt" ;;
+  plan14)
+    # The execution plan: the seed's layout vs auto at the seed's shapes, 20 measured steps each.
+    $b --config 14B --backend unsloth --mode worker --plan seed --steps 22 --warmup 2 --out "$OUT/plan14-seed.json"
+    $b --config 14B --backend unsloth --mode worker --plan auto --steps 22 --warmup 2 --out "$OUT/plan14-auto.json" ;;
   seq32)
     for seq in 4096 3072 2048; do
       $b --config 32B --backend unsloth --mode bare --seq "$seq" --grad-accum 1 --steps 2 --warmup 0 --out "$OUT/seq32-$seq.json"
@@ -58,5 +73,5 @@ python3 - "$OUT" <<'PY'
 import json, sys, pathlib
 for p in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
     r = json.loads(p.read_text())
-    print(p.name, {k: r.get(k) for k in ("tokens_per_second", "peak_gpu_memory_gib", "error")})
+    print(p.name, {k: r.get(k) for k in ("tokens_per_second", "peak_gpu_memory_gib", "peak_gpu_memory_reserved_gib", "step_tokens_per_second", "error")})
 PY

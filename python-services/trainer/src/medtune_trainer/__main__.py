@@ -13,7 +13,27 @@ from .registration import Registrar
 from .server import build
 
 
+def _import_unsloth_first() -> None:
+    """unsloth patches transformers, TRL and peft when imported, and warns (and may run slower)
+    when they were imported before it: on a GPU worker where it is installed, import it before
+    anything else imports them. MEDTUNE_TRAINER_IMPORT_UNSLOTH=0 opts out (the hf backend then
+    runs unpatched, and unsloth jobs run after transformers was imported)."""
+    import importlib.util
+    import os
+
+    if os.environ.get("MEDTUNE_TRAINER_IMPORT_UNSLOTH", "1") == "0" or importlib.util.find_spec("unsloth") is None:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        try:
+            import unsloth  # noqa: F401
+        except Exception:  # reported per job by backends.selection.unsloth_status
+            pass
+
+
 def main() -> int:
+    _import_unsloth_first()
     cfg = WorkerConfig.from_env()
     logging.basicConfig(
         level=getattr(logging, cfg.log_level.upper(), logging.INFO),

@@ -75,6 +75,8 @@ def hyperparameters_from_pb(hp: c.Hyperparameters) -> d.Hyperparameters:
         load_in_4bit=_opt(hp, "load_in_4bit", s.load_in_4bit),
         packing=_opt(hp, "packing", s.packing),
         save_steps=_opt(hp, "save_steps", s.save_steps),
+        gpus=_opt(hp, "gpus", s.gpus),
+        plan=_opt(hp, "plan", s.plan),
     )
 
 
@@ -96,6 +98,9 @@ def hyperparameters_to_pb(h: d.Hyperparameters) -> c.Hyperparameters:
         load_in_4bit=h.load_in_4bit,
         packing=h.packing,
         save_steps=h.save_steps,
+        gpus=h.gpus,
+        plan=h.plan,
+        global_batch_size=h.global_batch_size,
     )
 
 
@@ -250,7 +255,25 @@ def event_to_pb(e: d.JobEvent) -> t.JobEvent:
         out.backend_selected.CopyFrom(t.BackendSelected(backend=_BACKEND_TO_PB[p.backend], reason=p.reason, versions=p.versions))
     elif isinstance(p, d.Notice):
         out.notice.CopyFrom(t.Notice(level=_NOTICE_TO_PB.get(p.level, t.NOTICE_LEVEL_INFO), code=p.code, message=p.message))
+    elif isinstance(p, d.ExecutionPlan):
+        out.execution_plan.CopyFrom(execution_plan_to_pb(p))
     return out
+
+
+def execution_plan_to_pb(p: d.ExecutionPlan) -> t.ExecutionPlan:
+    return t.ExecutionPlan(
+        requested=p.requested,
+        micro_batch_size=p.micro_batch_size,
+        gradient_accumulation_steps=p.gradient_accumulation_steps,
+        gpus=p.gpus,
+        global_batch_size=p.global_batch_size,
+        gradient_checkpointing=p.gradient_checkpointing,
+        packing=p.packing,
+        reason=p.reason,
+        probe_peak_allocated_bytes=p.probe_peak_allocated_bytes,
+        probe_peak_reserved_bytes=p.probe_peak_reserved_bytes,
+        gpu_free_bytes=p.gpu_free_bytes,
+    )
 
 
 def inference_model_from_pb(m: t.InferenceModel) -> d.InferenceModel:

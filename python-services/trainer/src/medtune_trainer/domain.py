@@ -69,6 +69,16 @@ class Hyperparameters:
     load_in_4bit: bool = True
     packing: bool = False
     save_steps: int = 0
+    # Data-parallel ranks (one process per GPU; gloo processes on CPU). Global batch =
+    # batch_size x gradient_accumulation_steps x gpus.
+    gpus: int = 1
+    # "seed": batch_size x gradient_accumulation_steps and checkpointing as given; "auto": the
+    # worker's memory-aware layout of the same global batch (plan.py).
+    plan: str = "auto"
+
+    @property
+    def global_batch_size(self) -> int:
+        return self.batch_size * self.gradient_accumulation_steps * self.gpus
 
 
 SEED_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -200,13 +210,33 @@ class BackendSelected:
 
 
 @dataclass
+class ExecutionPlan:
+    """How the global batch is executed (plan.py); same mathematics whichever is chosen."""
+
+    requested: str
+    micro_batch_size: int
+    gradient_accumulation_steps: int
+    gpus: int
+    gradient_checkpointing: str
+    packing: bool
+    reason: str
+    probe_peak_allocated_bytes: int = 0
+    probe_peak_reserved_bytes: int = 0
+    gpu_free_bytes: int = 0
+
+    @property
+    def global_batch_size(self) -> int:
+        return self.micro_batch_size * self.gradient_accumulation_steps * self.gpus
+
+
+@dataclass
 class Notice:
     level: str  # "info" | "warning"
     code: str
     message: str
 
 
-Payload = Union[StateChanged, Progress, MetricsLogged, CheckpointSaved, ArtifactReady, BackendSelected, Notice]
+Payload = Union[StateChanged, Progress, MetricsLogged, CheckpointSaved, ArtifactReady, BackendSelected, Notice, ExecutionPlan]
 
 
 @dataclass
@@ -231,6 +261,7 @@ class InferenceModel:
     base_model: str = ""
     adapter_uri: str = ""
     merged_uri: str = ""
+    gguf_uri: str = ""  # a GGUF file run by llama.cpp (Generate only)
     load_in_4bit: bool = True
     max_seq_length: int = 4096
     backend: BackendName = BackendName.AUTO

@@ -47,6 +47,7 @@ class Job:
     artifacts: list[d.Artifact] = field(default_factory=list)
     checkpoints: list[d.Checkpoint] = field(default_factory=list)
     failure: Optional[d.Failure] = None
+    execution_plan: Optional[d.ExecutionPlan] = None
     end_time: float = 0.0
     cancel: threading.Event = field(default_factory=threading.Event)
     interrupt: threading.Event = field(default_factory=threading.Event)
@@ -70,6 +71,8 @@ class Job:
             self.checkpoints.append(p.checkpoint)
         elif isinstance(p, d.ArtifactReady):
             self.artifacts.append(p.artifact)
+        elif isinstance(p, d.ExecutionPlan):
+            self.execution_plan = p
 
     def emit(self, payload: d.Payload) -> d.JobEvent:
         ev = self.log.append(self.attempt, payload)

@@ -88,6 +88,8 @@ def job_to_pb(job: Job) -> t.WorkerJob:
         out.failure.CopyFrom(cv.failure_to_pb(job.failure))
     if job.end_time:
         out.end_time.CopyFrom(cv.timestamp(job.end_time))
+    if job.execution_plan:
+        out.execution_plan.CopyFrom(cv.execution_plan_to_pb(job.execution_plan))
     return out
 
 

@@ -58,6 +58,10 @@ def validate_spec(spec: d.JobSpec) -> None:
         _positive(f + "num_train_epochs", hp.num_train_epochs)
     if hp.logging_steps < 1:
         raise InvalidArgument(f + "logging_steps", f"must be >= 1 (got {hp.logging_steps})")
+    if hp.gpus < 1:
+        raise InvalidArgument(f + "gpus", f"must be >= 1 (got {hp.gpus})")
+    if hp.plan not in ("seed", "auto"):
+        raise InvalidArgument(f + "plan", f"must be seed or auto (got {hp.plan!r})")
     if hp.max_seq_length < 8:
         raise InvalidArgument(f + "max_seq_length", f"must be >= 8 (got {hp.max_seq_length})")
     if hp.optimizer not in OPTIMIZERS:

@@ -14,6 +14,9 @@ from .. import domain as d
 from .base import TrainerBackend, TrainPlan
 
 
+DDP_TIMEOUT_S = 600
+
+
 @dataclass
 class RunHooks:
     """What the loop reports to and reads from the job (see jobs.py)."""
@@ -26,6 +29,11 @@ class RunHooks:
     on_checkpoint: Callable[[int, Path], None]
     clock: Callable[[], float] = time.monotonic
     progress_interval_s: float = 1.0
+    # Data-parallel ranks must stop at the same step: True when any rank wants to stop (an
+    # all-reduce in launcher.rank_main; identity in one process).
+    any_rank: Callable[[bool], bool] = lambda stop: stop
+    # Tokens over all ranks from this rank's count (an all-reduce sum under the launcher).
+    all_ranks_tokens: Callable[[int], int] = lambda n: n
 
 
 @dataclass
@@ -93,6 +101,10 @@ def sft_config_kwargs(spec: d.JobSpec, output_dir: Path) -> dict[str, Any]:
         disable_tqdm=True,
         dataloader_num_workers=0,
         save_only_model=False,
+        # A rank that dies must fail the job rather than hang the others in a collective.
+        ddp_timeout=DDP_TIMEOUT_S,
+        # Every LoRA parameter takes part in each forward: no extra traversal of the graph per step.
+        ddp_find_unused_parameters=False,
     )
 
 
@@ -131,7 +143,7 @@ class _EventsCallback:
                 return d.Progress(state.global_step, state.max_steps, float(state.epoch or 0.0), eta, self.tps)
 
             def on_step_end(self, args, state, control, **kw):
-                if hooks.cancel.is_set() or hooks.interrupt.is_set():
+                if hooks.any_rank(hooks.cancel.is_set() or hooks.interrupt.is_set()):
                     control.should_save = True
                     control.should_training_stop = True
                 now = hooks.clock()
@@ -146,7 +158,7 @@ class _EventsCallback:
                     return
                 now = hooks.clock()
                 t_prev, tok_prev = self.window
-                tokens = counter.total
+                tokens = hooks.all_ranks_tokens(counter.total)
                 self.tps = (tokens - tok_prev) / (now - t_prev) if now > t_prev else 0.0
                 self.window = (now, tokens)
                 values = {k: float(v) for k, v in logs.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
@@ -154,6 +166,8 @@ class _EventsCallback:
                 values["tokens_per_second"] = self.tps
                 values["tokens_seen"] = float(tokens)
                 values["peak_gpu_memory_bytes"] = float(torch.cuda.max_memory_allocated()) if torch.cuda.is_available() else 0.0
+                # Reserved includes the allocator's cache: what the card must really hold.
+                values["peak_gpu_memory_reserved_bytes"] = float(torch.cuda.max_memory_reserved()) if torch.cuda.is_available() else 0.0
                 mem = proc.memory_info()
                 values["system/rss_bytes"] = float(mem.rss)
                 values["system/cpu_percent"] = float(proc.cpu_percent(None))

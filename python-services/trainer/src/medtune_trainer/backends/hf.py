@@ -13,6 +13,13 @@ from .base import Loaded, Notify, TrainerBackend, TrainPlan
 _EIGHT_BIT = {"adamw_8bit", "paged_adamw_8bit", "adamw_bnb_8bit", "paged_adamw_32bit"}
 
 
+def local_rank() -> int:
+    """This process's GPU: torchrun's LOCAL_RANK (launcher.py), 0 in the worker itself."""
+    import os
+
+    return int(os.environ.get("LOCAL_RANK", "0"))
+
+
 def _bnb_usable() -> bool:
     import torch
 
@@ -81,7 +88,7 @@ class HfBackend(TrainerBackend):
         if quant is not None:
             kwargs["quantization_config"] = quant
         if device == "cuda":
-            kwargs["device_map"] = {"": 0}
+            kwargs["device_map"] = {"": local_rank()}  # one whole model per rank (DDP), never "auto"
         model = AutoModelForCausalLM.from_pretrained(spec.base_model, **kwargs)
         checkpointing = lora.gradient_checkpointing in ("unsloth", "true")
         if quant is not None:

@@ -6,6 +6,7 @@ trl <= 1.15.0); see python-services/requirements-gpu.txt."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,8 @@ class UnslothBackend(TrainerBackend):
             dtype=_dtype(hp.precision),
             load_in_4bit=hp.load_in_4bit,
             local_files_only=local,
+            # One whole model per rank under torchrun (DDP); the default single device otherwise.
+            **({"device_map": {"": int(os.environ["LOCAL_RANK"])}} if "LOCAL_RANK" in os.environ else {}),
         )
         gc: Any = {"unsloth": "unsloth", "true": True, "false": False}[lora.gradient_checkpointing]
         extra: dict[str, Any] = {"loftq_config": None}  # the seed's
