@@ -3,11 +3,13 @@
  * calls it with the loaded config; integration tests call it in-process with test servers.
  */
 import { availableParallelism } from 'node:os';
-import path from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { admin, dataset, STREAMS } from '@medtune/contracts';
 import {
+  ADMIN_SCOPES,
   adminHandlers,
+  dataRoots,
+  serviceSecurity,
   connectMongo,
   connectNats,
   natsConnectOptions,
@@ -34,6 +36,7 @@ import type { DatasetConfig } from './config';
 import { DatasetCore } from './core/service';
 import { natsDatasetEvents, startJobUsageConsumer } from './events/nats';
 import { datasetHandlers } from './grpc/handlers';
+import { DATASET_SCOPES } from './grpc/scopes';
 import { INDEXES, MongoReportRepo, MongoRowRepo, MongoTemplateRepo, MongoUsageRepo, MongoVersionRepo } from './repo/mongo';
 
 /** A started dataset service. */
@@ -63,7 +66,7 @@ export async function startDataset(cfg: DatasetConfig, log: Logger, clock: Clock
     defaultEosToken: cfg.defaultEosToken,
     log: log.child({ component: 'tokenizers' }),
   });
-  const roots = (cfg.importRoots ?? '').split(':').filter(Boolean).map((r) => path.resolve(r));
+  const roots = dataRoots(cfg, cfg.importRoots);
   const core = new DatasetCore({
     versions: new MongoVersionRepo(mongo.db),
     rows: new MongoRowRepo(mongo.db),
@@ -93,9 +96,10 @@ export async function startDataset(cfg: DatasetConfig, log: Logger, clock: Clock
 
   const deadLetters = createDeadLetterStore(mongo.db);
   // Uploads carry chunks of up to 4 MiB: allow a message a little larger than that.
-  const server = createGrpcServer({ log, authToken: cfg.authToken, channelOptions: { 'grpc.max_receive_message_length': 5 << 20 } });
-  server.add(dataset.DatasetServiceService, datasetHandlers(core));
-  server.add(admin.AdminServiceService, adminHandlers({ deadLetters, nc, log }));
+  const security = await serviceSecurity(cfg, 'dataset-service');
+  const server = createGrpcServer({ log, auth: security.auth, tls: security.serverTls, channelOptions: { 'grpc.max_receive_message_length': 5 << 20 } });
+  server.add(dataset.DatasetServiceService, datasetHandlers(core), DATASET_SCOPES);
+  server.add(admin.AdminServiceService, adminHandlers({ deadLetters, nc, log }), ADMIN_SCOPES);
   const consumers = [await startJobUsageConsumer(nc, core, { deadLetters, log, namespace, maxDeliver: cfg.maxDeliver })];
   const port = await server.start(cfg.grpcAddr);
   log.info({ port }, 'dataset service listening');

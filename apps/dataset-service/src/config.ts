@@ -8,7 +8,7 @@ export const datasetConfigSpec = {
   tokenizerThreads: int({ env: 'TOKENIZER_THREADS', default: 0, min: 0, max: 64, description: 'worker threads per tokenizer pool (0 = cores − 1, at least 1: the main thread parses and stores meanwhile)' }),
   tokenizerPools: int({ env: 'TOKENIZER_POOLS', default: 2, min: 1, max: 16, description: 'tokenizer pools (model directories) kept open' }),
   defaultEosToken: str({ env: 'DEFAULT_EOS_TOKEN', optional: true, description: 'EOS for tokenizer directories that define none' }),
-  importRoots: str({ env: 'IMPORT_ROOTS', optional: true, description: 'colon-separated directories ImportDataset may read from (unset = any path)' }),
+  importRoots: str({ env: 'IMPORT_ROOTS', optional: true, description: 'colon-separated directories ImportDataset may read from (symlinks resolved); unset: MEDTUNE_DATA_ROOTS, i.e. by default the stack\'s var dir and the system temp dir' }),
   maxRowBytes: int({ env: 'MAX_ROW_BYTES', default: 12 << 20, min: 1024, max: 15 << 20, description: 'larger rows are reported TOO_LARGE (a stored row must fit a 16 MiB document)' }),
   batchRows: int({ env: 'BATCH_ROWS', default: 256, min: 1, max: 10_000, description: 'rows per tokenizer batch' }),
   batchesInFlight: int({ env: 'BATCHES_IN_FLIGHT', default: 4, min: 1, max: 64, description: 'batches tokenizing / storing at once' }),

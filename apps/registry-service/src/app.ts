@@ -4,6 +4,7 @@
  */
 import { admin, registry, STREAMS } from '@medtune/contracts';
 import {
+  ADMIN_SCOPES,
   adminHandlers,
   type Clock,
   connectMongo,
@@ -20,6 +21,7 @@ import {
   natsNamespace,
   OutboxRelay,
   type RunningConsumer,
+  serviceSecurity,
   streamOptions,
   systemClock,
 } from '@medtune/kit';
@@ -27,6 +29,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { fileArtifactReader } from './artifacts/digest';
 import type { RegistryConfig } from './config';
 import { AliasCore } from './core/aliases';
+import { REGISTRY_SCOPES } from './grpc/scopes';
 import { RegistryCore } from './core/registry';
 import { ResolveCache } from './core/resolve-cache';
 import { Verifier } from './core/verification';
@@ -84,9 +87,10 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger, clock: Clo
   timer.unref();
 
   const deadLetters = createDeadLetterStore(mongo.db);
-  const server = createGrpcServer({ log, authToken: cfg.authToken });
-  server.add(registry.RegistryServiceService, registryHandlers(core, aliases));
-  server.add(admin.AdminServiceService, adminHandlers({ deadLetters, nc, log }));
+  const security = await serviceSecurity(cfg, 'registry-service');
+  const server = createGrpcServer({ log, auth: security.auth, tls: security.serverTls });
+  server.add(registry.RegistryServiceService, registryHandlers(core, aliases), REGISTRY_SCOPES);
+  server.add(admin.AdminServiceService, adminHandlers({ deadLetters, nc, log }), ADMIN_SCOPES);
   const consumers = [
     await startJobSucceededConsumer(nc, { core, deadLetters, log, namespace, maxDeliver: cfg.maxDeliver }),
   ];

@@ -5,7 +5,9 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import { STREAMS, admin, tracking } from '@medtune/contracts';
 import {
+  ADMIN_SCOPES,
   adminHandlers,
+  serviceSecurity,
   connectMongo,
   connectNats,
   natsConnectOptions,
@@ -29,6 +31,7 @@ import { EventIngest } from './core/ingest';
 import { TrackingCore } from './core/service';
 import { natsRunEvents, startTrackingConsumers } from './events/nats';
 import { trackingHandlers } from './grpc/handlers';
+import { TRACKING_SCOPES } from './grpc/scopes';
 import { MongoMetricLog } from './repo/metric-log';
 import { MongoDirtyMarks, MongoExperimentRepo, MongoRunRepo, TRACKING_INDEXES } from './repo/mongo';
 
@@ -90,9 +93,10 @@ export async function startTracking(cfg: TrackingConfig, log: Logger, clock: Clo
     maxDeliver: cfg.maxDeliver,
     metricConcurrency: cfg.metricConcurrency,
   });
-  const server = createGrpcServer({ log, authToken: cfg.authToken });
-  server.add(tracking.TrackingServiceService, trackingHandlers(core));
-  server.add(admin.AdminServiceService, adminHandlers({ deadLetters, nc, log }));
+  const security = await serviceSecurity(cfg, 'tracking-service');
+  const server = createGrpcServer({ log, auth: security.auth, tls: security.serverTls });
+  server.add(tracking.TrackingServiceService, trackingHandlers(core), TRACKING_SCOPES);
+  server.add(admin.AdminServiceService, adminHandlers({ deadLetters, nc, log }), ADMIN_SCOPES);
   const port = await server.start(cfg.grpcAddr);
   log.info({ port }, 'tracking service listening');
 

@@ -7,10 +7,17 @@ import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core'
 import type { admin } from '@medtune/contracts';
 import type { DeadLetterRecord, DeadLetterStore } from './dead-letters';
 import { FailedPreconditionError, NotFoundError } from './errors';
+import type { MethodScopes } from './auth';
 import { unary, type ServiceHandlers } from './grpc-handlers';
 import type { Logger } from './logger';
 import { decodePageToken, encodePageToken, pageSize } from './paging';
 import { CE_HEADERS, publishRaw } from './publisher';
+
+/** Dead letters are an operator's (access control on: libs/kit auth.ts). */
+export const ADMIN_SCOPES: MethodScopes<typeof admin.AdminServiceService> = {
+  listDeadLetters: 'operator',
+  redriveDeadLetter: 'operator',
+};
 
 /** Header put on a re-driven message: the dead-letter record it came from. */
 export const REDRIVE_HEADER = 'medtune-redrive-of';

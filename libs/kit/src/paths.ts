@@ -15,6 +15,8 @@ import { InvalidArgumentError } from './errors';
 export interface ConfineOptions {
   /** The path must exist (default true). */
   mustExist?: boolean;
+  /** Directories refused even under a root (the stack's secrets). */
+  deny?: readonly string[];
 }
 
 /**
@@ -27,6 +29,11 @@ export function confinePath(p: string, roots: readonly string[], field: string, 
   if (p.includes('\0')) throw new InvalidArgumentError(field, 'the path holds a NUL byte');
   if (!path.isAbsolute(p)) throw new InvalidArgumentError(field, `must be an absolute path (got ${JSON.stringify(p)})`);
   const real = resolveReal(path.resolve(p), options.mustExist ?? true, field);
+  for (const d of options.deny ?? []) {
+    const r = resolveRoot(d) ?? path.resolve(d);
+    const rel = path.relative(r, real);
+    if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) throw new InvalidArgumentError(field, `${JSON.stringify(p)} is in a directory no request may name`);
+  }
   for (const root of roots) {
     const r = resolveRoot(root);
     if (r === undefined) continue;

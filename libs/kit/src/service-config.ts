@@ -1,5 +1,7 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createAuthenticator, serviceCredential, type Authenticator, type ServiceCredential } from './auth';
 import { addr, bool, duration, enumOf, int, secret, str, url } from './config';
 import type { TlsFiles } from './tls';
@@ -57,6 +59,13 @@ export function serviceConfigSpec(defaults: { grpcAddr: string; db: string }) {
     tlsCert: str({ env: 'TLS_CERT', shared: true, optional: true, description: 'PEM certificate: the gRPC server serves TLS (and presents it as client certificate for mTLS)' }),
     tlsKey: str({ env: 'TLS_KEY', shared: true, optional: true, description: 'PEM private key of TLS_CERT' }),
     tlsCa: str({ env: 'TLS_CA', shared: true, optional: true, description: 'PEM CA: clients verify servers with it (TLS on for outgoing calls); with TLS_CLIENT_AUTH the server verifies clients' }),
+    varDir: str({ env: 'VAR_DIR', shared: true, default: 'var', description: "the stack's state directory (its secrets/ are never readable through a request)" }),
+    dataRoots: str({
+      env: 'DATA_ROOTS',
+      shared: true,
+      optional: true,
+      description: 'colon-separated directories every user-given path must resolve under (symlinks resolved); default: VAR_DIR, the system temp directory and ../shared (the read-only data and models next to the checkout)',
+    }),
     tlsClientAuth: bool({ env: 'TLS_CLIENT_AUTH', shared: true, default: false, description: 'require a client certificate signed by TLS_CA (mutual TLS)' }),
     logLevel: enumOf(LOG_LEVELS, { env: 'LOG_LEVEL', shared: true, default: 'info' }),
     shutdownGraceMs: duration({ env: 'SHUTDOWN_GRACE', shared: true, default: 10_000, description: 'time in-flight calls get at shutdown' }),
@@ -147,4 +156,24 @@ export function readKey(file: string, kind: 'private' | 'public'): KeyObject {
   } catch {
     throw new Error(`JWT key file ${file}: expected a PEM ${kind} EC P-256 key (tools/dev/certs/make.sh makes one)`);
   }
+}
+
+/** Where user-given paths may point: the roots and the denied directories, resolved (see paths.ts). */
+export interface DataRoots {
+  readonly roots: readonly string[];
+  readonly deny: readonly string[];
+}
+
+/**
+ * The confinement of a service's user-given paths: `DATA_ROOTS` when set, otherwise the stack's
+ * own data directory (`VAR_DIR`), the system temp directory and `../shared` (the read-only data and
+ * models next to the checkout), each relative to the working directory; `<VAR_DIR>/secrets` is
+ * always denied. `extra` (e.g. the dataset service's IMPORT_ROOTS) replaces the roots when non-empty.
+ */
+export function dataRoots(cfg: { varDir: string; dataRoots?: string | undefined }, extra?: string | undefined): DataRoots {
+  const split = (s: string | undefined) => (s ?? '').split(':').filter(Boolean).map((r) => path.resolve(r));
+  const own = split(extra);
+  const configured = split(cfg.dataRoots);
+  const roots = own.length > 0 ? own : configured.length > 0 ? configured : [path.resolve(cfg.varDir), tmpdir(), path.resolve('../shared')];
+  return { roots, deny: [path.join(path.resolve(cfg.varDir), 'secrets')] };
 }

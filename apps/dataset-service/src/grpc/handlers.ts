@@ -1,5 +1,5 @@
 /** The gRPC adapter: medtune.dataset.v1.DatasetService on the core. Translation only. */
-import { InvalidArgumentError, clientStream, serverStream, unary, type ServiceHandlers } from '@medtune/kit';
+import { InvalidArgumentError, PermissionDeniedError, clientStream, serverStream, unary, type ServiceHandlers } from '@medtune/kit';
 import { dataset } from '@medtune/contracts';
 import { ImportRejectedError } from '../core/errors';
 import type { Progress } from '../core/importer';
@@ -70,6 +70,9 @@ export function datasetHandlers(core: DatasetCore): ServiceHandlers<typeof datas
     getValidationReport: unary((req) => core.getValidationReport(req)),
     previewFormatted: unary((req) => core.previewFormatted(req)),
     streamRows: serverStream(async function* (req, ctx) {
+      // A per-job data credential reads the one version it was issued for (grpc/scopes.ts).
+      const job = ctx.principal?.job;
+      if (job && job.versionDigest !== req.digest) throw new PermissionDeniedError(`the data credential of job ${job.jobId} may not read version ${req.digest}`);
       for await (const row of core.streamRows(req, ctx.signal)) yield { row };
     }),
     registerTemplate: unary((req) => core.registerTemplate(req)),
