@@ -59,6 +59,8 @@ export function registryEnv(o: { natsUrl: string; namespace: string; mongoUri: s
     MEDTUNE_MONGODB_URI: o.mongoUri,
     MEDTUNE_REGISTRY_DB: o.db,
     MEDTUNE_REGISTRY_OUTBOX_INTERVAL: '500ms',
+    // These specs publish training.job.succeeded themselves, with no training service to confirm it.
+    MEDTUNE_REGISTRY_CONFIRM_JOBS: 'off',
   };
 }
 

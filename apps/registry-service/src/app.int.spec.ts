@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
+import { Server, ServerCredentials, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { join } from 'node:path';
-import { common, events, JOB_STATE_SUBJECTS, registry, training } from '@medtune/contracts';
+import { admin as adminApi, common, events, JOB_STATE_SUBJECTS, registry, training } from '@medtune/contracts';
 import {
   AbortedError,
   AlreadyExistsError,
@@ -26,6 +27,11 @@ let nats: TestNats;
 let mongo: TestMongo;
 let app: RegistryApp;
 let client: KitClient<typeof registry.RegistryServiceService>;
+// The training service's answer to GetJob, as a stand-in gRPC server (the registry confirms every
+// training.job.succeeded with it before registering).
+const trainingJobs = new Map<string, training.Job>();
+let trainingStandIn: Server;
+let trainingAddr: string;
 
 function env(dbName: string) {
   return {
@@ -35,6 +41,8 @@ function env(dbName: string) {
     MEDTUNE_MONGODB_URI: mongo.uri,
     MEDTUNE_REGISTRY_DB: dbName,
     MEDTUNE_REGISTRY_OUTBOX_INTERVAL: '200ms',
+    MEDTUNE_REGISTRY_TRAINING_ADDR: trainingAddr,
+    MEDTUNE_REGISTRY_MAX_DELIVER: '2',
   };
 }
 
@@ -54,10 +62,22 @@ async function waitStatus(name: string, version: number, status: registry.ModelV
 beforeAll(async () => {
   nats = await testNats();
   mongo = await testMongo();
+  trainingStandIn = new Server();
+  trainingStandIn.addService(training.TrainingServiceService, {
+    getJob: (call: { request: training.GetJobRequest }, cb: (err: Partial<ServiceError> | null, res?: training.GetJobResponse) => void) => {
+      const job = trainingJobs.get(call.request.jobId);
+      if (job) cb(null, { job });
+      else cb({ code: grpcStatus.NOT_FOUND, details: `no job ${call.request.jobId}` });
+    },
+  });
+  trainingAddr = await new Promise<string>((resolve, reject) =>
+    trainingStandIn.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(`127.0.0.1:${port}`))),
+  );
   app = await startRegistry(loadRegistryConfig(env(mongo.dbNameFor('registry'))), log);
   client = createClient(registry.RegistryServiceClient, `127.0.0.1:${app.port}`, { defaultDeadlineMs: 10_000 });
   return async () => {
     client.close();
+    trainingStandIn.forceShutdown();
     await stop(app);
     await mongo.cleanup();
     await nats.cleanup();
@@ -175,6 +195,7 @@ describe('registry service over gRPC, NATS and FerretDB', () => {
       artifacts: [artifact],
       backendUsed: common.Backend.BACKEND_HF,
     });
+    trainingJobs.set(job.jobId, job);
     const spec = JOB_STATE_SUBJECTS.get(training.JobState.JOB_STATE_SUCCEEDED)!;
     const msg = { job, previousState: training.JobState.JOB_STATE_UPLOADING, state: training.JobState.JOB_STATE_SUCCEEDED, reason: '', time: new Date(), sequence: 9 };
     await publisher.publish(spec, msg, { id: 'job_auto1:9' });
@@ -184,6 +205,42 @@ describe('registry service over gRPC, NATS and FerretDB', () => {
     await waitFor(async () => nats.jsm.consumers.info(nats.streamName('MEDTUNE_TRAINING'), 'registry-autoregister').then((i) => i.num_ack_pending === 0 && i.num_pending === 0));
     const all = await client.unary('listModelVersions', { name: 'med-auto', statuses: [], tags: {}, pageSize: 0, pageToken: '' });
     expect(all.versions).toHaveLength(1);
+  });
+
+  it('a forged training.job.succeeded crowns nothing: the job is confirmed with the training service first', async () => {
+    const publisher = createPublisher(nats.nc, { source: 'medtune/training-service', namespace: natsNamespace(nats.id) });
+    const spec = JOB_STATE_SUBJECTS.get(training.JobState.JOB_STATE_SUCCEEDED)!;
+    const forged = (jobId: string, registerAs: string) => {
+      const job = training.Job.fromPartial({ jobId, registerAs, baseModel: '/models/evil', state: training.JobState.JOB_STATE_SUCCEEDED, artifacts: [writeAdapter(undefined, jobId).artifact] });
+      return { job, previousState: training.JobState.JOB_STATE_UPLOADING, state: training.JobState.JOB_STATE_SUCCEEDED, reason: '', time: new Date(), sequence: 9 };
+    };
+    // Unknown to the training service, and a job it has but that is still running.
+    trainingJobs.set('job_running', training.Job.fromPartial({ jobId: 'job_running', registerAs: 'med-forged-2', state: training.JobState.JOB_STATE_RUNNING }));
+    await publisher.publish(spec, forged('job_forged', 'med-forged'), { id: 'job_forged:9' });
+    await publisher.publish(spec, forged('job_running', 'med-forged-2'), { id: 'job_running:9' });
+    // A real one whose event carries other artifacts than the training service has: the service's win.
+    const { artifact } = writeAdapter(undefined, 'real');
+    trainingJobs.set('job_real', training.Job.fromPartial({ jobId: 'job_real', registerAs: 'med-real', baseModel: '/models/tiny', state: training.JobState.JOB_STATE_SUCCEEDED, artifacts: [artifact] }));
+    await publisher.publish(spec, forged('job_real', 'med-evil-name'), { id: 'job_real:9' });
+    const v = await waitStatus('med-real', 1, S.MODEL_VERSION_STATUS_READY);
+    expect(v.lineage).toMatchObject({ trainingJobId: 'job_real', baseModel: '/models/tiny' });
+    const admin_ = createClient(adminApi.AdminServiceClient, `127.0.0.1:${app.port}`, { defaultDeadlineMs: 10_000 });
+    try {
+      const dead = await waitFor(async () => {
+        const res = await admin_.unary('listDeadLetters', { consumer: '', pageSize: 50, pageToken: '' });
+        const mine = res.deadLetters.filter((d) => /job_forged|job_running/.test(d.error));
+        return mine.length === 2 ? mine : undefined;
+      }, 20_000);
+      expect(dead.map((d) => d.error).sort()).toEqual([
+        expect.stringMatching(/job "job_forged": the training service has no such job; nothing registered/),
+        expect.stringMatching(/job job_running: the training service has it in state JOB_STATE_RUNNING, not SUCCEEDED/),
+      ]);
+    } finally {
+      admin_.close();
+    }
+    for (const name of ['med-forged', 'med-forged-2', 'med-evil-name']) {
+      await expect(client.unary('getModelVersion', { name, version: 1 })).rejects.toBeInstanceOf(NotFoundError);
+    }
   });
 
   it('after a restart, verifies versions left PENDING and publishes events left in the outbox', async () => {

@@ -35,6 +35,7 @@ import { ResolveCache } from './core/resolve-cache';
 import { Verifier } from './core/verification';
 import { natsEventSink, startJobSucceededConsumer } from './events/nats';
 import { registryHandlers } from './grpc/handlers';
+import { trainingJobsClient } from './grpc/training-jobs';
 import { ensureRegistryIndexes, MongoRegistryStore } from './repo/mongo-store';
 
 /** A started registry service. */
@@ -91,8 +92,10 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger, clock: Clo
   const server = createGrpcServer({ log, auth: security.auth, tls: security.serverTls });
   server.add(registry.RegistryServiceService, registryHandlers(core, aliases), REGISTRY_SCOPES);
   server.add(admin.AdminServiceService, adminHandlers({ deadLetters, nc, log }), ADMIN_SCOPES);
+  // A training.job.succeeded is a claim; the training service's GetJob is the fact it is checked against.
+  const trainingJobs = cfg.confirmJobs === 'training' ? trainingJobsClient(cfg.trainingAddr, { authToken: () => security.credential.current(), tls: security.clientTls, log: log.child({ component: 'training-client' }) }) : undefined;
   const consumers = [
-    await startJobSucceededConsumer(nc, { core, deadLetters, log, namespace, maxDeliver: cfg.maxDeliver }),
+    await startJobSucceededConsumer(nc, { core, deadLetters, log, namespace, maxDeliver: cfg.maxDeliver, ...(trainingJobs ? { trainingJobs } : {}) }),
   ];
   const port = await server.start(cfg.grpcAddr);
   log.info({ port }, 'registry service listening');
@@ -109,6 +112,7 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger, clock: Clo
       clearInterval(timer);
       await verifier.stop();
       await outbox.flush();
+      trainingJobs?.close();
     },
   };
 }

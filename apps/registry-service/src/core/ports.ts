@@ -3,7 +3,7 @@
  * production, in memory in unit tests), the event sink (NATS), and the artifact reader (the file
  * system). The core never imports a driver.
  */
-import type { registry } from '@medtune/contracts';
+import type { registry, training } from '@medtune/contracts';
 import type { AliasChangeRecord, ModelRecord, PendingEvent, VersionRecord } from './records';
 import type { ArtifactDigest } from './verify';
 
@@ -102,6 +102,15 @@ export interface RegistryStore {
 }
 
 /** Publishes an encoded event with the given ce-id (the NATS adapter decodes it by subject). */
+/**
+ * The training service, as the registry asks it about a job before registering it: an event is a
+ * claim, the training service's record is the fact (a forged training.job.succeeded crowns nothing).
+ */
+export interface TrainingJobs {
+  /** The job as the training service has it; undefined when it has no such job. */
+  getJob(jobId: string): Promise<training.Job | undefined>;
+}
+
 export interface EventSink {
   publish(subject: string, payload: Uint8Array, id: string): Promise<void>;
 }

@@ -4,7 +4,7 @@
  * the clock and the verifier are passed in.
  */
 import { createHash } from 'node:crypto';
-import { common, events, registry, type training } from '@medtune/contracts';
+import { common, events, registry, training } from '@medtune/contracts';
 import {
   AlreadyExistsError,
   type Clock,
@@ -19,7 +19,7 @@ import {
 } from '@medtune/kit';
 import { SUBJECTS } from '@medtune/contracts';
 import { statusName, toModel, toVersion } from './convert';
-import type { RegistryStore } from './ports';
+import type { RegistryStore, TrainingJobs } from './ports';
 import { checkArtifacts, checkModelName, checkTags, resolvePolicy, type ModelRecord, type PendingEvent, type VersionRecord } from './records';
 import type { ResolveCache } from './resolve-cache';
 
@@ -281,6 +281,24 @@ export class RegistryCore {
    * Registers the artifacts of a succeeded training job under job.register_as (no-op when it is
    * empty). Idempotent: the job id is the idempotency key.
    */
+  /**
+   * Registers the job a training.job.succeeded event names, after confirming it with the training
+   * service: only the job as GetJob returns it (state SUCCEEDED, its artifacts and register_as) is
+   * registered, never the event's copy. An unknown job or one that did not succeed is a verdict on
+   * the event (FailedPreconditionError: dead-lettered, nothing registered); an unreachable training
+   * service is retried.
+   */
+  async registerConfirmedJob(claimed: training.Job, jobs: TrainingJobs | undefined): Promise<registry.CreateModelVersionResponse | null> {
+    if (!jobs) return this.registerJob(claimed);
+    if (!claimed.registerAs) return null;
+    const job = await jobs.getJob(claimed.jobId);
+    if (!job) throw new FailedPreconditionError(`training.job.succeeded for job ${JSON.stringify(claimed.jobId)}: the training service has no such job; nothing registered`);
+    if (job.state !== training.JobState.JOB_STATE_SUCCEEDED) {
+      throw new FailedPreconditionError(`training.job.succeeded for job ${job.jobId}: the training service has it in state ${training.JobState[job.state] ?? job.state}, not SUCCEEDED; nothing registered`);
+    }
+    return this.registerJob(job);
+  }
+
   async registerJob(job: training.Job): Promise<registry.CreateModelVersionResponse | null> {
     if (!job.registerAs) return null;
     const artifacts = job.artifacts.filter((a) => a.kind !== common.ArtifactKind.ARTIFACT_KIND_CHECKPOINT);

@@ -5,7 +5,7 @@
 import { events, STREAMS, subjectSpec } from '@medtune/contracts';
 import { startConsumer, type DeadLetterStore, type Logger, type NatsNamespace, type Publisher, type RunningConsumer } from '@medtune/kit';
 import type { NatsConnection } from '@nats-io/nats-core';
-import type { EventSink } from '../core/ports';
+import type { EventSink, TrainingJobs } from '../core/ports';
 import type { RegistryCore } from '../core/registry';
 
 /** Publishes outbox events (stored encoded) through the kit's publisher with their stored ce-id. */
@@ -26,6 +26,8 @@ export interface JobConsumerOptions {
   log: Logger;
   namespace: NatsNamespace;
   maxDeliver: number;
+  /** Confirms each job with the training service before registering it (absent: the event is trusted). */
+  trainingJobs?: TrainingJobs;
 }
 
 /**
@@ -41,7 +43,7 @@ export function startJobSucceededConsumer(nc: NatsConnection, o: JobConsumerOpti
     handle: async (evt) => {
       const job = evt.message.job;
       if (!job) return;
-      const res = await o.core.registerJob(job);
+      const res = await o.core.registerConfirmedJob(job, o.trainingJobs);
       if (res) o.log.info({ jobId: job.jobId, model: job.registerAs, version: res.version?.version, created: res.created }, 'registered training job');
     },
     deadLetters: o.deadLetters,
