@@ -30,6 +30,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 VAR_DIR=${MEDTUNE_VAR_DIR:-$ROOT/var}
 export MEDTUNE_VAR_DIR=$VAR_DIR
+# The stack's own nats-server requires credentials: one user per role with its publish/subscribe
+# permissions (tools/infra/secrets.sh; passwords generated on first start under var/secrets/nats).
+export MEDTUNE_NATS_AUTH=${MEDTUNE_NATS_AUTH:-1}
 BASE_PORT=${MEDTUNE_STACK_BASE_PORT:-50051}
 READY_TIMEOUT_S=${MEDTUNE_STACK_READY_TIMEOUT_S:-90}
 MODEL_DIR=${MEDTUNE_STACK_MODEL_DIR:-$VAR_DIR/models/tiny-qwen2}
@@ -190,7 +193,7 @@ start_part() {
     echo "=== $(date -u +%FT%TZ) starting $part: ${cmd[*]}"
   } >>"$LOG_DIR/$part.log"
   # setsid: its own process group, so `down` can also reach anything it spawned.
-  (cd "$ROOT" && exec setsid env TSX_TSCONFIG_PATH="$ROOT/tsconfig.json" "${env_args[@]}" "${cmd[@]}" >>"$LOG_DIR/$part.log" 2>&1 </dev/null) &
+  (cd "$ROOT" && nats_credentials "$part" && exec setsid env TSX_TSCONFIG_PATH="$ROOT/tsconfig.json" "${env_args[@]}" "${cmd[@]}" >>"$LOG_DIR/$part.log" 2>&1 </dev/null) &
   pid=$!
   echo "$pid" >"$RUN_DIR/$part.pid"
   local t0=$SECONDS
@@ -238,6 +241,18 @@ stop_part() { # part: SIGTERM, wait (the worker checkpoints a running job), then
 
 infra_env() {
   eval "$("$ROOT/tools/infra/infra.sh" env)"
+}
+
+# The part's NATS role and password, exported in the part's subshell only: never on a command line,
+# in part_env's output or in a log. The trainer is the `worker` role (it publishes no event).
+nats_credentials() {
+  [[ -n ${MEDTUNE_NATS_SECRETS_DIR:-} ]] || return 0
+  local role=$1
+  [[ $role == trainer ]] && role=worker
+  [[ -f $MEDTUNE_NATS_SECRETS_DIR/$role.pass ]] || return 0
+  export MEDTUNE_NATS_USER=$role
+  MEDTUNE_NATS_PASSWORD=$(<"$MEDTUNE_NATS_SECRETS_DIR/$role.pass")
+  export MEDTUNE_NATS_PASSWORD
 }
 
 cmd_up() {

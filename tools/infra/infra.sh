@@ -31,6 +31,12 @@ NATS_STORE=$VAR_DIR/nats
 FERRET_DATA=$VAR_DIR/ferretdb/data/
 FERRET_STATE=$VAR_DIR/ferretdb/state
 PING="$ROOT/tools/infra/ping.mjs"
+# MEDTUNE_NATS_AUTH=1 (deploy/local/stack.sh's default): nats-server requires a user and password
+# per role, with publish/subscribe permissions (tools/infra/secrets.sh); the test run leaves it off.
+NATS_AUTH=${MEDTUNE_NATS_AUTH:-0}
+NATS_SECRETS=$VAR_DIR/secrets/nats
+# shellcheck source=tools/infra/secrets.sh
+source "$ROOT/tools/infra/secrets.sh"
 SERVICES=(nats mongo)
 
 say() { echo "infra: $*" >&2; }
@@ -83,7 +89,16 @@ strays_of() { # service -> pids of processes with our marker that no pid file na
 }
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+nats_auth_on() { # our nats-server was started with authorization
+  ! external nats && [[ -f $RUN_DIR/nats.auth ]]
+}
+
 ping_once() { # service -> 0 when the server answers a real protocol ping
+  if [[ $1 == nats ]] && nats_auth_on; then
+    # The admin role's password reaches the ping through its environment only.
+    MEDTUNE_PING_NATS_USER=admin MEDTUNE_PING_NATS_PASSWORD=$(<"$NATS_SECRETS/admin.pass") node "$PING" "$1" "$(url_of "$1")" 2>&1
+    return
+  fi
   node "$PING" "$1" "$(url_of "$1")" 2>&1
 }
 
@@ -174,6 +189,13 @@ start() { # service
       ensure_nats_server
       mkdir -p "$NATS_STORE"
       cmd=("$(nats_bin)" --addr 127.0.0.1 --port "$NATS_PORT" --jetstream --store_dir "$NATS_STORE" --server_name medtune-local)
+      rm -f "$RUN_DIR/nats.auth"
+      if [[ $NATS_AUTH == 1 ]]; then
+        nats_auth_conf "$NATS_SECRETS"
+        cmd+=(-c "$NATS_SECRETS/server.conf")
+        mkdir -p "$RUN_DIR"
+        echo "$NATS_SECRETS" >"$RUN_DIR/nats.auth"
+      fi
       ;;
     mongo)
       ensure_ferretdb
@@ -235,7 +257,7 @@ stop() { # service: stop our server, then any stray process of this instance
   else
     say "$1: not running"
   fi
-  rm -f "$RUN_DIR/$1.pid"
+  rm -f "$RUN_DIR/$1.pid" "$RUN_DIR/$1.auth"
   for stray in $(strays_of "$1"); do
     say "$1: stopping a stray $(label "$1") of this instance (pid $stray) that had no pid file"
     stop_pid "$stray" "$1"
@@ -362,6 +384,8 @@ cmd_status() {
 cmd_env() {
   echo "export NATS_URL=$(url_of nats)"
   echo "export MONGODB_URI=$(url_of mongo)"
+  # Where the roles' NATS passwords are (a path, never a secret).
+  if nats_auth_on; then echo "export MEDTUNE_NATS_SECRETS_DIR=$NATS_SECRETS"; fi
 }
 
 case ${1:-} in

@@ -9,7 +9,10 @@ import { MongoClient } from 'mongodb';
 const TIMEOUT_MS = 2000;
 
 async function pingNats(url) {
-  const nc = await connect({ servers: url, timeout: TIMEOUT_MS, reconnect: false, name: 'medtune-infra-ping' });
+  // With authorization on, infra.sh hands the admin role's credentials over the environment.
+  const user = process.env.MEDTUNE_PING_NATS_USER;
+  const auth = user ? { user, pass: process.env.MEDTUNE_PING_NATS_PASSWORD ?? '' } : {};
+  const nc = await connect({ servers: url, timeout: TIMEOUT_MS, reconnect: false, name: 'medtune-infra-ping', ...auth });
   try {
     await nc.flush();
     // A NATS without JetStream answers pings but breaks every service; say so here.
