@@ -55,7 +55,7 @@ export interface DatasetApp {
 /** Connects, provisions, starts every part, and returns them (the caller owns shutdown). */
 export async function startDataset(cfg: DatasetConfig, log: Logger, clock: Clock = systemClock): Promise<DatasetApp> {
   const namespace = natsNamespace(cfg.natsNamespace);
-  const mongo = await connectMongo({ uri: cfg.mongoUri, db: cfg.db, log });
+  const mongo = await connectMongo({ uri: cfg.mongoUri, db: cfg.db, log, maxPoolSize: cfg.mongoPoolSize });
   await ensureIndexes(mongo.db, INDEXES);
   const nc = await connectNats(natsConnectOptions(cfg, 'dataset-service', log));
   await ensureStreams(nc, [STREAMS.dataset, STREAMS.training], streamOptions(cfg, log));

@@ -8,6 +8,9 @@ import {
   adminHandlers,
   type Clock,
   connectMongo,
+  openLeaseBucket,
+  serviceLeaseOptions,
+  whileHeld,
   connectNats,
   createDeadLetterStore,
   createGrpcServer,
@@ -54,7 +57,7 @@ export interface RegistryApp {
 /** Connects, provisions, starts every part, and returns them (the caller owns shutdown). */
 export async function startRegistry(cfg: RegistryConfig, log: Logger, clock: Clock = systemClock): Promise<RegistryApp> {
   const namespace = natsNamespace(cfg.natsNamespace);
-  const mongo = await connectMongo({ uri: cfg.mongoUri, db: cfg.db, log });
+  const mongo = await connectMongo({ uri: cfg.mongoUri, db: cfg.db, log, maxPoolSize: cfg.mongoPoolSize });
   await ensureRegistryIndexes(mongo.db);
   const nc = await connectNats(natsConnectOptions(cfg, 'registry-service', log));
   await ensureStreams(nc, [STREAMS.registry, STREAMS.training], streamOptions(cfg, log));
@@ -80,11 +83,26 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger, clock: Clo
   const core = new RegistryCore(deps);
   const aliases = new AliasCore(deps);
 
-  // Restart safety: publish what a previous run left in the outboxes, verify what it left PENDING.
-  await outbox.flush();
-  const resumed = await verifier.resumePending();
-  if (resumed) log.info({ versions: resumed }, 'resuming verification of pending versions');
-  const timer = setInterval(() => void outbox.flush(), cfg.outboxIntervalMs);
+  // Restart safety, in the holder of the <db>.relay lease only (replicas): publish what a
+  // previous process left in the outboxes, verify what it left PENDING, then relay periodically.
+  const leases = await openLeaseBucket(nc, serviceLeaseOptions(cfg, 'registry-service', log));
+  const relayLease = leases.lease(`${cfg.db}.relay`, { ttlMs: cfg.leaseTtlMs });
+  const stopRelay = whileHeld(
+    relayLease,
+    {
+      start: async () => {
+        await outbox.flush();
+        const resumed = await verifier.resumePending();
+        if (resumed) log.info({ versions: resumed }, 'resuming verification of pending versions');
+      },
+      stop: async () => undefined,
+    },
+    log,
+  );
+  await stopRelay.ready;
+  const timer = setInterval(() => {
+    if (relayLease.isHeld) void outbox.flush();
+  }, cfg.outboxIntervalMs);
   timer.unref();
 
   const deadLetters = createDeadLetterStore(mongo.db);
@@ -112,6 +130,7 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger, clock: Clo
       clearInterval(timer);
       await verifier.stop();
       await outbox.flush();
+      await stopRelay();
       trainingJobs?.close();
     },
   };

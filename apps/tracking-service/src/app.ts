@@ -52,7 +52,7 @@ export async function startTracking(cfg: TrackingConfig, log: Logger, clock: Clo
   const namespace = natsNamespace(cfg.natsNamespace);
   // One connection for every write (FerretDB v1 updates are only safe serialised), and a small
   // pool for metric history reads, so a long read does not hold up ingestion.
-  const mongo = await connectMongo({ uri: cfg.mongoUri, db: cfg.db, log });
+  const mongo = await connectMongo({ uri: cfg.mongoUri, db: cfg.db, log, maxPoolSize: cfg.mongoPoolSize });
   const reads = await connectMongo({ uri: cfg.mongoUri, db: cfg.db, log, appName: `${cfg.db}-reads`, maxPoolSize: 4 });
   await ensureIndexes(mongo.db, TRACKING_INDEXES);
   const nc = await connectNats(natsConnectOptions(cfg, 'tracking-service', log));

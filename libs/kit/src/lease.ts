@@ -100,7 +100,11 @@ export class LeaseBucket {
     private readonly defaultOwner: string = leaseOwnerId(),
   ) {}
 
-  /** A lease on `name` (letters, digits, `.-_/=`); call start() to contend for it. */
+  /**
+   * A lease on `name` (letters, digits, `.-_/=`); call start() to contend for it. Services name
+   * theirs `<database>.<work>` (e.g. `medtune_training.scheduler`): once-only work is once per
+   * store, and deployments (or tests) on one NATS with separate databases do not share it.
+   */
   lease(name: string, options: LeaseOptions = {}): Lease {
     const lease = new Lease(this.kv, name, { owner: this.defaultOwner, ...(this.log ? { log: this.log } : {}), ...options }, () => this.leases.delete(lease));
     this.leases.add(lease);
@@ -166,6 +170,7 @@ export class Lease {
   private readonly lostListeners = new Set<Listener>();
   private waiters: Array<() => void> = [];
   private readonly inflight = new Set<Promise<unknown>>();
+  private first: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly kv: KV,
@@ -244,8 +249,13 @@ export class Lease {
   start(): this {
     if (this.running) return this;
     this.running = true;
-    void this.loop();
+    this.first = this.loop();
     return this;
+  }
+
+  /** Resolves after the first attempt made by start() (held or not by then); at once before start(). */
+  ready(): Promise<void> {
+    return this.first;
   }
 
   /** Stops the loop and releases the lease if held (a successor takes it at once). */
@@ -376,6 +386,55 @@ export class Lease {
     const r: LeaseRecord = { owner: this.owner, token, ttlMs: this.ttlMs, renewedAt: new Date().toISOString(), ...(this.meta ? { meta: this.meta } : {}) };
     return JSON.stringify(r);
   }
+}
+
+/** Work that runs only while a lease is held: start() when acquired, stop() when lost. */
+export interface LeasedWork {
+  start(): void | Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `work` while `lease` is held (starting the lease): start() on every acquisition, stop() on
+ * every loss, one after the other. Returns a function that stops the work and releases the lease
+ * (the work stops first, so a successor starts after this process's last write); its `ready`
+ * resolves after the first attempt (and the work's start when it won), so a single instance does
+ * its restart work before it serves, as it did without leases.
+ */
+export function whileHeld(lease: Lease, work: LeasedWork, log?: Logger): (() => Promise<void>) & { ready: Promise<void> } {
+  let chain: Promise<unknown> = Promise.resolve();
+  let running = false;
+  const then = (fn: () => void | Promise<void>): void => {
+    chain = chain.then(fn).catch((err: unknown) => log?.error({ err, lease: lease.name }, 'leased work failed to start or stop'));
+  };
+  const offA = lease.onAcquired(() =>
+    then(async () => {
+      if (running) return;
+      running = true;
+      await work.start();
+    }),
+  );
+  const offL = lease.onLost(() =>
+    then(async () => {
+      if (!running) return;
+      running = false;
+      await work.stop();
+    }),
+  );
+  lease.start();
+  // After the first attempt, and after work.start() when that attempt acquired the lease.
+  const ready = lease.ready().then(() => chain).then(() => undefined);
+  const stop = async (): Promise<void> => {
+    offA();
+    offL();
+    await chain;
+    if (running) {
+      running = false;
+      await work.stop();
+    }
+    await lease.stop();
+  };
+  return Object.assign(stop, { ready });
 }
 
 /** A compare-and-set that lost: the key is at another revision. */
