@@ -4,7 +4,9 @@
  */
 import { admin, evaluation, STREAMS } from '@medtune/contracts';
 import {
+  ADMIN_SCOPES,
   adminHandlers,
+  serviceSecurity,
   type Clock,
   connectMongo,
   connectNats,
@@ -33,6 +35,7 @@ import { Runner } from './core/runner';
 import { natsEventSink, startVersionReadyConsumer } from './events/nats';
 import { fileRowReader } from './files/rows';
 import { evaluationHandlers } from './grpc/handlers';
+import { EVALUATION_SCOPES } from './grpc/scopes';
 import { ensureEvaluationIndexes, MongoEvalStore } from './repo/mongo-store';
 
 /** A started evaluation service. */
@@ -62,7 +65,14 @@ export async function startEvaluation(cfg: EvaluationConfig, log: Logger, clock:
   const publisher = createPublisher(nc, { source: 'medtune/evaluation-service', clock, namespace });
   const outbox = new OutboxRelay(store, natsEventSink(publisher), log.child({ component: 'outbox' }));
   const notifier = new Notifier();
-  const clientSettings = { authToken: cfg.authToken, log: log.child({ component: 'clients' }) };
+  const security = await serviceSecurity(cfg, 'evaluation-service');
+  const clientSettings = {
+    authToken: security.credential.current,
+    tls: security.clientTls,
+    sharedToken: cfg.authToken,
+    jwtKey: security.jwtKey,
+    log: log.child({ component: 'clients' }),
+  };
   const registry = registryPort(cfg.registryAddr, clientSettings);
   const dataset = datasetPort(cfg.datasetAddr, cfg.datasetAddrForWorkers ?? cfg.datasetAddr, clientSettings);
   const workers = workerPort({
@@ -122,9 +132,9 @@ export async function startEvaluation(cfg: EvaluationConfig, log: Logger, clock:
   timer.unref();
 
   const deadLetters = createDeadLetterStore(mongo.db);
-  const server = createGrpcServer({ log, authToken: cfg.authToken });
-  server.add(evaluation.EvaluationServiceService, evaluationHandlers(core));
-  server.add(admin.AdminServiceService, adminHandlers({ deadLetters, nc, log }));
+  const server = createGrpcServer({ log, auth: security.auth, tls: security.serverTls });
+  server.add(evaluation.EvaluationServiceService, evaluationHandlers(core), EVALUATION_SCOPES);
+  server.add(admin.AdminServiceService, adminHandlers({ deadLetters, nc, log }), ADMIN_SCOPES);
   const consumers = cfg.automation
     ? [await startVersionReadyConsumer(nc, { automation, deadLetters, log, namespace, maxDeliver: cfg.maxDeliver })]
     : [];

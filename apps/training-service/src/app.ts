@@ -2,11 +2,15 @@
  * Wires the training service: connections → repositories → core → adapters → server. main.ts
  * calls it with the loaded config; integration tests call it in-process with test servers.
  */
+import type { KeyObject } from 'node:crypto';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { STREAMS, admin, training } from '@medtune/contracts';
 import {
+  ADMIN_SCOPES,
   adminHandlers,
+  serviceSecurity,
+  signJobDataToken,
   createDeadLetterStore,
   connectMongo,
   openLeaseBucket,
@@ -33,6 +37,7 @@ import { localModelInspector } from './adapters/model-files';
 import { natsEventPublisher } from './events/publisher';
 import { datasetClient, workerClientFactory } from './grpc/clients';
 import { trainingHandlers, workerRegistryHandlers } from './grpc/handlers';
+import { TRAINING_SCOPES, WORKER_REGISTRY_SCOPES } from './grpc/scopes';
 import { MongoJobEventRepository, MongoJobRepository, MongoWorkerRepository, TRAINING_INDEXES } from './repo/mongo';
 
 /** A started training service. */
@@ -46,6 +51,11 @@ export interface TrainingApp {
   stopBackground(): Promise<void>;
 }
 
+/** Per-job data credentials: two hours, enough to stream a version once; each attempt gets its own. */
+function jobDataCredential(key: KeyObject): (jobId: string, versionDigest: string) => Promise<string> {
+  return (jobId, versionDigest) => signJobDataToken(key, { jobId, versionDigest });
+}
+
 /** Connects, provisions, restores (outbox, re-attach), serves, and returns the parts (the caller owns shutdown). */
 export async function startTraining(cfg: TrainingConfig, log: Logger, clock: Clock = systemClock): Promise<TrainingApp> {
   const namespace = natsNamespace(cfg.natsNamespace);
@@ -56,9 +66,11 @@ export async function startTraining(cfg: TrainingConfig, log: Logger, clock: Clo
   // Replicas: scheduling, attaching, the lost-worker sweep and the outbox relay run in the holder only.
   const leases = await openLeaseBucket(nc, serviceLeaseOptions(cfg, 'training-service', log));
 
+  const security = await serviceSecurity(cfg, 'training-service');
+  const callAuth = { authToken: security.credential.current, tls: security.clientTls };
   const timing = { callDeadlineMs: cfg.callDeadlineMs, watchDeadlineMs: cfg.watchDeadlineMs };
-  const datasets = datasetClient(cfg.datasetAddr, { log: log.child({ component: 'dataset-client' }), authToken: cfg.authToken, timing });
-  const workerClients = workerClientFactory({ log: log.child({ component: 'worker-client' }), authToken: cfg.authToken, timing });
+  const datasets = datasetClient(cfg.datasetAddr, { log: log.child({ component: 'dataset-client' }), ...callAuth, timing });
+  const workerClients = workerClientFactory({ log: log.child({ component: 'worker-client' }), ...callAuth, timing });
   const newId = createIdGenerator(clock);
   const core = new Orchestrator({
     jobs: new MongoJobRepository(mongo.db),
@@ -73,6 +85,8 @@ export async function startTraining(cfg: TrainingConfig, log: Logger, clock: Clo
     dispatch: {
       datasetAddress: cfg.workerDatasetAddr ?? cfg.datasetAddr,
       ...(cfg.authToken ? { datasetAuthToken: cfg.authToken } : {}),
+      // With signed tokens, each StartJob carries a data credential for that job's version only.
+      ...(security.jwtKey ? { datasetCredential: jobDataCredential(security.jwtKey) } : {}),
       artifactRoot: cfg.artifactRoot ?? pathToFileURL(resolve('var/artifacts')).href,
     },
     clock,
@@ -91,12 +105,12 @@ export async function startTraining(cfg: TrainingConfig, log: Logger, clock: Clo
   // Before serving: publish what a previous process left in outboxes, re-attach to running jobs.
   await core.start();
 
-  const server = createGrpcServer({ log, authToken: cfg.authToken });
-  server.add(training.TrainingServiceService, trainingHandlers(core));
-  server.add(training.WorkerRegistryServiceService, workerRegistryHandlers(core));
+  const server = createGrpcServer({ log, auth: security.auth, tls: security.serverTls });
+  server.add(training.TrainingServiceService, trainingHandlers(core), TRAINING_SCOPES);
+  server.add(training.WorkerRegistryServiceService, workerRegistryHandlers(core), WORKER_REGISTRY_SCOPES);
   // Every service answers AdminService (admin.proto). The training service consumes no stream
   // today, so its dead-letter list is empty, but the contract and the tooling stay uniform.
-  server.add(admin.AdminServiceService, adminHandlers({ deadLetters: createDeadLetterStore(mongo.db), nc, log }));
+  server.add(admin.AdminServiceService, adminHandlers({ deadLetters: createDeadLetterStore(mongo.db), nc, log }), ADMIN_SCOPES);
   const port = await server.start(cfg.grpcAddr);
   log.info({ port }, 'training service listening');
 

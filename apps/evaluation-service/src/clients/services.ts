@@ -3,20 +3,27 @@
  * retries only on UNAVAILABLE / RESOURCE_EXHAUSTED / ABORTED, errors as DomainError classes).
  */
 import { dataset, registry, trainer, training, type common } from '@medtune/contracts';
-import { createClient, type KitClient, type Logger } from '@medtune/kit';
+import { createClient, signJobDataToken, type ClientOptions, type KitClient, type Logger, type TlsFiles } from '@medtune/kit';
+import type { KeyObject } from 'node:crypto';
 import type { DatasetPort, IdleWorker, RegistryPort, WorkerPort } from '../core/ports';
 
 /** Options shared by the clients. */
 export interface ClientSettings {
-  authToken?: string | undefined;
+  /** The token (or a function read per call) of this service's own calls. */
+  authToken?: ClientOptions['authToken'];
+  tls?: TlsFiles | undefined;
+  /** The shared token, handed to workers for the rows of an eval-loss dataset (no signing key). */
+  sharedToken?: string | undefined;
+  /** The signing key: workers get a data credential for one version and one evaluation instead. */
+  jwtKey?: KeyObject | undefined;
   log: Logger;
 }
 
 /** The registry port over gRPC. */
 export function registryPort(address: string, s: ClientSettings): RegistryPort & { close(): void } {
-  const c = createClient(registry.RegistryServiceClient, address, { defaultDeadlineMs: 10_000, authToken: s.authToken, log: s.log });
+  const c = createClient(registry.RegistryServiceClient, address, { defaultDeadlineMs: 10_000, authToken: s.authToken, tls: s.tls, log: s.log });
   // A compare-and-set miss (ABORTED) must reach the automation at once, not be retried as is.
-  const cas = createClient(registry.RegistryServiceClient, address, { defaultDeadlineMs: 10_000, authToken: s.authToken, log: s.log, retry: false });
+  const cas = createClient(registry.RegistryServiceClient, address, { defaultDeadlineMs: 10_000, authToken: s.authToken, tls: s.tls, log: s.log, retry: false });
   return {
     async resolve(ref) {
       return (await c.unary('resolveModel', { ref })).version!;
@@ -42,7 +49,7 @@ export function registryPort(address: string, s: ClientSettings): RegistryPort &
 
 /** The dataset port over gRPC; `workerAddress` is where workers reach the dataset service. */
 export function datasetPort(address: string, workerAddress: string, s: ClientSettings): DatasetPort & { close(): void } {
-  const c = createClient(dataset.DatasetServiceClient, address, { defaultDeadlineMs: 10_000, authToken: s.authToken, log: s.log });
+  const c = createClient(dataset.DatasetServiceClient, address, { defaultDeadlineMs: 10_000, authToken: s.authToken, tls: s.tls, log: s.log });
   return {
     async getTemplate(name): Promise<common.PromptTemplate> {
       return (await c.unary('getTemplate', { name })).template!;
@@ -50,8 +57,9 @@ export function datasetPort(address: string, workerAddress: string, s: ClientSet
     async getVersion(digest) {
       return (await c.unary('getVersion', { digest })).version!;
     },
-    sourceFor(digest) {
-      return { address: workerAddress, versionDigest: digest, authToken: s.authToken ?? '' };
+    async sourceFor(digest, evaluationId) {
+      const authToken = s.jwtKey ? await signJobDataToken(s.jwtKey, { jobId: evaluationId, versionDigest: digest }) : (s.sharedToken ?? '');
+      return { address: workerAddress, versionDigest: digest, authToken };
     },
     close: () => c.close(),
   };
@@ -74,14 +82,14 @@ export function workerPort(o: WorkerPortOptions): WorkerPort & { close(): void }
     let c = clients.get(address);
     if (!c) {
       // Generation is not retried by the client: the runner resumes from the stored items instead.
-      c = createClient(trainer.TrainerServiceClient, address, { defaultDeadlineMs: o.generateDeadlineMs, authToken: o.authToken, log: o.log, retry: false });
+      c = createClient(trainer.TrainerServiceClient, address, { defaultDeadlineMs: o.generateDeadlineMs, authToken: o.authToken, tls: o.tls, log: o.log, retry: false });
       clients.set(address, c);
     }
     return c;
   };
   const trainingClient = o.staticAddresses.length
     ? undefined
-    : createClient(training.WorkerRegistryServiceClient, o.trainingAddress, { defaultDeadlineMs: 5_000, authToken: o.authToken, log: o.log, retry: { maxAttempts: 2 } });
+    : createClient(training.WorkerRegistryServiceClient, o.trainingAddress, { defaultDeadlineMs: 5_000, authToken: o.authToken, tls: o.tls, log: o.log, retry: { maxAttempts: 2 } });
   return {
     async idleWorkers(): Promise<IdleWorker[]> {
       if (trainingClient) {

@@ -94,7 +94,7 @@ export interface DatasetPort {
   getTemplate(name: string): Promise<common.PromptTemplate>;
   getVersion(digest: string): Promise<dataset.DatasetVersion>;
   /** Where a worker reads a version's rows from (the address as the worker sees it). */
-  sourceFor(digest: string): trainer.DatasetSource;
+  sourceFor(digest: string, evaluationId: string): trainer.DatasetSource | Promise<trainer.DatasetSource>;
 }
 
 /** A worker that can take a generation now. */

@@ -187,7 +187,7 @@ export class Runner {
         if (!this.d.dataset) throw new InvalidArgumentError('eval_loss_dataset_digest', 'no dataset service is configured');
         const res = await this.d.workers.evaluateLoss(
           worker.address,
-          { model: inferenceModel(cur), data: { $case: 'dataset', dataset: this.d.dataset.sourceFor(cur.evalLossDigest) }, maxRows: 0 },
+          { model: inferenceModel(cur), data: { $case: 'dataset', dataset: await this.d.dataset.sourceFor(cur.evalLossDigest, cur.id) }, maxRows: 0 },
           signal,
         );
         evalLoss = res.meanLoss;

@@ -129,6 +129,8 @@ export interface DispatchSettings {
   readonly datasetAddress: string;
   /** Bearer token the workers use with the dataset service, when access control is on. */
   readonly datasetAuthToken?: string;
+  /** Mints the short-lived data credential of one job (its version only); preferred over datasetAuthToken. */
+  readonly datasetCredential?: (jobId: string, versionDigest: string) => Promise<string>;
   /** e.g. file:///var/medtune/artifacts; the worker writes under <root>/<job_id>/. */
   readonly artifactRoot: string;
 }

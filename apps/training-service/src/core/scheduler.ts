@@ -62,7 +62,7 @@ export function fits(job: training.Job, worker: trainer.WorkerInfo): boolean {
 }
 
 /** The StartJob request of a dispatch. */
-export function startRequest(record: JobRecord, d: Dispatch, settings: DispatchSettings): trainer.StartJobRequest {
+export function startRequest(record: JobRecord, d: Dispatch, settings: DispatchSettings, datasetToken = settings.datasetAuthToken ?? ''): trainer.StartJobRequest {
   const job = record.job;
   return {
     jobId: job.jobId,
@@ -71,7 +71,7 @@ export function startRequest(record: JobRecord, d: Dispatch, settings: DispatchS
       baseModel: job.baseModel,
       data: {
         $case: 'dataset',
-        dataset: { address: settings.datasetAddress, versionDigest: job.datasetDigest, authToken: settings.datasetAuthToken ?? '' },
+        dataset: { address: settings.datasetAddress, versionDigest: job.datasetDigest, authToken: datasetToken },
       },
       hyperparameters: job.hyperparameters,
       lora: job.lora,
@@ -89,6 +89,16 @@ export const DEFAULT_DISPATCH_DEADLINE_MS = 5_000;
 const MAX_UNREACHABLE_PAUSE_MS = 30_000;
 /** Pages of the queue one pass reads at most when the first jobs fit none of the free slots. */
 const MAX_PAGES = 4;
+
+/**
+ * The dataset credential of one StartJob: minted per dispatch for this job and version when the
+ * service signs tokens (so a resumed attempt gets a fresh one and nothing stored depends on it),
+ * else the shared token, else none.
+ */
+async function datasetToken(settings: DispatchSettings, record: JobRecord): Promise<string> {
+  if (settings.datasetCredential) return settings.datasetCredential(record.job.jobId, record.job.datasetDigest);
+  return settings.datasetAuthToken ?? '';
+}
 
 /** Dispatches waiting jobs to free slots, several at once. */
 export class Scheduler {
@@ -228,7 +238,7 @@ export class Scheduler {
     const jobId = record.job.jobId;
     let res: trainer.StartJobResponse;
     try {
-      res = await executor.start({ ...slot, address: d.address }, startRequest(record, d, this.deps.settings), {
+      res = await executor.start({ ...slot, address: d.address }, startRequest(record, d, this.deps.settings, await datasetToken(this.deps.settings, record)), {
         deadlineMs: this.deps.dispatchDeadlineMs ?? DEFAULT_DISPATCH_DEADLINE_MS,
       });
     } catch (err) {

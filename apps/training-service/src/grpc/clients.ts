@@ -3,8 +3,14 @@
  * retries of UNAVAILABLE / RESOURCE_EXHAUSTED / ABORTED only, errors as DomainError classes).
  */
 import { dataset, trainer } from '@medtune/contracts';
-import { createClient, type KitClient, type Logger } from '@medtune/kit';
+import { createClient, type ClientOptions, type KitClient, type Logger, type TlsFiles } from '@medtune/kit';
 import type { DatasetClient, WorkerClient, WorkerClientFactory } from '../core/ports';
+
+/** Credentials of the calls: a token (or a function read per call) and TLS files. */
+export interface ClientAuth {
+  authToken?: ClientOptions['authToken'];
+  tls?: TlsFiles | undefined;
+}
 
 /** Deadlines of the calls to the dataset service and the workers. */
 export interface ClientTiming {
@@ -15,8 +21,8 @@ export interface ClientTiming {
 }
 
 /** GetVersion on the dataset service at `address`. */
-export function datasetClient(address: string, opts: { log: Logger; authToken?: string | undefined; timing: ClientTiming }): DatasetClient & { close(): void } {
-  const c = createClient(dataset.DatasetServiceClient, address, { defaultDeadlineMs: opts.timing.callDeadlineMs, authToken: opts.authToken, log: opts.log });
+export function datasetClient(address: string, opts: ClientAuth & { log: Logger; timing: ClientTiming }): DatasetClient & { close(): void } {
+  const c = createClient(dataset.DatasetServiceClient, address, { defaultDeadlineMs: opts.timing.callDeadlineMs, authToken: opts.authToken, tls: opts.tls, log: opts.log });
   return {
     getVersion: (digest) => c.unary('getVersion', { digest }),
     close: () => c.close(),
@@ -24,13 +30,13 @@ export function datasetClient(address: string, opts: { log: Logger; authToken?: 
 }
 
 /** One cached client per worker address; close() closes them all. */
-export function workerClientFactory(opts: { log: Logger; authToken?: string | undefined; timing: ClientTiming }): WorkerClientFactory & { close(): void; reset(address: string): void } {
+export function workerClientFactory(opts: ClientAuth & { log: Logger; timing: ClientTiming }): WorkerClientFactory & { close(): void; reset(address: string): void } {
   const clients = new Map<string, WorkerClient & { raw: KitClient<typeof trainer.TrainerServiceService> }>();
   const factory = (address: string): WorkerClient => {
     let client = clients.get(address);
     if (!client) {
       // StartJob and CancelJob are idempotent on the worker, so the kit may retry them.
-      const raw = createClient(trainer.TrainerServiceClient, address, { defaultDeadlineMs: opts.timing.callDeadlineMs, authToken: opts.authToken, log: opts.log });
+      const raw = createClient(trainer.TrainerServiceClient, address, { defaultDeadlineMs: opts.timing.callDeadlineMs, authToken: opts.authToken, tls: opts.tls, log: opts.log });
       client = {
         raw,
         startJob: (req, options) => raw.unary('startJob', req, options?.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
