@@ -88,8 +88,14 @@ export interface EnsureStreamsOptions {
   namespace?: NatsNamespace;
   /** Window in which a repeated Nats-Msg-Id is dropped; default 2 minutes. */
   duplicateWindowMs?: number;
-  /** Drop messages older than this; default 0 = keep. */
+  /** Drop messages older than this; default 0 = keep (services pass NATS_STREAM_MAX_AGE). */
   maxAgeMs?: number;
+  /**
+   * Drop the oldest messages once the stream holds more than this many bytes; default -1 = no
+   * limit (services pass NATS_STREAM_MAX_BYTES). Consumers that fall further behind than the
+   * limit lose what was dropped: size it for the longest consumer outage to survive.
+   */
+  maxBytes?: number;
   /** Replicas (clustered JetStream); default 1. */
   replicas?: number;
   log?: Logger;
@@ -100,7 +106,8 @@ const STREAM_NAME_IN_USE = 10058;
 
 /**
  * Creates each stream, or updates it to this configuration when it exists: safe to run at every
- * start of every service, concurrently. File storage, limits retention.
+ * start of every service, concurrently. File storage, limits retention (max_age / max_bytes: the
+ * oldest messages go first, discard policy old).
  */
 export async function ensureStreams(nc: NatsConnection, streams: readonly StreamDefinition[], options: EnsureStreamsOptions = {}): Promise<void> {
   const jsm = await jetstreamManager(nc);
@@ -112,6 +119,7 @@ export async function ensureStreams(nc: NatsConnection, streams: readonly Stream
       description: s.description ?? '',
       duplicate_window: nanos(options.duplicateWindowMs ?? 120_000),
       max_age: nanos(options.maxAgeMs ?? 0),
+      max_bytes: options.maxBytes ?? -1,
       num_replicas: options.replicas ?? 1,
     } satisfies Partial<StreamConfig>;
     const existing = await jsm.streams.info(wanted.name).catch((err: unknown) => {

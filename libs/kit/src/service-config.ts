@@ -34,6 +34,21 @@ export function serviceConfigSpec(defaults: { grpcAddr: string; db: string }) {
     natsPassword: secret({ env: 'NATS_PASSWORD', shared: true, optional: true, description: 'NATS password' }),
     natsToken: secret({ env: 'NATS_TOKEN', shared: true, optional: true, description: 'NATS token' }),
     natsCredsFile: str({ env: 'NATS_CREDS', shared: true, optional: true, description: 'path of a NATS .creds file (JWT + nkey seed)' }),
+    natsStreamMaxAgeMs: duration({
+      env: 'NATS_STREAM_MAX_AGE',
+      shared: true,
+      default: 30 * 24 * 3_600_000,
+      min: 0,
+      description: 'JetStream streams drop messages older than this (0 = never); consumers must catch up within it',
+    }),
+    natsStreamMaxBytes: int({
+      env: 'NATS_STREAM_MAX_BYTES',
+      shared: true,
+      default: 1024 * 1024 * 1024,
+      min: -1,
+      max: Number.MAX_SAFE_INTEGER,
+      description: 'JetStream streams drop their oldest messages beyond this size (-1 = no limit)',
+    }),
     natsStreamReplicas: int({ env: 'NATS_STREAM_REPLICAS', shared: true, default: 1, min: 1, max: 5, description: 'JetStream replicas of the streams this service provisions (3 on a NATS cluster)' }),
     mongoUri: url({ env: 'MONGODB_URI', shared: true, default: 'mongodb://127.0.0.1:27017', protocols: ['mongodb:', 'mongodb+srv:'], secret: true, description: 'MongoDB server' }),
     db: str({ env: 'DB', default: defaults.db, pattern: /^[A-Za-z0-9_-]{1,63}$/, description: 'database name' }),
@@ -81,6 +96,8 @@ export interface NatsServiceConfig {
   natsToken?: string | undefined;
   natsCredsFile?: string | undefined;
   natsStreamReplicas: number;
+  natsStreamMaxAgeMs?: number;
+  natsStreamMaxBytes?: number;
 }
 
 /** connectNats options from a service's config: URL, credentials, connection name. */
@@ -98,7 +115,13 @@ export function natsConnectOptions(cfg: NatsServiceConfig, name: string, log: Lo
 
 /** ensureStreams options from a service's config: namespace and replicas. */
 export function streamOptions(cfg: NatsServiceConfig, log: Logger): EnsureStreamsOptions {
-  return { namespace: natsNamespace(cfg.natsNamespace), replicas: cfg.natsStreamReplicas, log };
+  return {
+    namespace: natsNamespace(cfg.natsNamespace),
+    replicas: cfg.natsStreamReplicas,
+    ...(cfg.natsStreamMaxAgeMs !== undefined ? { maxAgeMs: cfg.natsStreamMaxAgeMs } : {}),
+    ...(cfg.natsStreamMaxBytes !== undefined ? { maxBytes: cfg.natsStreamMaxBytes } : {}),
+    log,
+  };
 }
 
 /** The access-control part of a loaded {@link serviceConfigSpec} config. */
