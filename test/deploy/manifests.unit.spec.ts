@@ -52,6 +52,12 @@ describe('the Kubernetes check', () => {
     const training = find(objects, 'Deployment', 'training').spec.template.spec.containers[0];
     expect(training.readinessProbe.grpc).toEqual({ port: 50052, service: 'medtune.training.v1.TrainingService' });
     expect(find(objects, 'StatefulSet', 'nats').spec.replicas).toBe(3);
+    // Every service runs as two replicas at least (leases in NATS KV own the once-only work).
+    for (const svc of ['dataset', 'training', 'tracking', 'evaluation', 'registry']) {
+      const d = find(objects, 'Deployment', svc);
+      expect(d.spec.replicas, svc).toBeGreaterThanOrEqual(2);
+      expect(d.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'MEDTUNE_INSTANCE_ID')?.valueFrom.fieldRef.fieldPath, svc).toBe('metadata.name');
+    }
     expect(find(objects, 'Deployment', 'trainer').spec.template.spec.containers[0].resources.limits['nvidia.com/gpu']).toBe(1);
   });
 
