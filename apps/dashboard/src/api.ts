@@ -96,7 +96,7 @@ export function createApi(clients: GatewayClients, opts: { maxHistoryPoints: num
 
   return {
     /** Whether actions need the user's token. */
-    session: (signedIn: boolean) => ({ authRequired: opts.authRequired, signedIn }),
+    session: (signedIn: boolean) => ({ authRequired: opts.authRequired, signedIn, maxHistoryPoints: opts.maxHistoryPoints }),
 
     /** Checks a token the user entered by making one cheap authenticated call with it. */
     async checkToken(token: string): Promise<void> {

@@ -16,7 +16,7 @@ import { SessionContext, SignIn, type Session } from './ui';
 
 function Page({ url }: { url: URL }) {
   const p = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
-  if (p[0] === 'runs' && p[1]) return <RunPage runId={p[1]} />;
+  if (p[0] === 'runs' && p[1]) return <RunPage runId={p[1]} raw={url.searchParams.get('points') === 'raw'} />;
   if (p[0] === 'compare') return <ComparePage url={url} />;
   if (p[0] === 'evaluations') return <EvaluationsPage />;
   if (p[0] === 'comparisons' && p[1]) return <ComparisonPage id={p[1]} />;

@@ -77,8 +77,36 @@ function describe(e: JobEventJson): string {
   return `${kind}: ${JSON.stringify(v).slice(0, 200)}`;
 }
 
+/**
+ * Every stored point, without downsampling (`?points=raw`): step windows small enough that the
+ * tracking service returns them whole. Slow for long runs; the benchmark's baseline.
+ */
+async function rawHistory(runId: string, metrics: MetricSummary[], keys: string[]): Promise<{ series: SeriesJson[] }> {
+  // The gateway's cap on points per call: a window of that many steps comes back whole.
+  const { maxHistoryPoints: window } = await get<{ maxHistoryPoints: number }>('/session');
+  const series = await Promise.all(
+    keys.map(async (key) => {
+      const last = metrics.find((m) => m.key === key)?.lastStep ?? 0;
+      const starts: number[] = [];
+      for (let start = 0; start <= last; start += window) starts.push(start);
+      const parts = await Promise.all(starts.map((start) => get<{ series: SeriesJson[] }>(`/runs/${encodeURIComponent(runId)}/history`, { key, max_points: window, start_step: start, end_step: start + window - 1 })));
+      const out: SeriesJson = { key, steps: [], values: [], total: 0 };
+      for (const h of parts) {
+        const s = h.series[0]!;
+        for (let i = 0; i < s.steps.length; i++) {
+          out.steps.push(s.steps[i]!);
+          out.values.push(s.values[i]!);
+        }
+        out.total += s.total;
+      }
+      return out;
+    }),
+  );
+  return { series };
+}
+
 /** A run's page. */
-export function RunPage({ runId }: { runId: string }) {
+export function RunPage({ runId, raw = false }: { runId: string; raw?: boolean }) {
   const [run, setRun] = useState<RunJson>();
   const [job, setJob] = useState<JobJson>();
   const [curves, setCurves] = useState<Curves>({});
@@ -101,19 +129,25 @@ export function RunPage({ runId }: { runId: string }) {
     let closed = false;
     loaded.current = false;
     (async () => {
-      const r = await get<{ run: RunJson; job?: JobJson }>(`/runs/${encodeURIComponent(runId)}`);
+      const historyOf = (keys: string[]) => get<{ series: SeriesJson[] }>(`/runs/${encodeURIComponent(runId)}/history`, { key: keys, max_points: POINTS });
+      // The loss curve is asked for together with the run (every training run has one), so the
+      // first chart does not wait for the run's round trip; the other curves follow.
+      const [r, loss] = await Promise.all([get<{ run: RunJson; job?: JobJson }>(`/runs/${encodeURIComponent(runId)}`), raw ? undefined : historyOf(['loss']).catch(() => undefined)]);
+      const c: Curves = {};
+      for (const s of loss?.series ?? []) if (s.steps.length) c[s.key] = { steps: s.steps, values: s.values, total: s.total };
       setRun(r.run);
       setJob(r.job);
-      const wanted = (r.run.metrics ?? []).map((m) => m.key).filter((k) => CHARTS.some((c) => c.key.test(k)));
-      const h = wanted.length ? await get<{ series: SeriesJson[] }>(`/runs/${encodeURIComponent(runId)}/history`, { key: wanted, max_points: POINTS }) : { series: [] };
-      const c: Curves = {};
+      setCurves({ ...c });
+      const wanted = (r.run.metrics ?? []).map((m) => m.key).filter((k) => CHARTS.some((ch) => ch.key.test(k)) && !c[k]);
+      const h = !wanted.length ? { series: [] } : raw ? await rawHistory(runId, r.run.metrics ?? [], wanted) : await historyOf(wanted);
       for (const s of h.series) c[s.key] = { steps: s.steps, values: s.values, total: s.total };
+      for (const s of [...(loss?.series ?? []), ...h.series]) if (!c[s.key]) c[s.key] = { steps: s.steps, values: s.values, total: s.total };
       setCurves(c);
       loaded.current = true;
       if (closed) return;
       // The cursor: the last step we have of each key; the stream sends what comes after.
       const cursor = new URLSearchParams({ j: '0' });
-      for (const s of h.series) if (s.steps.length) cursor.set(`m.${s.key}`, String(s.steps[s.steps.length - 1]));
+      for (const [key, s] of Object.entries(c)) if (s.steps.length) cursor.set(`m.${key}`, String(s.steps[s.steps.length - 1]));
       es = new EventSource(`/api/runs/${encodeURIComponent(runId)}/live?after=${encodeURIComponent(cursor.toString())}`);
       es.onopen = () => setLive('live');
       es.onerror = () => setLive((s) => (s === 'ended' ? s : 'reconnecting'));
@@ -160,7 +194,7 @@ export function RunPage({ runId }: { runId: string }) {
       closed = true;
       es?.close();
     };
-  }, [runId]);
+  }, [runId, raw]);
 
   const zoom = (key: string) => (range: { min: number; max: number } | undefined) => {
     get<{ series: SeriesJson[] }>(`/runs/${encodeURIComponent(runId)}/history`, { key, max_points: POINTS, start_step: range ? Math.max(0, range.min) : 0, end_step: range ? Math.max(1, range.max) : 0 })

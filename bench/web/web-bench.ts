@@ -1,0 +1,194 @@
+/**
+ * The dashboard benchmark (issue 19 item 8), against real processes: the tracking service and the
+ * dashboard gateway (node + tsx), nats-server and FerretDB (tools/infra/infra.sh, or
+ * MEDTUNE_NATS_URL / MEDTUNE_MONGODB_URI), Debian's chromium through playwright-core.
+ *
+ *  1. Time to first render of a run page whose loss has 100,000 points (BENCH_POINTS): from
+ *     navigation start to the first draw of the loss chart with data, in headless chromium, with
+ *     the gateway's server-side downsampled history (the page as users get it) against the same
+ *     page drawing every raw point (`?points=raw`, fetched in windows the tracking service returns
+ *     whole), alternating, BENCH_RENDERS times each. Target < 1 s.
+ *  2. The gateway's added latency: an open-loop load at BENCH_RATE/s (default 200) for
+ *     BENCH_SECONDS of (a) GetRun and GetMetricHistory (500 points of a 1,000-point run) straight
+ *     over gRPC and (b) the same through the gateway's HTTP API, latency from each request's
+ *     scheduled start. Target: p99 added ≤ 5 ms.
+ * Prints min / median / max of every figure and a JSON line at the end.
+ */
+import { request, Agent } from 'node:http';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { tracking } from '@medtune/contracts';
+import { createClient } from '@medtune/kit';
+import { freePort, launchChromium, randomId, startProcess, type RunningProcess } from '@medtune/testing';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const env = process.env;
+const natsUrl = env['MEDTUNE_NATS_URL'] ?? 'nats://127.0.0.1:4222';
+const mongoUri = env['MEDTUNE_MONGODB_URI'] ?? 'mongodb://127.0.0.1:27017';
+const POINTS = Number(env['BENCH_POINTS'] ?? 100_000);
+const RENDERS = Number(env['BENCH_RENDERS'] ?? 5);
+const RATE = Number(env['BENCH_RATE'] ?? 200);
+const SECONDS = Number(env['BENCH_SECONDS'] ?? 10);
+const LATENCY_POINTS = Number(env['BENCH_LATENCY_POINTS'] ?? 1_000);
+const ns = randomId('bw');
+
+const stats = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { min: s[0] ?? NaN, median: s[Math.floor((s.length - 1) / 2)] ?? NaN, max: s[s.length - 1] ?? NaN };
+};
+const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? NaN;
+const r2 = (x: number) => Math.round(x * 100) / 100;
+
+function tsxProcess(name: string, main: string, extra: Record<string, string>, readyWhen: Parameters<typeof startProcess>[0]['readyWhen']): Promise<RunningProcess> {
+  return startProcess({
+    name,
+    cmd: process.execPath,
+    args: ['--enable-source-maps', '--import', path.join(root, 'node_modules/tsx/dist/loader.mjs'), path.join(root, main)],
+    cwd: root,
+    env: { TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.json'), MEDTUNE_NATS_URL: natsUrl, MEDTUNE_MONGODB_URI: mongoUri, MEDTUNE_NATS_NAMESPACE: ns, MEDTUNE_LOG_LEVEL: 'warn', ...extra },
+    readyWhen,
+    readyTimeoutMs: 90_000,
+    stopTimeoutMs: 15_000,
+  });
+}
+
+/** An open-loop load: calls start on schedule whatever the server does; latency from the scheduled start. */
+async function openLoop(call: () => Promise<unknown>, rate: number, seconds: number, warmupS = 2): Promise<{ p50: number; p90: number; p99: number; max: number; errors: number; n: number }> {
+  const total = Math.round(rate * (warmupS + seconds));
+  const warm = Math.round(rate * warmupS);
+  const lat: number[] = [];
+  let errors = 0;
+  const t0 = performance.now() + 5;
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const at = t0 + (i * 1_000) / rate;
+    const wait = at - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait - 0.5));
+    pending.push(
+      call().then(
+        () => {
+          if (i >= warm) lat.push(performance.now() - at);
+        },
+        () => {
+          errors++;
+        },
+      ),
+    );
+  }
+  await Promise.all(pending);
+  lat.sort((a, b) => a - b);
+  return { p50: r2(q(lat, 0.5)), p90: r2(q(lat, 0.9)), p99: r2(q(lat, 0.99)), max: r2(lat[lat.length - 1] ?? NaN), errors, n: lat.length };
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+function httpGet(url: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const procs: RunningProcess[] = [];
+try {
+  const trackingAddr = `127.0.0.1:${await freePort()}`;
+  const httpPort = await freePort();
+  procs.push(
+    await tsxProcess('tracking-service', 'apps/tracking-service/src/main.ts', { MEDTUNE_TRACKING_GRPC_ADDR: trackingAddr, MEDTUNE_TRACKING_DB: `${ns}_tracking` }, { grpcHealth: trackingAddr, service: 'medtune.tracking.v1.TrackingService' }),
+  );
+  procs.push(
+    await tsxProcess(
+      'dashboard',
+      'apps/dashboard/src/main.ts',
+      // The raw baseline fetches windows of this many points; the downsampled page asks for 1,000.
+      { MEDTUNE_DASHBOARD_HTTP_ADDR: `127.0.0.1:${httpPort}`, MEDTUNE_DASHBOARD_TRACKING_ADDR: trackingAddr, MEDTUNE_DASHBOARD_MAX_HISTORY_POINTS: '10000' },
+      { check: async () => (await fetch(`http://127.0.0.1:${httpPort}/healthz`)).ok },
+    ),
+  );
+  const base = `http://127.0.0.1:${httpPort}`;
+  const client = createClient(tracking.TrackingServiceClient, trackingAddr, { defaultDeadlineMs: 30_000 });
+  const runId = `bench-web-${ns}`;
+  await client.unary('createRun', tracking.CreateRunRequest.fromPartial({ runId, experiment: 'bench-web', name: 'bench 100k', kind: tracking.RunKind.RUN_KIND_OTHER, status: tracking.RunStatus.RUN_STATUS_FINISHED }));
+  const tLog = performance.now();
+  const BATCH = 5_000;
+  for (let s = 0; s < POINTS; s += BATCH) {
+    const points = Array.from({ length: Math.min(BATCH, POINTS - s) }, (_, i) => {
+      const step = s + i + 1;
+      return { key: 'loss', step, value: 2 + 8 * Math.exp(-step / (POINTS / 5)) + 0.3 * Math.sin(step / 37) + 0.2 * ((step * 7919) % 101) / 101, time: new Date() };
+    });
+    await client.unary('logMetrics', { runId, points });
+  }
+  console.log(`stored ${POINTS.toLocaleString('en')} loss points in ${Math.round(performance.now() - tLog)} ms`);
+
+  // 1. Time to first render.
+  const browser = await launchChromium();
+  const render = async (pathname: string) => {
+    const page = await browser.context.newPage();
+    await page.goto(base + pathname, { waitUntil: 'commit' });
+    await page.waitForSelector('#chart-loss[data-rendered="true"]', { timeout: 120_000 });
+    const r = await page.evaluate(() => {
+      const h = (window as unknown as { medtuneCharts: Record<string, { firstDrawMs: number; curves: { x: number[] }[] }> }).medtuneCharts['loss']!;
+      return { ms: h.firstDrawMs, points: h.curves[0]!.x.length };
+    });
+    await page.close();
+    return r;
+  };
+  const pagePath = `/runs/${encodeURIComponent(runId)}`;
+  await render(pagePath); // warm: the gateway's channel, the browser's cache of the bundle
+  const down: number[] = [];
+  const raw: number[] = [];
+  let drawn = { down: 0, raw: 0 };
+  for (let i = 0; i < RENDERS; i++) {
+    const a = await render(pagePath);
+    const b = await render(`${pagePath}?points=raw`);
+    down.push(a.ms);
+    raw.push(b.ms);
+    drawn = { down: a.points, raw: b.points };
+  }
+  await browser.close();
+  if (drawn.raw !== POINTS) throw new Error(`the raw page drew ${drawn.raw} points, expected ${POINTS}`);
+  const fr = { downsampled: stats(down), raw: stats(raw) };
+  console.log(`\nfirst render of the run page, ${POINTS.toLocaleString('en')} loss points, ${RENDERS} loads each (ms from navigation start):`);
+  console.log(`  downsampled by the server (${drawn.down} points drawn): min ${r2(fr.downsampled.min)}  median ${r2(fr.downsampled.median)}  max ${r2(fr.downsampled.max)}   target < 1000`);
+  console.log(`  raw baseline (${drawn.raw} points drawn):              min ${r2(fr.raw.min)}  median ${r2(fr.raw.median)}  max ${r2(fr.raw.max)}`);
+
+  // 2. The gateway's added latency, on a run of LATENCY_POINTS points: the tracking service reads
+  // every stored point of a history call, and 200 calls/s over 100,000 points would measure
+  // FerretDB on two cores, not the gateway.
+  const small = `bench-web-small-${ns}`;
+  await client.unary('createRun', tracking.CreateRunRequest.fromPartial({ runId: small, experiment: 'bench-web', name: 'bench small', kind: tracking.RunKind.RUN_KIND_OTHER, status: tracking.RunStatus.RUN_STATUS_FINISHED }));
+  await client.unary('logMetrics', { runId: small, points: Array.from({ length: LATENCY_POINTS }, (_, i) => ({ key: 'loss', step: i + 1, value: 10 / (i + 1), time: new Date() })) });
+  const direct = {
+    history: () => client.unary('getMetricHistory', { runId: small, key: 'loss', maxPoints: 500, startStep: 0, endStep: 0 }),
+    run: () => client.unary('getRun', { runId: small }),
+  };
+  const via = {
+    history: () => httpGet(`${base}/api/runs/${encodeURIComponent(small)}/history?key=loss&max_points=500`),
+    run: () => httpGet(`${base}/api/runs/${encodeURIComponent(small)}`),
+  };
+  const lat: Record<string, { direct: Awaited<ReturnType<typeof openLoop>>[]; gateway: Awaited<ReturnType<typeof openLoop>>[] }> = {};
+  for (const call of ['run', 'history'] as const) {
+    lat[call] = { direct: [], gateway: [] };
+    for (let round = 0; round < 2; round++) {
+      lat[call].direct.push(await openLoop(direct[call], RATE, SECONDS));
+      lat[call].gateway.push(await openLoop(via[call], RATE, SECONDS));
+    }
+  }
+  console.log(`\nlatency at ${RATE}/s open loop, ${SECONDS} s per round, 2 rounds (ms from scheduled start):`);
+  for (const [call, r] of Object.entries(lat)) {
+    for (const side of ['direct', 'gateway'] as const) {
+      const rows = r[side];
+      console.log(`  ${call.padEnd(8)} ${side.padEnd(8)} p50 ${rows.map((x) => x.p50).join(' / ')}  p90 ${rows.map((x) => x.p90).join(' / ')}  p99 ${rows.map((x) => x.p99).join(' / ')}  max ${rows.map((x) => x.max).join(' / ')}  errors ${rows.map((x) => x.errors).join(' / ')}`);
+    }
+    const added = r.gateway.map((g, i) => r2(g.p99 - r.direct[i]!.p99));
+    console.log(`  ${call.padEnd(8)} added p99 per round: ${added.join(' / ')} ms   target <= 5`);
+  }
+  client.close();
+  console.log(`\n${JSON.stringify({ points: POINTS, latencyPoints: LATENCY_POINTS, rate: RATE, firstRenderMs: fr, latency: lat })}`);
+} finally {
+  for (const p of procs.reverse()) await p.stop().catch(() => undefined);
+}
