@@ -95,7 +95,7 @@ class ListEvalSetsResponse(_message.Message):
     def __init__(self, eval_sets: _Optional[_Iterable[_Union[EvalSet, _Mapping]]] = ...) -> None: ...
 
 class StartEvaluationRequest(_message.Message):
-    __slots__ = ("model", "eval_set", "template_name", "generation", "eval_loss_dataset_digest", "limit", "idempotency_key", "parent_run_id")
+    __slots__ = ("model", "eval_set", "template_name", "generation", "eval_loss_dataset_digest", "limit", "idempotency_key", "parent_run_id", "artifact_kind")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     EVAL_SET_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -104,6 +104,7 @@ class StartEvaluationRequest(_message.Message):
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     PARENT_RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACT_KIND_FIELD_NUMBER: _ClassVar[int]
     model: _common_pb2.ModelRef
     eval_set: str
     template_name: str
@@ -112,7 +113,8 @@ class StartEvaluationRequest(_message.Message):
     limit: int
     idempotency_key: str
     parent_run_id: str
-    def __init__(self, model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., eval_set: _Optional[str] = ..., template_name: _Optional[str] = ..., generation: _Optional[_Union[_common_pb2.GenerationParams, _Mapping]] = ..., eval_loss_dataset_digest: _Optional[str] = ..., limit: _Optional[int] = ..., idempotency_key: _Optional[str] = ..., parent_run_id: _Optional[str] = ...) -> None: ...
+    artifact_kind: _common_pb2.ArtifactKind
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., eval_set: _Optional[str] = ..., template_name: _Optional[str] = ..., generation: _Optional[_Union[_common_pb2.GenerationParams, _Mapping]] = ..., eval_loss_dataset_digest: _Optional[str] = ..., limit: _Optional[int] = ..., idempotency_key: _Optional[str] = ..., parent_run_id: _Optional[str] = ..., artifact_kind: _Optional[_Union[_common_pb2.ArtifactKind, str]] = ...) -> None: ...
 
 class StartEvaluationResponse(_message.Message):
     __slots__ = ("evaluation", "created")
@@ -145,7 +147,7 @@ class Scores(_message.Message):
     def __init__(self, items: _Optional[int] = ..., accuracy: _Optional[float] = ..., format_compliance: _Optional[float] = ..., completion_tokens_p50: _Optional[float] = ..., completion_tokens_p90: _Optional[float] = ..., completion_tokens_p99: _Optional[float] = ..., truncated_share: _Optional[float] = ..., eval_loss: _Optional[float] = ..., unparsed_answers: _Optional[int] = ...) -> None: ...
 
 class Evaluation(_message.Message):
-    __slots__ = ("evaluation_id", "model", "base_model", "adapter_uri", "registry_name", "registry_version", "eval_set", "template_name", "generation", "status", "items_done", "items_total", "scores", "failure", "tracking_run_id", "worker_id", "create_time", "end_time", "eval_loss_dataset_digest")
+    __slots__ = ("evaluation_id", "model", "base_model", "adapter_uri", "registry_name", "registry_version", "eval_set", "template_name", "generation", "status", "items_done", "items_total", "scores", "failure", "tracking_run_id", "worker_id", "create_time", "end_time", "eval_loss_dataset_digest", "artifact_kind", "artifact_uri")
     EVALUATION_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     BASE_MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -165,6 +167,8 @@ class Evaluation(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     EVAL_LOSS_DATASET_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACT_KIND_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACT_URI_FIELD_NUMBER: _ClassVar[int]
     evaluation_id: str
     model: _common_pb2.ModelRef
     base_model: str
@@ -184,7 +188,9 @@ class Evaluation(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
     eval_loss_dataset_digest: str
-    def __init__(self, evaluation_id: _Optional[str] = ..., model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., base_model: _Optional[str] = ..., adapter_uri: _Optional[str] = ..., registry_name: _Optional[str] = ..., registry_version: _Optional[int] = ..., eval_set: _Optional[str] = ..., template_name: _Optional[str] = ..., generation: _Optional[_Union[_common_pb2.GenerationParams, _Mapping]] = ..., status: _Optional[_Union[EvaluationStatus, str]] = ..., items_done: _Optional[int] = ..., items_total: _Optional[int] = ..., scores: _Optional[_Union[Scores, _Mapping]] = ..., failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., tracking_run_id: _Optional[str] = ..., worker_id: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., eval_loss_dataset_digest: _Optional[str] = ...) -> None: ...
+    artifact_kind: _common_pb2.ArtifactKind
+    artifact_uri: str
+    def __init__(self, evaluation_id: _Optional[str] = ..., model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., base_model: _Optional[str] = ..., adapter_uri: _Optional[str] = ..., registry_name: _Optional[str] = ..., registry_version: _Optional[int] = ..., eval_set: _Optional[str] = ..., template_name: _Optional[str] = ..., generation: _Optional[_Union[_common_pb2.GenerationParams, _Mapping]] = ..., status: _Optional[_Union[EvaluationStatus, str]] = ..., items_done: _Optional[int] = ..., items_total: _Optional[int] = ..., scores: _Optional[_Union[Scores, _Mapping]] = ..., failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., tracking_run_id: _Optional[str] = ..., worker_id: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., eval_loss_dataset_digest: _Optional[str] = ..., artifact_kind: _Optional[_Union[_common_pb2.ArtifactKind, str]] = ..., artifact_uri: _Optional[str] = ...) -> None: ...
 
 class GetEvaluationRequest(_message.Message):
     __slots__ = ("evaluation_id",)
@@ -305,7 +311,7 @@ class PairedItem(_message.Message):
     def __init__(self, index: _Optional[int] = ..., question: _Optional[str] = ..., baseline_output: _Optional[str] = ..., candidate_output: _Optional[str] = ..., baseline_correct: bool = ..., candidate_correct: bool = ..., baseline_format_ok: bool = ..., candidate_format_ok: bool = ...) -> None: ...
 
 class Comparison(_message.Message):
-    __slots__ = ("comparison_id", "baseline_evaluation_id", "candidate_evaluation_id", "eval_set", "items", "baseline", "candidate", "deltas", "gained", "lost", "mcnemar_p_value", "examples", "registry_name", "registry_version", "create_time")
+    __slots__ = ("comparison_id", "baseline_evaluation_id", "candidate_evaluation_id", "eval_set", "items", "baseline", "candidate", "deltas", "gained", "lost", "mcnemar_p_value", "examples", "registry_name", "registry_version", "create_time", "baseline_artifact_kind", "candidate_artifact_kind")
     class DeltasEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -328,6 +334,8 @@ class Comparison(_message.Message):
     REGISTRY_NAME_FIELD_NUMBER: _ClassVar[int]
     REGISTRY_VERSION_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_ARTIFACT_KIND_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATE_ARTIFACT_KIND_FIELD_NUMBER: _ClassVar[int]
     comparison_id: str
     baseline_evaluation_id: str
     candidate_evaluation_id: str
@@ -343,7 +351,9 @@ class Comparison(_message.Message):
     registry_name: str
     registry_version: int
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, comparison_id: _Optional[str] = ..., baseline_evaluation_id: _Optional[str] = ..., candidate_evaluation_id: _Optional[str] = ..., eval_set: _Optional[str] = ..., items: _Optional[int] = ..., baseline: _Optional[_Union[Scores, _Mapping]] = ..., candidate: _Optional[_Union[Scores, _Mapping]] = ..., deltas: _Optional[_Mapping[str, float]] = ..., gained: _Optional[int] = ..., lost: _Optional[int] = ..., mcnemar_p_value: _Optional[float] = ..., examples: _Optional[_Iterable[_Union[PairedItem, _Mapping]]] = ..., registry_name: _Optional[str] = ..., registry_version: _Optional[int] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    baseline_artifact_kind: _common_pb2.ArtifactKind
+    candidate_artifact_kind: _common_pb2.ArtifactKind
+    def __init__(self, comparison_id: _Optional[str] = ..., baseline_evaluation_id: _Optional[str] = ..., candidate_evaluation_id: _Optional[str] = ..., eval_set: _Optional[str] = ..., items: _Optional[int] = ..., baseline: _Optional[_Union[Scores, _Mapping]] = ..., candidate: _Optional[_Union[Scores, _Mapping]] = ..., deltas: _Optional[_Mapping[str, float]] = ..., gained: _Optional[int] = ..., lost: _Optional[int] = ..., mcnemar_p_value: _Optional[float] = ..., examples: _Optional[_Iterable[_Union[PairedItem, _Mapping]]] = ..., registry_name: _Optional[str] = ..., registry_version: _Optional[int] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., baseline_artifact_kind: _Optional[_Union[_common_pb2.ArtifactKind, str]] = ..., candidate_artifact_kind: _Optional[_Union[_common_pb2.ArtifactKind, str]] = ...) -> None: ...
 
 class CompareEvaluationsResponse(_message.Message):
     __slots__ = ("comparison",)

@@ -317,20 +317,22 @@ class ListCheckpointsResponse(_message.Message):
     def __init__(self, checkpoints: _Optional[_Iterable[_Union[Checkpoint, _Mapping]]] = ...) -> None: ...
 
 class InferenceModel(_message.Message):
-    __slots__ = ("base_model", "adapter_uri", "merged_uri", "load_in_4bit", "max_seq_length", "backend")
+    __slots__ = ("base_model", "adapter_uri", "merged_uri", "load_in_4bit", "max_seq_length", "backend", "gguf_uri")
     BASE_MODEL_FIELD_NUMBER: _ClassVar[int]
     ADAPTER_URI_FIELD_NUMBER: _ClassVar[int]
     MERGED_URI_FIELD_NUMBER: _ClassVar[int]
     LOAD_IN_4BIT_FIELD_NUMBER: _ClassVar[int]
     MAX_SEQ_LENGTH_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
+    GGUF_URI_FIELD_NUMBER: _ClassVar[int]
     base_model: str
     adapter_uri: str
     merged_uri: str
     load_in_4bit: bool
     max_seq_length: int
     backend: _common_pb2.Backend
-    def __init__(self, base_model: _Optional[str] = ..., adapter_uri: _Optional[str] = ..., merged_uri: _Optional[str] = ..., load_in_4bit: bool = ..., max_seq_length: _Optional[int] = ..., backend: _Optional[_Union[_common_pb2.Backend, str]] = ...) -> None: ...
+    gguf_uri: str
+    def __init__(self, base_model: _Optional[str] = ..., adapter_uri: _Optional[str] = ..., merged_uri: _Optional[str] = ..., load_in_4bit: bool = ..., max_seq_length: _Optional[int] = ..., backend: _Optional[_Union[_common_pb2.Backend, str]] = ..., gguf_uri: _Optional[str] = ...) -> None: ...
 
 class GenerateRequest(_message.Message):
     __slots__ = ("model", "prompts", "params", "batch_size")

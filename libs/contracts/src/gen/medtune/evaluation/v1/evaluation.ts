@@ -21,7 +21,14 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../../google/protobuf/timestamp";
-import { Failure, GenerationParams, ModelRef } from "../../common/v1/common";
+import {
+  ArtifactKind,
+  artifactKindFromJSON,
+  artifactKindToJSON,
+  Failure,
+  GenerationParams,
+  ModelRef,
+} from "../../common/v1/common";
 
 /**
  * Inference evaluation: evaluation sets, runs of a model on a set through a trainer worker,
@@ -223,6 +230,16 @@ export interface StartEvaluationRequest {
   idempotencyKey: string;
   /** Tracking run to attach to (default: the model's training run). */
   parentRunId: string;
+  /**
+   * Which artifact of a registry version to run (a base model takes none): ADAPTER (on its
+   * base model, through transformers), MERGED_16BIT (the merged directory, through transformers)
+   * or GGUF (the GGUF file, through llama.cpp on the worker's CPU: what Ollama / llama-server
+   * serve). Unset: the adapter on its base, else the merged model (the behaviour before this
+   * field). A GGUF run has no eval loss (eval_loss_dataset_digest given with it:
+   * INVALID_ARGUMENT). The version has no artifact of that kind: FAILED_PRECONDITION; a kind
+   * that is not runnable (CHECKPOINT) or a kind for a base model: INVALID_ARGUMENT (artifact_kind).
+   */
+  artifactKind: ArtifactKind;
 }
 
 /** StartEvaluation output. */
@@ -313,6 +330,10 @@ export interface Evaluation {
     | undefined;
   /** Dataset version used for eval loss. */
   evalLossDatasetDigest: string;
+  /** The kind of artifact that was run (UNSPECIFIED for a base model): what the scores judge. */
+  artifactKind: ArtifactKind;
+  /** The artifact's URI (the adapter, merged directory or GGUF file); empty for a base model. */
+  artifactUri: string;
 }
 
 /** GetEvaluation input. */
@@ -470,7 +491,13 @@ export interface Comparison {
   /** Registry version of the candidate, if any. */
   registryVersion: number;
   /** Creation time. */
-  createTime?: Date | undefined;
+  createTime?:
+    | Date
+    | undefined;
+  /** The artifact kind the baseline run judged (UNSPECIFIED: a base model). */
+  baselineArtifactKind: ArtifactKind;
+  /** The artifact kind the candidate run judged: promoting on this comparison promotes that artifact. */
+  candidateArtifactKind: ArtifactKind;
 }
 
 export interface Comparison_DeltasEntry {
@@ -1221,6 +1248,7 @@ function createBaseStartEvaluationRequest(): StartEvaluationRequest {
     limit: 0,
     idempotencyKey: "",
     parentRunId: "",
+    artifactKind: 0,
   };
 }
 
@@ -1249,6 +1277,9 @@ export const StartEvaluationRequest: MessageFns<StartEvaluationRequest> = {
     }
     if (message.parentRunId !== "") {
       writer.uint32(66).string(message.parentRunId);
+    }
+    if (message.artifactKind !== 0) {
+      writer.uint32(240).int32(message.artifactKind);
     }
     return writer;
   },
@@ -1330,6 +1361,14 @@ export const StartEvaluationRequest: MessageFns<StartEvaluationRequest> = {
             message.parentRunId = reader.string();
             continue;
           }
+          case 30: {
+            if (tag !== 240) {
+              break;
+            }
+
+            message.artifactKind = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1372,6 +1411,11 @@ export const StartEvaluationRequest: MessageFns<StartEvaluationRequest> = {
         : isSet(object.parent_run_id)
         ? globalThis.String(object.parent_run_id)
         : "",
+      artifactKind: isSet(object.artifactKind)
+        ? artifactKindFromJSON(object.artifactKind)
+        : isSet(object.artifact_kind)
+        ? artifactKindFromJSON(object.artifact_kind)
+        : 0,
     };
   },
 
@@ -1401,6 +1445,9 @@ export const StartEvaluationRequest: MessageFns<StartEvaluationRequest> = {
     if (message.parentRunId !== "") {
       obj.parentRunId = message.parentRunId;
     }
+    if (message.artifactKind !== 0) {
+      obj.artifactKind = artifactKindToJSON(message.artifactKind);
+    }
     return obj;
   },
 
@@ -1421,6 +1468,7 @@ export const StartEvaluationRequest: MessageFns<StartEvaluationRequest> = {
     message.limit = object.limit ?? 0;
     message.idempotencyKey = object.idempotencyKey ?? "";
     message.parentRunId = object.parentRunId ?? "";
+    message.artifactKind = object.artifactKind ?? 0;
     return message;
   },
 };
@@ -1768,6 +1816,8 @@ function createBaseEvaluation(): Evaluation {
     createTime: undefined,
     endTime: undefined,
     evalLossDatasetDigest: "",
+    artifactKind: 0,
+    artifactUri: "",
   };
 }
 
@@ -1829,6 +1879,12 @@ export const Evaluation: MessageFns<Evaluation> = {
     }
     if (message.evalLossDatasetDigest !== "") {
       writer.uint32(154).string(message.evalLossDatasetDigest);
+    }
+    if (message.artifactKind !== 0) {
+      writer.uint32(240).int32(message.artifactKind);
+    }
+    if (message.artifactUri !== "") {
+      writer.uint32(250).string(message.artifactUri);
     }
     return writer;
   },
@@ -1998,6 +2054,22 @@ export const Evaluation: MessageFns<Evaluation> = {
             message.evalLossDatasetDigest = reader.string();
             continue;
           }
+          case 30: {
+            if (tag !== 240) {
+              break;
+            }
+
+            message.artifactKind = reader.int32() as any;
+            continue;
+          }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.artifactUri = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2087,6 +2159,16 @@ export const Evaluation: MessageFns<Evaluation> = {
         : isSet(object.eval_loss_dataset_digest)
         ? globalThis.String(object.eval_loss_dataset_digest)
         : "",
+      artifactKind: isSet(object.artifactKind)
+        ? artifactKindFromJSON(object.artifactKind)
+        : isSet(object.artifact_kind)
+        ? artifactKindFromJSON(object.artifact_kind)
+        : 0,
+      artifactUri: isSet(object.artifactUri)
+        ? globalThis.String(object.artifactUri)
+        : isSet(object.artifact_uri)
+        ? globalThis.String(object.artifact_uri)
+        : "",
     };
   },
 
@@ -2149,6 +2231,12 @@ export const Evaluation: MessageFns<Evaluation> = {
     if (message.evalLossDatasetDigest !== "") {
       obj.evalLossDatasetDigest = message.evalLossDatasetDigest;
     }
+    if (message.artifactKind !== 0) {
+      obj.artifactKind = artifactKindToJSON(message.artifactKind);
+    }
+    if (message.artifactUri !== "") {
+      obj.artifactUri = message.artifactUri;
+    }
     return obj;
   },
 
@@ -2184,6 +2272,8 @@ export const Evaluation: MessageFns<Evaluation> = {
     message.createTime = object.createTime ?? undefined;
     message.endTime = object.endTime ?? undefined;
     message.evalLossDatasetDigest = object.evalLossDatasetDigest ?? "";
+    message.artifactKind = object.artifactKind ?? 0;
+    message.artifactUri = object.artifactUri ?? "";
     return message;
   },
 };
@@ -3500,6 +3590,8 @@ function createBaseComparison(): Comparison {
     registryName: "",
     registryVersion: 0,
     createTime: undefined,
+    baselineArtifactKind: 0,
+    candidateArtifactKind: 0,
   };
 }
 
@@ -3549,6 +3641,12 @@ export const Comparison: MessageFns<Comparison> = {
     }
     if (message.createTime !== undefined) {
       Timestamp.encode(toTimestamp(message.createTime), writer.uint32(122).fork()).join();
+    }
+    if (message.baselineArtifactKind !== 0) {
+      writer.uint32(240).int32(message.baselineArtifactKind);
+    }
+    if (message.candidateArtifactKind !== 0) {
+      writer.uint32(248).int32(message.candidateArtifactKind);
     }
     return writer;
   },
@@ -3689,6 +3787,22 @@ export const Comparison: MessageFns<Comparison> = {
             message.createTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 30: {
+            if (tag !== 240) {
+              break;
+            }
+
+            message.baselineArtifactKind = reader.int32() as any;
+            continue;
+          }
+          case 31: {
+            if (tag !== 248) {
+              break;
+            }
+
+            message.candidateArtifactKind = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3765,6 +3879,16 @@ export const Comparison: MessageFns<Comparison> = {
         : isSet(object.create_time)
         ? fromJsonTimestamp(object.create_time)
         : undefined,
+      baselineArtifactKind: isSet(object.baselineArtifactKind)
+        ? artifactKindFromJSON(object.baselineArtifactKind)
+        : isSet(object.baseline_artifact_kind)
+        ? artifactKindFromJSON(object.baseline_artifact_kind)
+        : 0,
+      candidateArtifactKind: isSet(object.candidateArtifactKind)
+        ? artifactKindFromJSON(object.candidateArtifactKind)
+        : isSet(object.candidate_artifact_kind)
+        ? artifactKindFromJSON(object.candidate_artifact_kind)
+        : 0,
     };
   },
 
@@ -3821,6 +3945,12 @@ export const Comparison: MessageFns<Comparison> = {
     if (message.createTime !== undefined) {
       obj.createTime = message.createTime.toISOString();
     }
+    if (message.baselineArtifactKind !== 0) {
+      obj.baselineArtifactKind = artifactKindToJSON(message.baselineArtifactKind);
+    }
+    if (message.candidateArtifactKind !== 0) {
+      obj.candidateArtifactKind = artifactKindToJSON(message.candidateArtifactKind);
+    }
     return obj;
   },
 
@@ -3856,6 +3986,8 @@ export const Comparison: MessageFns<Comparison> = {
     message.registryName = object.registryName ?? "";
     message.registryVersion = object.registryVersion ?? 0;
     message.createTime = object.createTime ?? undefined;
+    message.baselineArtifactKind = object.baselineArtifactKind ?? 0;
+    message.candidateArtifactKind = object.candidateArtifactKind ?? 0;
     return message;
   },
 };

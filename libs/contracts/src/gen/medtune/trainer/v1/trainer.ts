@@ -506,6 +506,14 @@ export interface InferenceModel {
     | undefined;
   /** Backend. Default AUTO. */
   backend: Backend;
+  /**
+   * Alternatively a GGUF file URI (a GGUF artifact), run by llama.cpp on the worker's CPU (the
+   * runtime Ollama / llama-server users load it with); when set, the other model fields but
+   * max_seq_length (the context) are ignored. Generate only: EvaluateLoss answers
+   * FAILED_PRECONDITION. Not a GGUF file: INVALID_ARGUMENT (model.gguf_uri); llama.cpp runtime
+   * not installed on the worker: FAILED_PRECONDITION.
+   */
+  ggufUri: string;
 }
 
 /** Generate input. */
@@ -3724,7 +3732,15 @@ export const ListCheckpointsResponse: MessageFns<ListCheckpointsResponse> = {
 };
 
 function createBaseInferenceModel(): InferenceModel {
-  return { baseModel: "", adapterUri: "", mergedUri: "", loadIn4bit: undefined, maxSeqLength: undefined, backend: 0 };
+  return {
+    baseModel: "",
+    adapterUri: "",
+    mergedUri: "",
+    loadIn4bit: undefined,
+    maxSeqLength: undefined,
+    backend: 0,
+    ggufUri: "",
+  };
 }
 
 export const InferenceModel: MessageFns<InferenceModel> = {
@@ -3746,6 +3762,9 @@ export const InferenceModel: MessageFns<InferenceModel> = {
     }
     if (message.backend !== 0) {
       writer.uint32(48).int32(message.backend);
+    }
+    if (message.ggufUri !== "") {
+      writer.uint32(58).string(message.ggufUri);
     }
     return writer;
   },
@@ -3811,6 +3830,14 @@ export const InferenceModel: MessageFns<InferenceModel> = {
             message.backend = reader.int32() as any;
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.ggufUri = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3851,6 +3878,11 @@ export const InferenceModel: MessageFns<InferenceModel> = {
         ? globalThis.Number(object.max_seq_length)
         : undefined,
       backend: isSet(object.backend) ? backendFromJSON(object.backend) : 0,
+      ggufUri: isSet(object.ggufUri)
+        ? globalThis.String(object.ggufUri)
+        : isSet(object.gguf_uri)
+        ? globalThis.String(object.gguf_uri)
+        : "",
     };
   },
 
@@ -3874,6 +3906,9 @@ export const InferenceModel: MessageFns<InferenceModel> = {
     if (message.backend !== 0) {
       obj.backend = backendToJSON(message.backend);
     }
+    if (message.ggufUri !== "") {
+      obj.ggufUri = message.ggufUri;
+    }
     return obj;
   },
 
@@ -3888,6 +3923,7 @@ export const InferenceModel: MessageFns<InferenceModel> = {
     message.loadIn4bit = object.loadIn4bit ?? undefined;
     message.maxSeqLength = object.maxSeqLength ?? undefined;
     message.backend = object.backend ?? 0;
+    message.ggufUri = object.ggufUri ?? "";
     return message;
   },
 };
