@@ -6,7 +6,8 @@
 #
 # Also fetches llama.cpp's converter (convert_hf_to_gguf.py and its matching gguf-py) from the
 # llama-cpp-python sdist on PyPI, version pinned and sha256 checked, so GGUF export never
-# downloads anything at run time.
+# downloads anything at run time; and (tools/python/llama-cpp.sh) llama.cpp's CPU runtime built
+# from that sdist's vendored sources, cached in ~/.cache/medtune, so GGUF exports are run in tests.
 #
 # Skips everything when the venv already matches: the hash of the requirement files and of this
 # script is stored in the venv. MEDTUNE_PYTHON_BIN picks the interpreter (default python3.11).
@@ -22,7 +23,7 @@ llama_pkg="llama-cpp-python==0.3.36"
 llama_sdist="llama_cpp_python-0.3.36.tar.gz"
 llama_sha256="832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e"
 
-want_hash="$(cat "$svc/requirements.txt" "$svc/requirements.lock.txt" "$0" | sha256sum | cut -d' ' -f1)"
+want_hash="$(cat "$svc/requirements.txt" "$svc/requirements.lock.txt" "$0" "$root/tools/python/llama-cpp.sh" | sha256sum | cut -d' ' -f1)"
 stamp="$venv/.medtune-requirements.sha256"
 if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_hash" ]; then
   echo "setup: $venv is up to date (requirements hash ${want_hash:0:12}); nothing to install"
@@ -68,6 +69,9 @@ if [ ! -f "$share/.sha256" ] || [ "$(cat "$share/.sha256")" != "$llama_sha256.$c
   echo "$llama_sha256.$converter_layout" > "$share/.sha256"
   echo "setup: converter in $share (convert_hf_to_gguf.py, conversion/, gguf-py/)"
 fi
+
+# llama.cpp's CPU runtime (libllama built once from the same sdist, cached) and its Python binding.
+"$root/tools/python/llama-cpp.sh" "$venv"
 
 "$venv/bin/python" -c 'import torch, transformers, peft, trl, grpc, medtune.trainer.v1.trainer_pb2; print("setup: torch", torch.__version__, "transformers", transformers.__version__, "peft", peft.__version__, "trl", trl.__version__, "grpcio", grpc.__version__)'
 echo "$want_hash" > "$stamp"

@@ -281,6 +281,7 @@ def inference_model_from_pb(m: t.InferenceModel) -> d.InferenceModel:
         base_model=m.base_model,
         adapter_uri=m.adapter_uri,
         merged_uri=m.merged_uri,
+        gguf_uri=m.gguf_uri,
         load_in_4bit=m.load_in_4bit if m.HasField("load_in_4bit") else True,
         max_seq_length=m.max_seq_length if m.HasField("max_seq_length") else 4096,
         backend=backend_from_pb(m.backend),

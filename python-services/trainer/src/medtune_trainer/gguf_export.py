@@ -1,7 +1,8 @@
 """GGUF export, offline: llama.cpp's convert_hf_to_gguf.py as shipped inside the
 llama-cpp-python sdist on PyPI (tools/python/setup.sh fetches it at install time, version pinned
 and sha256 checked) run on the merged 16-bit directory, with its matching gguf-py. Nothing is
-downloaded at run time. The result is read back with gguf.GGUFReader before it is accepted."""
+downloaded at run time. The result is read back with gguf.GGUFReader before it is accepted; the
+k-quants are made by llama.cpp's quantizer (llama_runtime)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from . import llama_runtime
 from .errors import JobFailure
 
 CONVERTER_VERSION = "llama-cpp-python 0.3.36 (vendor/llama.cpp)"
@@ -21,6 +23,23 @@ def converter_dir() -> Path:
 
 
 def export_gguf(merged_dir: Path, out_file: Path, outtype: str) -> dict[str, str]:
+    """merged_dir as a GGUF of type outtype: the converter's own types directly; the k-quants
+    (q4_k_m, what Ollama users pull) as f16 first, then llama.cpp's quantizer."""
+    if outtype in llama_runtime.QUANTIZED_TYPES:
+        f16 = out_file.with_name(out_file.name + ".f16")
+        try:
+            _convert(merged_dir, f16, "f16")
+            llama_runtime.quantize(f16, out_file, outtype)
+        finally:
+            f16.unlink(missing_ok=True)
+        details = inspect_gguf(out_file, outtype)
+        details["quantizer"] = llama_runtime.RUNTIME
+        return details
+    _convert(merged_dir, out_file, outtype)
+    return inspect_gguf(out_file, outtype)
+
+
+def _convert(merged_dir: Path, out_file: Path, outtype: str) -> None:
     root = converter_dir()
     script = root / "convert_hf_to_gguf.py"
     if not script.is_file():
@@ -36,7 +55,6 @@ def export_gguf(merged_dir: Path, out_file: Path, outtype: str) -> dict[str, str
     if proc.returncode != 0 or not out_file.is_file():
         tail = (proc.stderr or proc.stdout)[-1500:]
         raise JobFailure("platform", f"GGUF conversion failed (exit {proc.returncode})", tail)
-    return inspect_gguf(out_file, outtype)
 
 
 def inspect_gguf(path: Path, outtype: str = "") -> dict[str, str]:

@@ -1,5 +1,6 @@
-"""Generate and EvaluateLoss: batched, on a base model, base + adapter, or a merged model. The
-last loaded model is kept for the next request with the same reference."""
+"""Generate and EvaluateLoss: batched, on a base model, base + adapter, or a merged model; Generate
+also on a GGUF file through llama.cpp (CPU). The last loaded model is kept for the next request
+with the same reference."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from . import domain as d
+from . import llama_runtime
 from .artifacts import path_from_uri
 from .backends import base as backend_types
 from .backends import selection as backends
@@ -18,6 +20,16 @@ from .errors import FailedPrecondition, InvalidArgument
 from .validate import validate_base_model
 
 SPLIT_EVAL = 2
+
+
+def _gguf_path(m: d.InferenceModel) -> Path:
+    path = path_from_uri(m.gguf_uri, "model.gguf_uri")
+    if not path.is_file():
+        raise InvalidArgument("model.gguf_uri", f"no GGUF file at {m.gguf_uri}")
+    with path.open("rb") as f:
+        if f.read(4) != b"GGUF":
+            raise InvalidArgument("model.gguf_uri", f"{m.gguf_uri} is not a GGUF file (no GGUF magic)")
+    return path
 
 
 def _resolve(m: d.InferenceModel) -> tuple[Optional[Path], Optional[Path]]:
@@ -49,11 +61,13 @@ class Inference:
         self._key: Optional[tuple] = None
         self._loaded: Optional[backend_types.Loaded] = None
         self._lock = threading.Lock()
+        self._gguf = llama_runtime.GgufCache()
 
     def clear(self) -> None:
         """Drops the cached model (a training job needs the GPU memory)."""
         import gc
 
+        self._gguf.clear()
         with self._lock:
             self._key, self._loaded = None, None
         gc.collect()
@@ -88,6 +102,10 @@ class Inference:
             raise InvalidArgument("params.top_p", f"must be in (0, 1] (got {params.top_p:g})")
         if batch_size < 1:
             raise InvalidArgument("batch_size", f"must be >= 1 (got {batch_size})")
+        if m.gguf_uri:
+            # llama.cpp on CPU, one prompt at a time: the artifact as Ollama / llama-server run it.
+            path = _gguf_path(m)
+            return self._gguf.generate(path, m.max_seq_length, prompts, params)
         loaded = self._load(m)
         return self._generate(loaded, prompts, params, batch_size)
 
@@ -126,6 +144,8 @@ class Inference:
 
         if batch_size < 1:
             raise InvalidArgument("batch_size", f"must be >= 1 (got {batch_size})")
+        if m.gguf_uri:
+            raise FailedPrecondition("EvaluateLoss runs on transformers models: give the merged or adapter artifact (a GGUF runs Generate only)")
         if texts is None:
             if dataset is None:
                 raise InvalidArgument("data", "one of dataset or texts is required")

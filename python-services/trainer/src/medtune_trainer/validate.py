@@ -13,7 +13,7 @@ from .errors import FailedPrecondition, InvalidArgument
 JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 OPTIMIZERS = {"adamw_8bit", "paged_adamw_8bit", "adamw_torch", "adamw_torch_fused", "adamw_bnb_8bit", "sgd", "adafactor"}
 SCHEDULERS = {"linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "inverse_sqrt"}
-GGUF_TYPES = {"f16", "bf16", "q8_0", "f32"}
+GGUF_TYPES = {"f16", "bf16", "q8_0", "f32", "q4_k_m"}  # q4_k_m: llama.cpp's quantizer (llama_runtime)
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
