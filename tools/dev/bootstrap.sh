@@ -11,6 +11,12 @@ cd "$root"
 say() { printf 'bootstrap: %s\n' "$*"; }
 t0=$(date +%s)
 
+# SeaweedFS (the S3-compatible server of the Ray / s3:// tests) builds for minutes on 2 cores:
+# start it first, in the background, so that it overlaps the other installs; waited for at the end.
+mkdir -p var/log
+tools/infra/s3-server.sh install >var/log/s3-server-build.log 2>&1 &
+s3_build=$!
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing Node packages into node_modules/ (npm ci)"
   npm ci --no-audit --no-fund
@@ -36,4 +42,10 @@ fi
 if [ -x libs/tokenizer/native/build.sh ]; then
   libs/tokenizer/native/build.sh
 fi
+if ! wait "$s3_build"; then
+  cat var/log/s3-server-build.log >&2
+  say "building SeaweedFS failed (see above)"
+  exit 1
+fi
+say "SeaweedFS: $(tools/infra/s3-server.sh bin)"
 say "done in $(( $(date +%s) - t0 )) s"

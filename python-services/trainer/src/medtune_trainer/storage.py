@@ -1,0 +1,208 @@
+"""Object storage for artifacts and checkpoints: `s3://bucket/prefix` on any S3-compatible store
+(the MinIO SDK), beside the local `file://` paths of artifacts.py.
+
+The rules (common.proto's Artifact rule, as for files):
+- uploads stream (multipart, parts of PART_SIZE) and hash while they write: the sha256 recorded
+  is of the bytes sent, never a second read;
+- nothing half-written is ever visible as an artifact: a directory goes to a temporary prefix
+  (`<target>.tmp-<id>/`) and is copied under its final key only once every file is up, with its
+  manifest (`.medtune-manifest`, the sha256 manifest of artifacts.describe) written last; a reader
+  trusts a directory only when its manifest is there;
+- credentials come from the environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or
+  MEDTUNE_S3_ACCESS_KEY / MEDTUNE_S3_SECRET_KEY), never from the URI, and never appear in a
+  message, a log line or an event: errors name the bucket and key only.
+
+Endpoint: MEDTUNE_S3_ENDPOINT (e.g. http://127.0.0.1:8333) or AWS_ENDPOINT_URL; default AWS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Mapping, Optional
+from urllib.parse import urlparse
+
+from . import domain as d
+from .errors import FailedPrecondition, InvalidArgument
+
+PART_SIZE = 16 << 20
+MANIFEST = ".medtune-manifest"
+_BUCKET_RE = __import__("re").compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+@dataclass(frozen=True)
+class S3Uri:
+    bucket: str
+    key: str  # no leading slash; "" for the bucket's root
+
+    def child(self, rel: str) -> "S3Uri":
+        return S3Uri(self.bucket, f"{self.key.rstrip('/')}/{rel}".lstrip("/"))
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+def parse_s3_uri(uri: str, field: str = "uri") -> S3Uri:
+    """s3://bucket/key; INVALID_ARGUMENT naming the field for anything else (credentials in the
+    URI included: they belong in the environment)."""
+    p = urlparse(uri)
+    if p.scheme != "s3":
+        raise InvalidArgument(field, f"expected an s3://bucket/prefix URI (got scheme {p.scheme or 'none'!r})")
+    if p.username or p.password or "@" in p.netloc:
+        raise InvalidArgument(field, "an s3:// URI must not carry credentials; set them in the environment")
+    if not _BUCKET_RE.match(p.netloc or ""):
+        raise InvalidArgument(field, f"{p.netloc!r} is not a valid bucket name (3-63 of a-z 0-9 . -)")
+    if p.query or p.fragment:
+        raise InvalidArgument(field, "an s3:// URI takes no query or fragment")
+    key = p.path.lstrip("/")
+    if any(part in (".", "..") for part in key.split("/")):
+        raise InvalidArgument(field, "an s3:// key must not contain . or .. segments")
+    return S3Uri(p.netloc, key)
+
+
+def is_s3(uri: str) -> bool:
+    return uri.startswith("s3://")
+
+
+class _HashingReader(io.RawIOBase):
+    """Reads a file and hashes what it hands out (the upload's bytes)."""
+
+    def __init__(self, f: BinaryIO):
+        self._f = f
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        b = self._f.read(n)
+        self.sha256.update(b)
+        self.size += len(b)
+        return b
+
+
+class ObjectStore:
+    """One S3-compatible endpoint. `client` is a minio.Minio (made from the environment by default)."""
+
+    def __init__(self, client=None, env: Mapping[str, str] = os.environ):
+        if client is None:
+            client = _client_from_env(env)
+        self._c = client
+
+    # -- single objects -------------------------------------------------------------------------
+
+    def put_file(self, path: Path, target: S3Uri) -> tuple[str, int]:
+        """Streams a file to `target` (multipart above PART_SIZE); returns (sha256, size) of what was sent."""
+        self._need_bucket(target.bucket, "artifact_root")
+        with path.open("rb") as f:
+            r = _HashingReader(f)
+            self._c.put_object(target.bucket, target.key, r, length=-1, part_size=PART_SIZE)
+        return r.sha256.hexdigest(), r.size
+
+    def get_file(self, source: S3Uri, path: Path) -> str:
+        """Downloads to `path` (atomically: a temp file renamed); returns its sha256."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f".tmp-{path.name}-{uuid.uuid4().hex[:8]}"
+        h = hashlib.sha256()
+        resp = self._c.get_object(source.bucket, source.key)
+        try:
+            with tmp.open("wb") as out:
+                for chunk in resp.stream(1 << 20):
+                    h.update(chunk)
+                    out.write(chunk)
+            os.replace(tmp, path)
+        finally:
+            resp.close()
+            resp.release_conn()
+            if tmp.exists():
+                tmp.unlink()
+        return h.hexdigest()
+
+    def exists(self, target: S3Uri) -> bool:
+        from minio.error import S3Error
+
+        try:
+            self._c.stat_object(target.bucket, target.key)
+            return True
+        except S3Error as e:
+            if e.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
+                return False
+            raise
+
+    # -- directories (artifacts, checkpoints) ---------------------------------------------------
+
+    def put_dir(self, src: Path, target: S3Uri, kind: d.ArtifactKind, details: Optional[dict[str, str]] = None) -> d.Artifact:
+        """Uploads a directory under `target/`, visible only once complete (temp prefix, then a
+        server-side copy, then the manifest last). Returns the artifact record of what was sent."""
+        from minio.commonconfig import CopySource
+
+        self._need_bucket(target.bucket, "artifact_root")
+        base = target.key.rstrip("/")
+        tmp = S3Uri(target.bucket, f"{base}.tmp-{uuid.uuid4().hex[:8]}")
+        files: list[d.ArtifactFile] = []
+        try:
+            for f in sorted(p for p in src.rglob("*") if p.is_file()):
+                rel = f.relative_to(src).as_posix()
+                digest, size = self.put_file(f, tmp.child(rel))
+                files.append(d.ArtifactFile(rel, digest, size))
+            for af in files:
+                # A copy of one object is atomic; past 5 GiB it needs a multipart copy (compose).
+                self._c.copy_object(target.bucket, f"{base}/{af.path}", CopySource(target.bucket, tmp.child(af.path).key))
+            manifest = "".join(f"{af.sha256}  {af.path}\n" for af in files).encode("utf-8")
+            self._c.put_object(target.bucket, f"{base}/{MANIFEST}", io.BytesIO(manifest), len(manifest))
+        finally:
+            for obj in self._c.list_objects(tmp.bucket, prefix=tmp.key + "/", recursive=True):
+                self._c.remove_object(tmp.bucket, obj.object_name)
+        return d.Artifact(
+            kind, f"s3://{target.bucket}/{base}", hashlib.sha256(manifest).hexdigest(), sum(f.size_bytes for f in files), files, dict(details or {})
+        )
+
+    def get_dir(self, source: S3Uri, dest: Path, field: str = "uri") -> Path:
+        """Downloads a complete directory (one with its manifest) into dest, checking every sha256."""
+        from minio.error import S3Error
+
+        base = source.key.rstrip("/")
+        try:
+            resp = self._c.get_object(source.bucket, f"{base}/{MANIFEST}")
+            manifest = resp.read().decode("utf-8")
+            resp.close()
+            resp.release_conn()
+        except S3Error as e:
+            if e.code == "NoSuchBucket":
+                raise FailedPrecondition(f"{field}: bucket {source.bucket!r} does not exist") from None
+            raise FailedPrecondition(f"{field}: no complete directory at s3://{source.bucket}/{base} (its manifest is missing)") from None
+        tmp = dest.parent / f".tmp-{dest.name}-{uuid.uuid4().hex[:8]}"
+        try:
+            for line in manifest.splitlines():
+                digest, rel = line.split("  ", 1)
+                got = self.get_file(S3Uri(source.bucket, f"{base}/{rel}"), tmp / rel)
+                if got != digest:
+                    raise FailedPrecondition(f"{field}: s3://{source.bucket}/{base}/{rel} has sha256 {got}, its manifest says {digest}")
+            if dest.exists():
+                shutil.rmtree(dest)
+            os.rename(tmp, dest)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return dest
+
+    def _need_bucket(self, bucket: str, field: str) -> None:
+        if not self._c.bucket_exists(bucket):
+            raise FailedPrecondition(f"{field}: bucket {bucket!r} does not exist on the object store")
+
+
+def _client_from_env(env: Mapping[str, str]):
+    from minio import Minio
+
+    endpoint = env.get("MEDTUNE_S3_ENDPOINT") or env.get("AWS_ENDPOINT_URL") or "https://s3.amazonaws.com"
+    p = urlparse(endpoint)
+    if p.scheme not in ("http", "https") or not p.netloc:
+        raise InvalidArgument("MEDTUNE_S3_ENDPOINT", "expected http(s)://host[:port]")
+    access = env.get("MEDTUNE_S3_ACCESS_KEY") or env.get("AWS_ACCESS_KEY_ID") or ""
+    secret = env.get("MEDTUNE_S3_SECRET_KEY") or env.get("AWS_SECRET_ACCESS_KEY") or ""
+    return Minio(p.netloc, access_key=access or None, secret_key=secret or None, secure=p.scheme == "https", region=env.get("AWS_REGION") or None)
