@@ -49,6 +49,7 @@ def spec_for(a, model_dir: Path, data: Path, root: Path):
     hp = d.Hyperparameters(
         batch_size=a.batch, gradient_accumulation_steps=a.grad_accum, max_steps=a.steps, logging_steps=1,
         max_seq_length=a.seq, load_in_4bit=a.load_in_4bit, packing=a.packing, gpus=a.gpus, plan=a.plan,
+        save_steps=1_000_000,  # no checkpoint inside the measured steps (a save is not training speed)
     )
     return d.JobSpec(
         base_model=str(model_dir), data=d.LocalJsonlSource(str(data)), hyperparameters=hp, lora=d.LoraSettings(gradient_checkpointing=a.checkpointing),
