@@ -19,6 +19,10 @@
 #   MEDTUNE_STACK_BASE_PORT      and its own ports: dataset = base, training +1, tracking +2,
 #                                evaluation +3, registry +4, trainer +10 (default 50051)
 #   MEDTUNE_STACK_PARTS          the parts to run (default: all six)
+#   MEDTUNE_STACK_REPLICAS       replicas of each service (default 1); replica r > 1 of a part is
+#                                the part `<part>@<r>` on port + 20·(r-1), log var/log/<part>@<r>.log;
+#                                the others and the CLI address replica 1, every replica serves
+#                                requests, leases in NATS KV own the once-only work
 #   MEDTUNE_STACK_MODEL_DIR      the tiny base model (default $MEDTUNE_VAR_DIR/models/tiny-qwen2)
 #   MEDTUNE_STACK_READY_TIMEOUT_S  how long a part may take to become SERVING (default 90)
 #   MEDTUNE_STACK_NO_INSTALL=1   never run npm ci / tools/python/setup.sh
@@ -43,6 +47,8 @@ PY=$ROOT/python-services/.venv/bin/python
 TSX_LOADER=$ROOT/node_modules/tsx/dist/loader.mjs
 ALL_PARTS=(tracking registry dataset training evaluation trainer dashboard)
 read -r -a PARTS <<<"${MEDTUNE_STACK_PARTS:-${ALL_PARTS[*]}}"
+REPLICAS=${MEDTUNE_STACK_REPLICAS:-1}
+[[ $REPLICAS =~ ^[1-9]$ ]] || { echo "stack: error: MEDTUNE_STACK_REPLICAS must be 1..9 (got $REPLICAS)" >&2; exit 1; }
 # Marks every process of this stack (read back from /proc/<pid>/environ): how `down` and `status`
 # recognise our processes, so a developer's own service on the same port is never signalled.
 STACK_ID="medtune-stack:$VAR_DIR"
@@ -54,6 +60,10 @@ die() {
 }
 
 port_of() {
+  if [[ $1 == *@* ]]; then # replica r of a service: 20 ports further per replica
+    echo $(($(port_of "${1%@*}") + 20 * (${1#*@} - 1)))
+    return
+  fi
   case $1 in
     dataset) echo $((BASE_PORT)) ;;
     training) echo $((BASE_PORT + 1)) ;;
@@ -66,10 +76,18 @@ port_of() {
 }
 addr_of() { echo "127.0.0.1:$(port_of "$1")"; }
 grpc_service_of() {
-  case $1 in
+  local p=${1%@*}
+  case $p in
     trainer) echo medtune.trainer.v1.TrainerService ;;
-    *) echo "medtune.$1.v1.$(tr '[:lower:]' '[:upper:]' <<<"${1:0:1}")${1:1}Service" ;;
+    *) echo "medtune.$p.v1.$(tr '[:lower:]' '[:upper:]' <<<"${p:0:1}")${p:1}Service" ;;
   esac
+}
+replica_parts() { # the extra replicas to run: <service>@2 .. <service>@REPLICAS
+  local part r
+  for part in "${PARTS[@]}"; do
+    [[ $part == trainer || $part == dashboard ]] && continue
+    for ((r = 2; r <= REPLICAS; r++)); do echo "$part@$r"; done
+  done
 }
 upper() { tr '[:lower:]' '[:upper:]' <<<"$1"; }
 
@@ -125,9 +143,9 @@ build_model() {
 
 # The environment of one part: what it listens on and where the others are.
 part_env() {
-  local part=$1
+  local part=${1%@*} self=$1
   echo "MEDTUNE_STACK_ID=$STACK_ID"
-  echo "MEDTUNE_STACK_PART=$part"
+  echo "MEDTUNE_STACK_PART=$self"
   echo "MEDTUNE_NATS_URL=$NATS_URL"
   echo "MEDTUNE_MONGODB_URI=$MONGODB_URI"
   case $part in
@@ -146,7 +164,11 @@ part_env() {
     *)
       local P
       P=$(upper "$part")
-      echo "MEDTUNE_${P}_GRPC_ADDR=$(addr_of "$part")"
+      echo "MEDTUNE_${P}_GRPC_ADDR=$(addr_of "$self")"
+      # A stable replica id: a restarted replica takes its own leases back at once.
+      local r=1
+      [[ $self == *@* ]] && r=${self#*@}
+      echo "MEDTUNE_INSTANCE_ID=$part-$r"
       local other
       for other in dataset training tracking evaluation registry; do
         [[ $other == "$part" ]] || echo "MEDTUNE_${P}_$(upper "$other")_ADDR=$(addr_of "$other")"
@@ -177,13 +199,13 @@ start_part() {
     trainer) cmd=("$PY" -m medtune_trainer) ;;
     dashboard) cmd=(node --enable-source-maps --import "$TSX_LOADER" "$ROOT/apps/dashboard/src/main.ts") ;;
     *)
-      local main="$ROOT/apps/$part-service/src/main.ts"
+      local main="$ROOT/apps/${part%@*}-service/src/main.ts"
       [[ -f $main ]] || die "$part: $main does not exist (yet); run a subset with MEDTUNE_STACK_PARTS"
       # One node process (tsx's loader, no tsx parent): signals and the pid file are exact.
       cmd=(node --enable-source-maps --import "$TSX_LOADER" "$main")
       # The dataset service's import keeps its heap flat with a small old space (its peak RSS
       # stays under 300 MB on a 500 MB file; without the cap, garbage piles up between major GCs).
-      [[ $part == dataset ]] && cmd=(node --enable-source-maps --max-old-space-size=256 --import "$TSX_LOADER" "$main")
+      [[ ${part%@*} == dataset ]] && cmd=(node --enable-source-maps --max-old-space-size=256 --import "$TSX_LOADER" "$main")
       ;;
   esac
   local -a env_args
@@ -193,7 +215,7 @@ start_part() {
     echo "=== $(date -u +%FT%TZ) starting $part: ${cmd[*]}"
   } >>"$LOG_DIR/$part.log"
   # setsid: its own process group, so `down` can also reach anything it spawned.
-  (cd "$ROOT" && nats_credentials "$part" && exec setsid env TSX_TSCONFIG_PATH="$ROOT/tsconfig.json" "${env_args[@]}" "${cmd[@]}" >>"$LOG_DIR/$part.log" 2>&1 </dev/null) &
+  (cd "$ROOT" && nats_credentials "${part%@*}" && exec setsid env TSX_TSCONFIG_PATH="$ROOT/tsconfig.json" "${env_args[@]}" "${cmd[@]}" >>"$LOG_DIR/$part.log" 2>&1 </dev/null) &
   pid=$!
   echo "$pid" >"$RUN_DIR/$part.pid"
   local t0=$SECONDS
@@ -263,6 +285,7 @@ cmd_up() {
   if printf '%s\n' "${PARTS[@]}" | grep -qx trainer; then build_model; fi
   local part t0=$SECONDS
   for part in "${PARTS[@]}"; do start_part "$part"; done
+  while read -r part; do [[ -n $part ]] && start_part "$part"; done < <(replica_parts)
   say "up in $((SECONDS - t0))s; tiny base model: $MODEL_DIR"
   if printf '%s\n' "${PARTS[@]}" | grep -qx dashboard; then say "dashboard: http://$(addr_of dashboard)/"; fi
   cat >&2 <<EOF
@@ -275,7 +298,8 @@ EOF
 }
 
 cmd_down() {
-  local i part
+  local i part f
+  for f in "$RUN_DIR"/*@*.pid; do [[ -f $f ]] && stop_part "$(basename "$f" .pid)"; done
   for ((i = ${#ALL_PARTS[@]} - 1; i >= 0; i--)); do stop_part "${ALL_PARTS[i]}"; done
   if [[ ${1:-} != --keep-infra ]]; then "$ROOT/tools/infra/infra.sh" down >&2; fi
   local left=()
@@ -287,7 +311,7 @@ cmd_down() {
 }
 
 cmd_status() {
-  local part pid state ok=0
+  local part pid state ok=0 f
   printf '%-11s %-17s %-8s %s\n' PART ADDRESS PID STATUS
   for part in "${ALL_PARTS[@]}"; do
     pid=$(pid_of "$part") || pid=-
@@ -295,6 +319,13 @@ cmd_status() {
       state=$([[ $pid == - ]] && echo stopped || echo "not serving")
       printf '%s\n' "${PARTS[@]}" | grep -qx "$part" && ok=1
     fi
+    printf '%-11s %-17s %-8s %s\n' "$part" "$(addr_of "$part")" "$pid" "$state"
+  done
+  for f in "$RUN_DIR"/*@*.pid; do
+    [[ -f $f ]] || continue
+    part=$(basename "$f" .pid)
+    pid=$(pid_of "$part") || pid=-
+    if healthy "$part" 0; then state=SERVING; else state=$([[ $pid == - ]] && echo stopped || echo "not serving") && ok=1; fi
     printf '%-11s %-17s %-8s %s\n' "$part" "$(addr_of "$part")" "$pid" "$state"
   done
   "$ROOT/tools/infra/infra.sh" status || ok=1
