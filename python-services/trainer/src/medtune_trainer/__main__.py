@@ -46,7 +46,7 @@ def main() -> int:
     print(f"medtune-trainer listening on {worker.port}", flush=True)
     registrar = None
     if cfg.training_addr:
-        registrar = Registrar(cfg.training_addr, worker.servicer.worker_info, worker.manager.cancel, cfg.auth_token)
+        registrar = Registrar(cfg.training_addr, worker.servicer.worker_info, worker.manager.cancel, cfg.auth_token, config=cfg)
         registrar.start()
     stop = threading.Event()
 

@@ -15,6 +15,7 @@ import grpc
 
 from . import domain as d
 from .errors import FailedPrecondition, InvalidArgument, Unavailable
+from .security import open_channel
 from .template import BUILTIN, Template
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ def stream_dataset(
     metadata = [("authorization", f"Bearer {src.auth_token}")] if src.auth_token else None
     rows: list[TextRow] = []
     attempt = 0
-    with grpc.insecure_channel(src.address) as ch:
+    with open_channel(src.address, None) as ch:
         stub = ds_grpc.DatasetServiceStub(ch)
         while True:
             try:

@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
@@ -27,6 +27,14 @@ from .events import EventLog
 from .validate import validate_job_id, validate_spec
 
 log = logging.getLogger(__name__)
+
+
+def at_rest(spec: d.JobSpec) -> d.JobSpec:
+    """The spec as it may be stored: without the dataset credential (the files of a job are read by
+    the registry and evaluation too; a resumed attempt brings a fresh credential in its StartJob)."""
+    if isinstance(spec.data, d.DatasetSource) and spec.data.auth_token:
+        return replace(spec, data=replace(spec.data, auth_token=""))
+    return spec
 
 
 @dataclass
@@ -172,7 +180,7 @@ class JobManager:
         job.attempt = attempt
         (job_dir / "job.json").write_text(
             json.dumps(
-                {"job_id": job_id, "attempt": attempt, "created_time": job.created_time, "spec_key": key.hex(), "spec": to_jsonable(spec)},
+                {"job_id": job_id, "attempt": attempt, "created_time": job.created_time, "spec_key": key.hex(), "spec": to_jsonable(at_rest(spec))},
                 ensure_ascii=False,
                 indent=1,
             )

@@ -21,29 +21,11 @@ from .gguf_export import export_gguf
 from .inference import Inference
 from .jobs import Job, JobManager
 from .runner import Runner, TokenizerCache
+from .security import check_bind, interceptors as auth_interceptors, server_credentials, set_process_config
 from .servicer import TrainerServicer
 
 log = logging.getLogger(__name__)
 SERVICE = "medtune.trainer.v1.TrainerService"
-
-
-class _AuthInterceptor(grpc.ServerInterceptor):
-    """Requires `authorization: Bearer <token>` on every call but health checks."""
-
-    def __init__(self, token: str):
-        self._want = f"Bearer {token}"
-
-        def deny(request, context):
-            context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
-
-        self._deny = grpc.unary_unary_rpc_method_handler(deny)
-
-    def intercept_service(self, continuation, details):
-        if details.method.startswith("/grpc.health.v1.Health/"):
-            return continuation(details)
-        if dict(details.invocation_metadata).get("authorization") == self._want:
-            return continuation(details)
-        return self._deny
 
 
 @dataclass
@@ -68,11 +50,14 @@ class TrainerWorker:
 
 def build(addr: str, config: Optional[WorkerConfig] = None) -> TrainerWorker:
     cfg = replace(config or WorkerConfig(), grpc_addr=addr)
+    check_bind(cfg, addr)
+    set_process_config(cfg)
+    creds = server_credentials(cfg)
     cfg.artifact_root.mkdir(parents=True, exist_ok=True)
     inference = Inference()
     runner = Runner(TokenizerCache(), gguf_export=export_gguf, before_training=inference.clear)
     manager = JobManager(Path(cfg.artifact_root), runner.prepare, runner.run)
-    interceptors = [_AuthInterceptor(cfg.auth_token)] if cfg.auth_token else []
+    interceptors = auth_interceptors(cfg)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="rpc"),
         interceptors=interceptors,
@@ -87,10 +72,11 @@ def build(addr: str, config: Optional[WorkerConfig] = None) -> TrainerWorker:
         return f"{'127.0.0.1' if host in ('0.0.0.0', '[::]', '') else host}:{port_box['port']}"
 
     servicer = TrainerServicer(manager, inference, cfg.worker_id, advertised)
+    servicer.artifact_roots = cfg.artifact_roots or (cfg.artifact_root,)
     t_grpc.add_TrainerServiceServicer_to_server(servicer, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    port = server.add_insecure_port(addr)
+    port = server.add_secure_port(addr, creds) if creds is not None else server.add_insecure_port(addr)
     if port == 0:
         raise RuntimeError(f"cannot listen on {addr}")
     port_box["port"] = port

@@ -18,7 +18,9 @@ from . import converters as cv
 from . import errors as e
 from .backends import selection as backends
 from .inference import Inference
+from .artifacts import path_from_uri
 from .jobs import Job, JobManager
+from .security import confine
 from .system import gpu_info, host_memory_bytes
 
 log = logging.getLogger(__name__)
@@ -93,19 +95,33 @@ def job_to_pb(job: Job) -> t.WorkerJob:
     return out
 
 
+def spec_key(spec: t.JobSpec) -> bytes:
+    """What makes a job the same job: its spec without the dataset credential, so a rotated or
+    per-attempt credential never changes the job's identity (and the key holds no secret)."""
+    s = t.JobSpec()
+    s.CopyFrom(spec)
+    if s.HasField("dataset"):
+        s.dataset.auth_token = ""
+    return s.SerializeToString(deterministic=True)
+
+
 class TrainerServicer(t_grpc.TrainerServiceServicer):
     def __init__(self, manager: JobManager, inference: Inference, worker_id: str, address: Callable[[], str]):
         self.manager = manager
         self.inference = inference
         self.worker_id = worker_id or socket.gethostname()
         self.address = address
+        # Where a StartJob may write (server.build sets the configured roots).
+        self.artifact_roots: tuple = (manager.default_root,)
 
     @mapped
     def StartJob(self, request: t.StartJobRequest, context) -> t.StartJobResponse:
         if not request.HasField("spec"):
             raise e.InvalidArgument("spec", "required")
         spec = cv.spec_from_pb(request.spec, self.manager.default_root.as_uri())
-        key = request.spec.SerializeToString(deterministic=True)
+        if "://" not in spec.artifact_root or spec.artifact_root.startswith("file://"):
+            confine(str(path_from_uri(spec.artifact_root, "spec.artifact_root")), self.artifact_roots, "spec.artifact_root")
+        key = spec_key(request.spec)
         job, created = self.manager.start(request.job_id, spec, key, request.attempt)
         return t.StartJobResponse(job=job_to_pb(job), created=created)
 
