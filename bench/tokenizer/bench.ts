@@ -97,12 +97,23 @@ async function timeHf(corpusFile: string): Promise<Record<string, string>> {
   const { stdout } = await promisify(execFile)(python, [script, '--bpe', bpeDir, '--corpus', corpusFile, '--reps', '1', '--batch', String(batch)], {
     maxBuffer: 16 << 20,
   });
-  const out = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as { versions: Record<string, string>; batched: number[]; cpu: number[]; tokens: number };
+  const out = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as {
+    versions: Record<string, string>;
+    batched: number[];
+    cpu: number[];
+    tokens: number;
+    fast: number[];
+    fast_cpu: number[];
+    fast_tokens: number;
+  };
   record(HF, out.batched[0] ?? NaN, out.cpu[0] ?? NaN, out.tokens);
+  record(HF_FAST, out.fast[0] ?? NaN, out.fast_cpu[0] ?? NaN, out.fast_tokens);
   return out.versions;
 }
 
 const HF = `HF tokenizers via transformers, batched`;
+/** The strongest fair baseline: the Rust tokenizer's encode_batch_fast, no masks, no offsets. */
+const HF_FAST = 'HF tokenizers encode_batch_fast (no masks, no offsets), batched';
 const results = new Map<string, Result>();
 function record(name: string, seconds: number, cpu: number, tokens: number): void {
   const r = results.get(name) ?? { name, seconds: [], cpu: [], tokens };
@@ -155,30 +166,40 @@ async function main(): Promise<void> {
     }
   }
   await rm(tmp, { recursive: true, force: true });
-  const hf = results.get(HF);
-  if (!hf) throw new Error('no HF result');
-  hf.name = `HF tokenizers ${versions['tokenizers']} (transformers ${versions['transformers']}), batched by ${batch}`;
+  const old = results.get(HF);
+  const fast = results.get(HF_FAST);
+  if (!old || !fast) throw new Error('no HF result');
+  old.name = `HF tokenizers ${versions['tokenizers']} via transformers ${versions['transformers']} tokenizer(batch) (input_ids + attention_mask), batches of ${batch}`;
+  fast.name = `HF tokenizers ${versions['tokenizers']} encode_batch_fast (no masks, no offsets), batches of ${batch}`;
+  // The baseline is the strongest of the two (the fair one), whichever wins on this run.
+  const hf = rate(fast) >= rate(old) ? fast : old;
 
   const baseline = rate(hf);
   console.log(`(1-minute load average at the start of each round: ${load.map((l) => l.toFixed(1)).join(', ')})\n`);
   const cpuBaseline = cpuRate(hf);
+  console.log(`baseline (x HF): ${hf.name}`);
   console.log(
-    'rows/s'.padStart(8) + 'x HF'.padStart(7) + '  ' + 'wall s, each run'.padEnd(20) + 'rows/CPU-s'.padStart(11) + 'x HF'.padStart(7) + '  ' + 'CPU s, each run'.padEnd(20) +
+    'rows/s'.padStart(8) + 'x HF'.padStart(7) + '  ' + 'rows/s min/med/max'.padEnd(22) + 'wall s, each run'.padEnd(20) + 'rows/CPU-s'.padStart(11) + 'x HF'.padStart(7) + '  ' + 'CPU s, each run'.padEnd(20) +
       'tokens'.padStart(10) + '  contestant',
   );
+  const spread = (r: Result) => {
+    const xs = r.seconds.map((x) => rows / x).sort((a, b) => a - b);
+    return `${xs[0]!.toFixed(0)}/${xs[Math.floor((xs.length - 1) / 2)]!.toFixed(0)}/${xs.at(-1)!.toFixed(0)}`.padEnd(22);
+  };
   const runs = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(' ').padEnd(20);
   for (const r of results.values())
     console.log(
-      rate(r).toFixed(0).padStart(8) + (rate(r) / baseline).toFixed(2).padStart(7) + '  ' + runs(r.seconds) +
+      rate(r).toFixed(0).padStart(8) + (rate(r) / baseline).toFixed(2).padStart(7) + '  ' + spread(r) + runs(r.seconds) +
         cpuRate(r).toFixed(0).padStart(11) + (cpuRate(r) / cpuBaseline).toFixed(2).padStart(7) + '  ' + runs(r.cpu) +
         String(r.tokens).padStart(10) + '  ' + r.name,
     );
-  const mismatch = [...results.values()].filter((r) => r.tokens !== hf.tokens);
-  if (mismatch.length > 0) console.log(`\nTOKEN TOTALS DIFFER from HF (${hf.tokens}): ${mismatch.map((r) => r.name).join('; ')}`);
+  const mismatch = [...results.values()].filter((r) => r.tokens !== old.tokens);
+  if (mismatch.length > 0) console.log(`\nTOKEN TOTALS DIFFER from HF (${old.tokens}): ${mismatch.map((r) => r.name).join('; ')}`);
   const pools = [...results.values()].filter((r) => r.name.includes('pool'));
   const bestPool = pools.reduce((a, b) => (rate(b) > rate(a) ? b : a));
   const ratio = rate(bestPool) / baseline;
-  console.log(`\ntarget: pool >= 2x HF batched (wall rows/s) -> ${bestPool.name}: ${ratio.toFixed(2)}x ${ratio >= 2 ? 'MET' : 'NOT MET'}`);
+  console.log(`\ntarget: pool >= 2x the strongest HF baseline (wall rows/s) -> ${bestPool.name}: ${ratio.toFixed(2)}x ${ratio >= 2 ? 'MET' : 'NOT MET'}`);
+  console.log(`(against the old baseline, transformers' tokenizer(batch): ${(rate(bestPool) / rate(old)).toFixed(2)}x)`);
   console.log('(rows/CPU-s is the rate per CPU-second of the whole process, all threads: it changes little with the load of the machine)');
   if (mismatch.length > 0) process.exitCode = 1;
 }
