@@ -25,11 +25,12 @@ import {
   OutboxRelay,
   type RunningConsumer,
   serviceSecurity,
+  dataRoots,
   streamOptions,
   systemClock,
 } from '@medtune/kit';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { fileArtifactReader } from './artifacts/digest';
+import { confinedArtifactReader } from './artifacts/digest';
 import type { RegistryConfig } from './config';
 import { AliasCore } from './core/aliases';
 import { REGISTRY_SCOPES } from './grpc/scopes';
@@ -69,9 +70,10 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger, clock: Clo
     if (e.aliasChange) await store.insertAliasChange(e.aliasChange);
   });
   const cache = new ResolveCache(cfg.resolveCacheTtlMs, clock, { log: log.child({ component: 'resolve-cache' }) });
+  const roots = dataRoots(cfg);
   const verifier = new Verifier({
     store,
-    reader: fileArtifactReader,
+    reader: confinedArtifactReader(roots),
     outbox,
     cache,
     clock,
@@ -108,7 +110,7 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger, clock: Clo
   const deadLetters = createDeadLetterStore(mongo.db);
   const security = await serviceSecurity(cfg, 'registry-service');
   const server = createGrpcServer({ log, auth: security.auth, tls: security.serverTls });
-  server.add(registry.RegistryServiceService, registryHandlers(core, aliases), REGISTRY_SCOPES);
+  server.add(registry.RegistryServiceService, registryHandlers(core, aliases, roots), REGISTRY_SCOPES);
   server.add(admin.AdminServiceService, adminHandlers({ deadLetters, nc, log }), ADMIN_SCOPES);
   // A training.job.succeeded is a claim; the training service's GetJob is the fact it is checked against.
   const trainingJobs = cfg.confirmJobs === 'training' ? trainingJobsClient(cfg.trainingAddr, { authToken: () => security.credential.current(), tls: security.clientTls, log: log.child({ component: 'training-client' }) }) : undefined;

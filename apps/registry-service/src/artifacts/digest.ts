@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
+import { isConfined, type DataRoots } from '@medtune/kit';
 import type { ArtifactDigest, FileDigest } from '../core/verify';
 import type { ArtifactReader } from '../core/ports';
 
@@ -54,6 +56,25 @@ export async function digestPath(path: string): Promise<ArtifactDigest> {
   }
   const sha256 = createHash('sha256').update(manifestOf(files), 'utf8').digest('hex');
   return { sha256, size: files.reduce((n, f) => n + f.size, 0), files, directory: true };
+}
+
+/**
+ * The reader confined to `roots`: an artifact, or any file inside a directory artifact, that
+ * resolves (symlinks resolved) outside them reads as null — the version fails registration and
+ * nothing outside is ever hashed.
+ */
+export function confinedArtifactReader(roots: DataRoots): ArtifactReader {
+  const inside = (p: string) => isConfined(p, roots.roots, { deny: roots.deny });
+  return {
+    async digest(path: string): Promise<ArtifactDigest | null> {
+      if (!inside(path)) return null;
+      const info = await stat(path).catch(() => null);
+      if (info?.isDirectory()) {
+        for (const rel of await listFiles(path)) if (!inside(realpathSync(join(path, rel)))) return null;
+      }
+      return fileArtifactReader.digest(path);
+    },
+  };
 }
 
 /** The file-system reader of artifacts: a missing path reads as null. */
