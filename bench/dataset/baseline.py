@@ -1,6 +1,11 @@
 """The Python baseline of bench/dataset: what the seed script does to its data, timed.
 
-    python baseline.py FILE BPE_DIR
+    python baseline.py FILE BPE_DIR [--fair]
+
+--fair is the strongest fair baseline of the same work (what the dataset service produces: the
+rows and their token counts): both maps with num_proc=2 (this machine's cores) and the tokenize
+map returning only the token counts, without attention masks (return_attention_mask=False) and
+without keeping the ids. Without it: the seed's own way (one process, input_ids + attention_mask).
 
 datasets.load_dataset("json") → .map(format) with the seed's template (batched, as the seed's
 formatting_prompts_func) → .map(tokenize, batched=True) with the fast (Rust) tokenizer. The
@@ -60,6 +65,8 @@ def build_tokenizer(bpe_dir):
 
 def main():
     path, bpe_dir = sys.argv[1], sys.argv[2]
+    fair = "--fair" in sys.argv[3:]
+    procs = {"num_proc": 2} if fair else {}
     cache = tempfile.mkdtemp(prefix="medtune-bench-hf-")
     datasets.disable_progress_bars()
     try:
@@ -73,11 +80,20 @@ def main():
         def formatting_prompts_func(examples):
             return {"text": [train_prompt_style.format(q, c, r) + eos for q, c, r in zip(examples["Question"], examples["Complex_CoT"], examples["Response"])]}
 
-        ds = ds.map(formatting_prompts_func, batched=True)
+        ds = ds.map(formatting_prompts_func, batched=True, **procs)
         t3 = time.perf_counter()
-        ds = ds.map(lambda batch: tok(batch["text"]), batched=True)
-        t4 = time.perf_counter()
-        total = sum(len(ids) for ids in ds["input_ids"])
+        if fair:
+
+            def count(batch):
+                return {"token_count": [len(ids) for ids in tok(batch["text"], return_attention_mask=False)["input_ids"]]}
+
+            ds = ds.map(count, batched=True, **procs)
+            t4 = time.perf_counter()
+            total = sum(ds["token_count"])
+        else:
+            ds = ds.map(lambda batch: tok(batch["text"]), batched=True)
+            t4 = time.perf_counter()
+            total = sum(len(ids) for ids in ds["input_ids"])
         print(json.dumps({
             "rows": len(ds),
             "import_s": import_s,
@@ -87,7 +103,9 @@ def main():
             "tokenize_s": t4 - t3,
             "total_s": t4 - t0,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "children_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
             "total_tokens": total,
+            "mode": "fair: num_proc=2, token counts only, no attention masks" if fair else "seed: one process, input_ids + attention_mask",
             "versions": {"datasets": datasets.__version__, "transformers": transformers.__version__},
         }))
     finally:

@@ -32,6 +32,8 @@ const args = process.argv.slice(2);
 const rowsArg = args.indexOf('--rows');
 const rows = rowsArg >= 0 ? Number(args[rowsArg + 1]) : 25_000;
 const withPython = !args.includes('--no-python');
+const repsArg = args.indexOf('--reps');
+const reps = repsArg >= 0 ? Number(args[repsArg + 1]) : 1;
 const threadsArg = args.indexOf('--threads');
 const threads = threadsArg >= 0 ? args[threadsArg + 1]! : '';
 // The service runs as its serve target runs it (apps/dataset-service/project.json): V8's old space
@@ -110,9 +112,9 @@ async function runService(file: string, env: { NATS_URL: string; MONGODB_URI: st
   }
 }
 
-function runPython(file: string) {
+function runPython(file: string, fair: boolean) {
   const python = process.env.MEDTUNE_PYTHON ?? path.join(root, 'python-services/.venv/bin/python');
-  const r = spawnSync(python, [path.join(root, 'bench/dataset/baseline.py'), file, bpe], { encoding: 'utf8', env: { ...process.env, HF_HUB_OFFLINE: '1', TOKENIZERS_PARALLELISM: 'true' }, maxBuffer: 1 << 20 });
+  const r = spawnSync(python, [path.join(root, 'bench/dataset/baseline.py'), file, bpe, ...(fair ? ['--fair'] : [])], { encoding: 'utf8', env: { ...process.env, HF_HUB_OFFLINE: '1', TOKENIZERS_PARALLELISM: 'true' }, maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`baseline.py failed (${python}):\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as {
     rows: number;
@@ -122,6 +124,7 @@ function runPython(file: string) {
     tokenize_s: number;
     total_s: number;
     peak_rss_mb: number;
+    children_peak_rss_mb: number;
     total_tokens: number;
     versions: Record<string, string>;
   };
@@ -135,20 +138,48 @@ async function main(): Promise<void> {
   infra(['up', '--lease', lease]);
   try {
     const env = Object.fromEntries([...infra(['env']).matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1], m[2]])) as { NATS_URL: string; MONGODB_URI: string };
-    const svc = await runService(fixture.file, env);
+    // Runs interleaved (service, seed baseline, fair baseline, rep after rep): the machine's load
+    // changes hit each alike. Rates: best run (max rows/s) for the ratios, min/median/max shown.
+    const svcRuns: Awaited<ReturnType<typeof runService>>[] = [];
+    const seedRuns: ReturnType<typeof runPython>[] = [];
+    const fairRuns: ReturnType<typeof runPython>[] = [];
+    const loads: string[] = [];
+    for (let rep = 0; rep < reps; rep++) {
+      loads.push(os.loadavg()[0]!.toFixed(1));
+      svcRuns.push(await runService(fixture.file, env));
+      if (withPython) {
+        seedRuns.push(runPython(fixture.file, false));
+        fairRuns.push(runPython(fixture.file, true));
+      }
+    }
+    console.log(`runs: ${reps} of each, interleaved; 1-minute load average at the start of each round: ${loads.join(', ')}`);
+    const spread = (rates: number[]) => {
+      const xs = [...rates].sort((a, b) => a - b);
+      return `min ${xs[0]!.toFixed(0)} / median ${xs[Math.floor((xs.length - 1) / 2)]!.toFixed(0)} / max ${xs.at(-1)!.toFixed(0)} rows/s`;
+    };
+    const svc = svcRuns.reduce((a, b) => (b.seconds < a.seconds ? b : a));
     const v = svc.result.version!;
     const svcRate = fixture.rows / svc.seconds;
     console.log(`\ndataset-service (ImportDataset: parse, validate, render, tokenize, store in FerretDB, cold tokenizer pool; node ${nodeFlags.join(' ') || '(no flags)'})`);
     console.log(`  ${v.rowCount} rows in ${svc.seconds.toFixed(2)} s = ${svcRate.toFixed(0)} rows/s; peak RSS ${svc.peakRssMb.toFixed(0)} MB (idle before the import ${svc.idleRssMb.toFixed(0)} MB)`);
     if (args.includes('--trace')) console.log(`  RSS each second (MB): ${svc.trace.join(' ')}`);
     console.log(`  tokens: total ${v.tokenStats!.totalTokens}, p50 ${v.tokenStats!.p50}, p90 ${v.tokenStats!.p90}, p99 ${v.tokenStats!.p99}, max ${v.tokenStats!.max}; train ${v.trainRows} / eval ${v.evalRows}; digest ${v.digest.slice(0, 16)}`);
+    console.log(`  spread: ${spread(svcRuns.map((r) => fixture.rows / r.seconds))}`);
     if (!withPython) return;
-    const py = runPython(fixture.file);
+    const show = (label: string, runs: ReturnType<typeof runPython>[]) => {
+      const py = runs.reduce((a, b) => (b.total_s < a.total_s ? b : a));
+      console.log(`\n${label} (datasets ${py.versions.datasets}, transformers ${py.versions.transformers}; ${(py as { mode?: string }).mode ?? ''})`);
+      console.log(`  ${py.rows} rows in ${py.total_s.toFixed(2)} s = ${(py.rows / py.total_s).toFixed(0)} rows/s (tokenizer load ${py.tokenizer_load_s.toFixed(2)} s, load_dataset ${py.load_s.toFixed(2)} s, format ${py.format_s.toFixed(2)} s, tokenize ${py.tokenize_s.toFixed(2)} s); peak RSS ${py.peak_rss_mb.toFixed(0)} MB (+ workers ${py.children_peak_rss_mb.toFixed(0)} MB each at most)`);
+      console.log(`  spread: ${spread(runs.map((r) => r.rows / r.total_s))}`);
+      return py;
+    };
+    const seed = show('Python baseline, the seed\'s way: load_dataset("json") + map(format) + map(tokenize, batched=True)', seedRuns);
+    const fair = show('Python baseline, fair: the same with map(num_proc=2), token counts only, no attention masks', fairRuns);
+    const strongest = seed.rows / seed.total_s > fair.rows / fair.total_s ? seed : fair;
+    const py = strongest;
     const pyRate = py.rows / py.total_s;
-    console.log(`\nPython baseline (datasets ${py.versions.datasets}, transformers ${py.versions.transformers}: load_dataset("json") + map(format) + map(tokenize, batched=True))`);
-    console.log(`  ${py.rows} rows in ${py.total_s.toFixed(2)} s = ${pyRate.toFixed(0)} rows/s (tokenizer load ${py.tokenizer_load_s.toFixed(2)} s, load_dataset ${py.load_s.toFixed(2)} s, format ${py.format_s.toFixed(2)} s, tokenize ${py.tokenize_s.toFixed(2)} s); peak RSS ${py.peak_rss_mb.toFixed(0)} MB`);
     const ratio = svcRate / pyRate;
-    console.log(`\nratio: ${ratio.toFixed(2)}× the baseline's rows/s (target >= 1.5×: ${ratio >= 1.5 ? 'met' : 'NOT met'}); service peak RSS ${svc.peakRssMb.toFixed(0)} MB (target < 300 MB: ${svc.peakRssMb < 300 ? 'met' : 'NOT met'})`);
+    console.log(`\nratio: ${ratio.toFixed(2)}× the strongest baseline's rows/s (${strongest === fair ? 'fair' : 'seed'}; target >= 1.5×: ${ratio >= 1.5 ? 'met' : 'NOT met'}); against the seed's way ${(svcRate / (seed.rows / seed.total_s)).toFixed(2)}×; service peak RSS ${svc.peakRssMb.toFixed(0)} MB (target < 300 MB: ${svc.peakRssMb < 300 ? 'met' : 'NOT met'})`);
     console.log(`token totals: service ${v.tokenStats!.totalTokens}, HF ${py.total_tokens} (${v.tokenStats!.totalTokens === py.total_tokens ? 'identical' : 'DIFFERENT'})`);
     if (ratio < 1.5 || svc.peakRssMb >= 300 || v.tokenStats!.totalTokens !== py.total_tokens) process.exitCode = 1;
   } finally {
