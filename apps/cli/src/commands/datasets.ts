@@ -42,7 +42,7 @@ export async function importWithProgress(ctx: CliContext, req: dataset.ImportDat
     const r = result.report;
     throw new CliError(
       EXIT.INVALID_INPUT,
-      `import rejected: ${r?.rejectionReason || 'invalid rows'}${r ? ` (${r.rowsInvalid} of ${r.rowsTotal} rows invalid)` : ''}\n${issuesText(r)}`,
+      `import rejected: ${r?.rejectionReason || 'invalid rows'}${r ? ` (${r.rowsInvalid} of ${r.rowsTotal} rows invalid${r.rowsDuplicate ? `, ${r.rowsDuplicate} duplicates` : ''})` : ''}\n${issuesText(r)}`,
       r ? `fix the rows listed (all of them: medtune datasets report ${r.reportId}), or keep the valid rows with --skip-invalid (pipeline: dataset.invalid_rows: skip)` : undefined,
     );
   }
