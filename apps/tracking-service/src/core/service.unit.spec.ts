@@ -52,6 +52,8 @@ describe('runs and experiments', () => {
     expect(await fieldOf(core.getRun({ runId: '' }))).toBe('run_id');
     await expect(core.getRun({ runId: 'nope' })).rejects.toBeInstanceOf(NotFoundError);
     expect(await fieldOf(core.createExperiment({ name: '', description: '' }))).toBe('name');
+    // Names that look like paths follow the kit's one name rule (issue 13).
+    expect(await fieldOf(core.createExperiment({ name: '../../etc/passwd', description: '' }))).toBe('name');
   });
 
   it('params are written once: the same value is accepted, another refused with nothing written', async () => {

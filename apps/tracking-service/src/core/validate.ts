@@ -3,7 +3,7 @@
  * Limits are generous but finite: they keep one request from producing records the store cannot
  * hold (FerretDB refuses NaN and Infinity, and closes the connection on them).
  */
-import { InvalidArgumentError } from '@medtune/kit';
+import { InvalidArgumentError, nameProblem } from '@medtune/kit';
 
 /** Run ids become part of storage names: letters, digits and `_ . : -`, at most 128. */
 export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
@@ -29,11 +29,13 @@ export function checkRunId(field: string, value: string): string {
   return value;
 }
 
-/** An experiment name, 1..200 printable characters. */
+/** An experiment name: the kit's one name rule (libs/kit/src/names.ts), as the training service checks it. */
 export function checkExperimentName(field: string, value: string): string {
   if (!value) throw new InvalidArgumentError(field, 'required');
   if (value.length > MAX_EXPERIMENT_NAME) throw new InvalidArgumentError(field, `at most ${MAX_EXPERIMENT_NAME} characters (got ${value.length})`);
   if (CONTROL.test(value)) throw new InvalidArgumentError(field, 'must not contain control characters');
+  const bad = nameProblem(value);
+  if (bad) throw new InvalidArgumentError(field, bad);
   return value;
 }
 
