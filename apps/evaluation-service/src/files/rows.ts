@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { InvalidArgumentError, NotFoundError } from '@medtune/kit';
+import { confinePath, InvalidArgumentError, NotFoundError, type DataRoots } from '@medtune/kit';
 import type { RawRow } from '../core/evalsets';
 import type { RowReader } from '../core/ports';
 
@@ -14,6 +14,8 @@ import type { RowReader } from '../core/ports';
 export interface RowReaderOptions {
   /** Largest JSON-array file read whole. Default 256 MiB. */
   maxArrayBytes?: number;
+  /** Only files under these roots (symlinks resolved); outside: INVALID_ARGUMENT `path`, before the file is looked at. */
+  confine?: DataRoots;
 }
 
 async function firstChar(path: string): Promise<string> {
@@ -30,6 +32,7 @@ async function firstChar(path: string): Promise<string> {
 /** The file-system RowReader. */
 export function fileRowReader(options: RowReaderOptions = {}): RowReader {
   return async function* read(path: string): AsyncGenerator<RawRow> {
+    if (options.confine) path = confinePath(path, options.confine.roots, 'path', { mustExist: false, deny: options.confine.deny });
     let info;
     try {
       info = await stat(path);
