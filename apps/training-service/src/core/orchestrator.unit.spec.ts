@@ -426,3 +426,20 @@ describe('orchestrator (in-memory ports, scripted worker)', () => {
     expect(w.publisher.subjects().filter((s) => s === 'medtune.training.job.cancelled')).toHaveLength(1);
   });
 });
+
+describe('N-GPU jobs (hyperparameters.gpus)', () => {
+  it('are refused when no registered worker has N GPUs, and placed only on a worker that has them', async () => {
+    const w = newWorld();
+    const o = await w.boot();
+    const small = await w.addWorker(o, 'w-one-gpu', { gpuCount: 1 });
+    await expect(w.create(o, { hyperparameters: { gpus: 2 } })).rejects.toThrow(FailedPreconditionError);
+    await expect(w.create(o, { hyperparameters: { gpus: 2 } })).rejects.toThrow(/hyperparameters\.gpus: 2 GPUs asked for, but the registered workers have at most 1/);
+    const big = await w.addWorker(o, 'w-four-gpus', { gpuCount: 4 });
+    const { job } = await w.create(o, { hyperparameters: { gpus: 4, maxSteps: 2 } });
+    expect(job!.hyperparameters).toMatchObject({ gpus: 4, globalBatchSize: 2 * 4 * 4, plan: 'auto' });
+    await w.waitState(job!.jobId, S.JOB_STATE_STARTING);
+    expect(big.startCalls.map((c) => c.jobId)).toEqual([job!.jobId]);
+    expect(small.startCalls).toEqual([]);
+    expect(big.startCalls[0]!.spec!.hyperparameters).toMatchObject({ gpus: 4, globalBatchSize: 32 });
+  });
+});
