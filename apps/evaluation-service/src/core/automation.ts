@@ -6,9 +6,12 @@
  *   evaluating  start the version's run and its base model's run (cached by spec) on the policy's
  *               set with the same template and generation settings; when both are COMPLETED,
  *               compare them (stored once per pair) and attach the result to the version's lineage
- *   deciding    read the alias holder; evaluate the holder on the same set when it has no run
- *               (idempotent by key); promote when the metric beats the holder by > min_delta
- *               (or there is no holder)
+ *   deciding    the candidate must beat the base model's run (same set and settings) by more than
+ *               min_delta and, on a pass/fail metric (accuracy, format_compliance), pass the
+ *               exact McNemar test against it at the policy's significance (default 0.05); then
+ *               read the alias holder, evaluate it on the same set when it has no run
+ *               (idempotent by key), and require the same against the holder; with no holder
+ *               the base model is the bar
  *   promoting   SetAlias with expected_version = the holder seen (compare-and-set); ABORTED → decide
  *               again; a crash after the move is recognised (the alias already points here)
  *   done        promotion.decided published with the decision (in the same write)
@@ -32,6 +35,7 @@ import type { EvaluationCore } from './evaluations';
 import type { EvalStore, RegistryPort } from './ports';
 import type { PipelineRecord, RunRecord } from './records';
 import type { GenerationDefaults } from './resolve';
+import { hasAccuracy } from './scoring';
 
 const St = evaluation.EvaluationStatus;
 const ACTOR = 'evaluation-service';
@@ -51,14 +55,39 @@ export interface AutomationDeps {
   backoffMs?: readonly number[];
 }
 
-/** The metric a policy judges on for a kind of set, and why when it differs from the policy's. */
+/**
+ * The metric a policy judges on. Accuracy (the default) needs a set with correct answers
+ * (multiple choice, yes / no / maybe): on a free-form set it is undefined, and `unusable` says
+ * why, so nothing is promoted on one free-form question's format.
+ */
 export function chooseMetric(policy: registry.PromotionPolicy | undefined, setKind: evaluation.EvalSetKind, setName: string) {
   const metric = policy?.metric || 'accuracy';
   const defaultHigher = metric !== 'eval_loss';
-  if (metric === 'accuracy' && setKind === evaluation.EvalSetKind.EVAL_SET_KIND_FREE_FORM) {
-    return { metric: 'format_compliance', higherIsBetter: true, note: `accuracy is not defined on the free-form set ${setName}; judged on format_compliance` };
-  }
-  return { metric, higherIsBetter: policy?.higherIsBetter ?? defaultHigher, note: '' };
+  const unusable =
+    metric === 'accuracy' && !hasAccuracy(setKind)
+      ? `accuracy is not defined on the free-form set ${setName}: the promotion policy needs a multiple-choice (or yes/no/maybe) eval_set, or metric format_compliance`
+      : '';
+  return { metric, higherIsBetter: policy?.higherIsBetter ?? defaultHigher, unusable };
+}
+
+/** The default significance level of the paired test. */
+export const DEFAULT_SIGNIFICANCE = 0.05;
+
+/** The McNemar p-value of a comparison for a metric (undefined: the metric is not pass/fail). */
+export function pairedPValue(c: evaluation.Comparison, metric: string): number | undefined {
+  if (metric === 'accuracy') return c.mcnemarPValue;
+  if (metric === 'format_compliance') return c.formatMcnemarPValue;
+  return undefined;
+}
+
+/** "McNemar p = 0.031 (gained 7, lost 1)" for a metric's comparison. */
+function pairedText(c: evaluation.Comparison, metric: string, p: number): string {
+  const [g, l] = metric === 'format_compliance' ? [c.formatGained ?? 0, c.formatLost ?? 0] : [c.gained, c.lost];
+  return `McNemar p = ${fmtP(p)} (gained ${g}, lost ${l})`;
+}
+
+function fmtP(p: number): string {
+  return p >= 0.001 ? p.toFixed(3) : p.toExponential(1);
 }
 
 /** A run's value of a policy metric (undefined when the run has none). */
@@ -132,7 +161,9 @@ export class Automation {
   }
 
   start(): void {
-    this.loopDone ??= this.loop();
+    if (this.loopDone) return;
+    this.stopped = false;
+    this.loopDone = this.loop();
   }
 
   kick(): void {
@@ -143,6 +174,7 @@ export class Automation {
     this.stopped = true;
     this.kick();
     await this.loopDone;
+    this.loopDone = undefined; // restartable: the automation lease may come back
   }
 
   private async loop(): Promise<void> {
@@ -247,17 +279,31 @@ export class Automation {
     const model = await this.d.registry.getModel(p.name);
     const policy = model.promotionPolicy;
     const cand = await this.d.core.run(p.candidateEvalId);
-    const { metric, higherIsBetter, note } = chooseMetric(policy, cand.setKind, cand.evalSet);
+    const { metric, higherIsBetter, unusable } = chooseMetric(policy, cand.setKind, cand.evalSet);
     const alias = policy?.alias || 'champion';
     const minDelta = policy?.minDelta ?? 0;
+    const significance = policy?.significance ?? DEFAULT_SIGNIFICANCE;
     const candValue = metricValue(cand.scores, metric);
-    const base = { alias, metric, candidateValue: candValue ?? 0 };
-    const why = (s: string) => (note ? `${s} (${note})` : s);
-    if (candValue === undefined) return this.finish(p, { ...base, promoted: false, reason: why(`${metric} is not available for evaluation ${cand.id}`) });
+    const baseRun = await this.d.core.run(p.baseEvalId);
+    const baseValue = metricValue(baseRun.scores, metric);
+    const base = { alias, metric, candidateValue: candValue ?? 0, significance, baseEvaluationId: baseRun.id, ...(baseValue !== undefined ? { baseValue } : {}) };
+    if (unusable) return this.finish(p, { ...base, promoted: false, reason: unusable });
+    if (candValue === undefined) return this.finish(p, { ...base, promoted: false, reason: `${metric} is not available for evaluation ${cand.id}` });
+    if (baseValue === undefined) return this.finish(p, { ...base, promoted: false, reason: `${metric} is not available for the base model's evaluation ${baseRun.id}` });
     if (policy?.disabled) return this.finish(p, { ...base, promoted: false, reason: 'automatic promotion is disabled for this model' });
+    const better = (a: number, b: number) => (higherIsBetter ? a - b : b - a) > minDelta;
+    const vsBase = `${metric} ${fmt(candValue)} vs the base model's ${fmt(baseValue)} (min_delta ${minDelta})`;
+    if (!better(candValue, baseValue)) return this.finish(p, { ...base, promoted: false, reason: `not better than the base model: ${vsBase}` });
+    const cmpBase = await this.d.core.getComparison(p.comparisonId);
+    const pBase = pairedPValue(cmpBase, metric);
+    const testBase = pBase === undefined || significance >= 1 ? '' : `, ${pairedText(cmpBase, metric, pBase)}`;
+    const withP = { ...base, ...(pBase !== undefined ? { basePValue: pBase } : {}) };
+    if (pBase !== undefined && significance < 1 && !(pBase < significance)) {
+      return this.finish(p, { ...withP, promoted: false, reason: `not significantly better than the base model: ${vsBase}${testBase} is not below ${significance}` });
+    }
     const holder = model.aliases[alias] ?? 0;
-    if (holder === p.version) return this.finish(p, { ...base, promoted: false, incumbentVersion: holder, reason: `version ${p.version} already holds ${alias}` });
-    if (holder === 0) return this.toPromoting(p, { ...base, incumbentVersion: 0, reason: why(`no version holds ${alias}; ${metric} ${fmt(candValue)}`) });
+    if (holder === p.version) return this.finish(p, { ...withP, promoted: false, incumbentVersion: holder, reason: `version ${p.version} already holds ${alias}` });
+    if (holder === 0) return this.toPromoting(p, { ...withP, incumbentVersion: 0, reason: `better than the base model: ${vsBase}${testBase}; no version holds ${alias}` });
 
     const inc = await this.incumbentRun(p, holder, cand);
     if (p.incumbentEvalId !== inc.id || p.incumbentVersion !== holder || p.stage !== 'incumbent') {
@@ -270,21 +316,35 @@ export class Automation {
     }
     if (inc.status !== St.EVALUATION_STATUS_COMPLETED) return 'wait';
     const incValue = metricValue(inc.scores, metric);
-    if (incValue === undefined) return this.toPromoting(p, { ...base, incumbentVersion: holder, reason: why(`the holder (version ${holder}) has no ${metric}`) });
-    const gain = higherIsBetter ? candValue - incValue : incValue - candValue;
+    if (incValue === undefined) return this.toPromoting(p, { ...withP, incumbentVersion: holder, reason: `better than the base model: ${vsBase}${testBase}; the holder (version ${holder}) has no ${metric}` });
     const verdict = `${metric} ${fmt(candValue)} vs holder version ${holder}'s ${fmt(incValue)} (min_delta ${minDelta})`;
-    if (!(gain > minDelta)) return this.finish(p, { ...base, promoted: false, incumbentVersion: holder, incumbentValue: incValue, reason: why(`not better: ${verdict}`) });
-    return this.toPromoting(p, { ...base, incumbentVersion: holder, incumbentValue: incValue, reason: why(`better: ${verdict}`) });
+    const withInc = { ...withP, incumbentVersion: holder, incumbentValue: incValue };
+    if (!better(candValue, incValue)) return this.finish(p, { ...withInc, promoted: false, reason: `not better than the holder: ${verdict}` });
+    let testInc = '';
+    if (pBase !== undefined && significance < 1) {
+      const cmpInc = await this.d.core.compare(inc.id, cand.id);
+      const pInc = pairedPValue(cmpInc, metric) ?? 1;
+      testInc = `, ${pairedText(cmpInc, metric, pInc)}`;
+      if (!(pInc < significance)) {
+        return this.finish(p, { ...withInc, incumbentPValue: pInc, promoted: false, reason: `not significantly better than the holder: ${verdict}${testInc} is not below ${significance}` });
+      }
+      Object.assign(withInc, { incumbentPValue: pInc });
+    }
+    return this.toPromoting(p, { ...withInc, reason: `better: ${verdict}${testInc}; vs the base model: ${vsBase}${testBase}` });
   }
 
   /** The holder's run on the candidate's set and settings (started once, by key). */
   private async incumbentRun(p: PipelineRecord, holder: number, cand: RunRecord): Promise<RunRecord> {
     if (p.incumbentEvalId && p.incumbentVersion === holder) return this.d.core.run(p.incumbentEvalId);
+    // The same decoding as the candidate: its explicit settings, or (model config / set greedy)
+    // none, so that the holder's run resolves the same way on the same set.
+    const explicit = !cand.decoding || cand.decoding === evaluation.DecodingSource.DECODING_SOURCE_REQUEST;
+    const g = cand.generation;
     const req = evaluation.StartEvaluationRequest.fromPartial({
       model: { ref: { $case: 'registry', registry: { name: p.name, selector: { $case: 'version', version: holder } } } },
       evalSet: cand.evalSet,
-      generation: cand.generation,
-      idempotencyKey: `auto:${p.name}@${holder}:holder:${cand.setSha.slice(0, 16)}:${cand.generation.maxNewTokens}:${cand.generation.temperature}:${cand.generation.topP}:${cand.generation.seed}`,
+      generation: explicit ? g : { maxNewTokens: g.maxNewTokens, seed: g.seed },
+      idempotencyKey: `auto:${p.name}@${holder}:holder:${cand.setSha.slice(0, 16)}:${g.maxNewTokens}:${explicit ? `${g.temperature}:${g.topP}` : `d${cand.decoding}`}:${g.seed}`,
     });
     const spec = await this.specOrVerdict(req);
     return (await this.d.core.startSpec(spec, { idempotencyKey: req.idempotencyKey })).run;

@@ -38,6 +38,8 @@ export function deltas(base: evaluation.Scores, cand: evaluation.Scores): Record
   };
   if (base.accuracy !== undefined && cand.accuracy !== undefined) out['accuracy'] = cand.accuracy - base.accuracy;
   if (base.evalLoss !== undefined && cand.evalLoss !== undefined) out['eval_loss'] = cand.evalLoss - base.evalLoss;
+  if (base.rougeL !== undefined && cand.rougeL !== undefined) out['rouge_l'] = cand.rougeL - base.rougeL;
+  if (base.tokenF1 !== undefined && cand.tokenF1 !== undefined) out['token_f1'] = cand.tokenF1 - base.tokenF1;
   return out;
 }
 
@@ -47,17 +49,24 @@ export interface PairedResult {
   gained: number;
   lost: number;
   mcnemarPValue?: number;
+  /** Well formed for the candidate only / the baseline only, and McNemar on them. */
+  formatGained: number;
+  formatLost: number;
+  formatMcnemarPValue: number;
   examples: evaluation.PairedItem[];
 }
 
 /**
  * Pairs the items by index. Both lists must cover the same indices (same set, same limit);
- * `multipleChoice` decides whether correctness (and so McNemar) means anything.
+ * `multipleChoice` (any set with a correct answer: multiple choice, yes / no / maybe) decides
+ * whether correctness (and so its McNemar) means anything; format compliance is paired always.
  */
 export function pairItems(base: readonly evaluation.ItemResult[], cand: readonly evaluation.ItemResult[], multipleChoice: boolean): PairedResult {
   const byIndex = new Map(cand.map((i) => [i.index, i]));
   let gained = 0;
   let lost = 0;
+  let formatGained = 0;
+  let formatLost = 0;
   const examples: evaluation.PairedItem[] = [];
   let items = 0;
   for (const b of [...base].sort((x, y) => x.index - y.index)) {
@@ -66,6 +75,8 @@ export function pairItems(base: readonly evaluation.ItemResult[], cand: readonly
     items++;
     if (c.correct && !b.correct) gained++;
     if (b.correct && !c.correct) lost++;
+    if (c.formatOk && !b.formatOk) formatGained++;
+    if (b.formatOk && !c.formatOk) formatLost++;
     if (examples.length < EXAMPLES) {
       examples.push({
         index: b.index,
@@ -79,5 +90,14 @@ export function pairItems(base: readonly evaluation.ItemResult[], cand: readonly
       });
     }
   }
-  return { items, gained, lost, ...(multipleChoice ? { mcnemarPValue: mcnemarExact(gained, lost) } : {}), examples };
+  return {
+    items,
+    gained,
+    lost,
+    ...(multipleChoice ? { mcnemarPValue: mcnemarExact(gained, lost) } : {}),
+    formatGained,
+    formatLost,
+    formatMcnemarPValue: mcnemarExact(formatGained, formatLost),
+    examples,
+  };
 }

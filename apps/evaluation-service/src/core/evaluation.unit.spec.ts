@@ -89,7 +89,16 @@ describe('runs', () => {
     expect(res.created).toBe(true);
     await t.runner.idle();
     const run = await t.core.get(res.evaluation!.evaluationId);
-    expect(run).toMatchObject({ status: St.EVALUATION_STATUS_COMPLETED, itemsDone: 1, itemsTotal: 1, templateName: 'medical-o1-zh', generation: { maxNewTokens: 1200, temperature: 0, topP: 1, seed: 8137 } });
+    // The seed question follows the model's generation_config.json (sampling 0.6 / 0.95), seed fixed.
+    expect(run).toMatchObject({
+      status: St.EVALUATION_STATUS_COMPLETED,
+      itemsDone: 1,
+      itemsTotal: 1,
+      templateName: 'medical-o1-zh',
+      generation: { maxNewTokens: 1200, temperature: 0.6, topP: 0.95, seed: 8137 },
+      decodingSource: evaluation.DecodingSource.DECODING_SOURCE_MODEL_GENERATION_CONFIG,
+      greedy: false,
+    });
     expect(run.scores).toMatchObject({ items: 1, formatCompliance: 0, truncatedShare: 1 });
     expect(run.scores!.accuracy).toBeUndefined();
     const prompt = t.worker.generateCalls[0]!.prompts[0]!;
@@ -177,51 +186,89 @@ describe('runs', () => {
 });
 
 describe('promotion automation', () => {
-  it('evaluates a ready version and its base, compares, attaches, and promotes the first one', async () => {
+  const mcSet = (t: ReturnType<typeof testEvaluation>, n: number) =>
+    t.core.createSet({ name: 'mc', kind: MC, path: file(`auto-${n}.jsonl`, Array.from({ length: n }, (_, i) => mcRow(`q${i}`))), description: '', limit: 0, pinGreedy: true });
+
+  it('never promotes on the default policy with a free-form set: accuracy is undefined there', async () => {
     const t = started(testEvaluation(answer));
     await t.core.ensureBuiltins();
     const v1 = t.registry.addVersion('med', 1);
     await t.automation.onVersionReady(v1);
     await t.automation.onVersionReady(v1); // a redelivered event changes nothing
     await t.automation.idle();
-    expect(t.registry.models.get('med')!.aliases).toEqual({ champion: 1 });
-    expect(t.registry.aliasMoves[0]).toMatchObject({ expectedVersion: 0, actor: 'evaluation-service' });
+    expect(t.registry.models.get('med')!.aliases).toEqual({});
     expect(t.registry.attached).toHaveLength(1);
-    expect(t.registry.attached[0]!.result!.metrics).toMatchObject({ format_compliance: 1 });
     const decided = t.sink.published.filter((p) => p.subject === 'medtune.evaluation.promotion.decided');
     expect(decided).toHaveLength(1);
     const d = decided[0]!.message as events.PromotionDecided;
-    expect(d).toMatchObject({ name: 'med', version: 1, alias: 'champion', promoted: true, metric: 'format_compliance', candidateValue: 1, incumbentVersion: 0 });
+    expect(d).toMatchObject({ name: 'med', version: 1, promoted: false, metric: 'accuracy' });
     expect(d.reason).toContain('accuracy is not defined on the free-form set seed-question');
-    expect(t.sink.subjects()).toEqual([
-      'medtune.evaluation.run.started',
-      'medtune.evaluation.run.completed',
-      'medtune.evaluation.run.started',
-      'medtune.evaluation.run.completed',
-      'medtune.evaluation.comparison.created',
-      'medtune.evaluation.promotion.decided',
-    ]);
+  });
+
+  it('promotes the first version only when it beats the base model significantly (McNemar), with the numbers', async () => {
+    // 6 items all gained: exact McNemar p = 2 / 2^6 = 0.031 < 0.05.
+    const t = started(testEvaluation(answer));
+    await mcSet(t, 6);
+    const v1 = t.registry.addVersion('med', 1, { policy: { evalSet: 'mc' } });
+    await t.automation.onVersionReady(v1);
+    await t.automation.idle();
+    expect(t.registry.models.get('med')!.aliases).toEqual({ champion: 1 });
+    expect(t.registry.aliasMoves[0]).toMatchObject({ expectedVersion: 0, actor: 'evaluation-service' });
+    const d = t.sink.published.filter((p) => p.subject.endsWith('promotion.decided'))[0]!.message as events.PromotionDecided;
+    expect(d).toMatchObject({ promoted: true, metric: 'accuracy', candidateValue: 1, baseValue: 0, incumbentVersion: 0, significance: 0.05 });
+    expect(d.basePValue).toBeCloseTo(0.03125, 12);
+    expect(d.reason).toBe("better than the base model: accuracy 1 vs the base model's 0 (min_delta 0), McNemar p = 0.031 (gained 6, lost 0); no version holds champion");
+    // The automatic runs decode greedily: the set pins it.
+    const cand = [...t.store.runs.values()].find((r) => r.registryName === 'med')!;
+    expect((await t.core.get(cand.id)).decodingSource).toBe(evaluation.DecodingSource.DECODING_SOURCE_EVAL_SET_GREEDY);
+    expect(t.sink.subjects().slice(-2)).toEqual(['medtune.evaluation.comparison.created', 'medtune.evaluation.promotion.decided']);
+  });
+
+  it('says "not better than the base model" with both values, and "not significantly" when McNemar fails', async () => {
+    const same = started(testEvaluation(() => '想。</think>答案：A'));
+    await mcSet(same, 6);
+    await same.automation.onVersionReady(same.registry.addVersion('med', 1, { policy: { evalSet: 'mc' } }));
+    await same.automation.idle();
+    const d = same.sink.published.filter((p) => p.subject.endsWith('promotion.decided'))[0]!.message as events.PromotionDecided;
+    expect(d).toMatchObject({ promoted: false, candidateValue: 0, baseValue: 0 });
+    expect(d.reason).toBe("not better than the base model: accuracy 0 vs the base model's 0 (min_delta 0)");
+
+    const few = started(testEvaluation(answer));
+    await mcSet(few, 3); // all 3 gained: p = 0.25
+    await few.automation.onVersionReady(few.registry.addVersion('med', 1, { policy: { evalSet: 'mc' } }));
+    await few.automation.idle();
+    const f = few.sink.published.filter((p) => p.subject.endsWith('promotion.decided'))[0]!.message as events.PromotionDecided;
+    expect(f.promoted).toBe(false);
+    expect(f.reason).toMatch(/^not significantly better than the base model: accuracy 1 vs the base model's 0 \(min_delta 0\), McNemar p = 0\.250 \(gained 3, lost 0\) is not below 0\.05$/);
+    expect(few.registry.models.get('med')!.aliases).toEqual({});
+
+    // A configurable level: 0.3 lets the same evidence through.
+    const lax = started(testEvaluation(answer));
+    await mcSet(lax, 3);
+    await lax.automation.onVersionReady(lax.registry.addVersion('med', 1, { policy: { evalSet: 'mc', significance: 0.3 } }));
+    await lax.automation.idle();
+    expect(lax.registry.models.get('med')!.aliases).toEqual({ champion: 1 });
   });
 
   it('keeps the holder when the new version is not better, and re-decides after losing a race', async () => {
-    const t = started(testEvaluation((prompt, model) => (model.adapterUri.includes('/2/') ? 'no think at all' : answer(prompt, model))));
-    await t.core.ensureBuiltins();
-    await t.automation.onVersionReady(t.registry.addVersion('med', 1));
+    // Version 2 answers like version 1 on the first half only: better than the base, worse than the holder.
+    const t = started(testEvaluation((prompt, model) => (model.adapterUri.includes('/2/') && /q[3-5]\n/.test(prompt) ? '想。</think>答案：A' : answer(prompt, model))));
+    await mcSet(t, 6);
+    await t.automation.onVersionReady(t.registry.addVersion('med', 1, { policy: { evalSet: 'mc', significance: 1 } }));
     await t.automation.idle();
     await t.automation.onVersionReady(t.registry.addVersion('med', 2));
     await t.automation.idle();
     expect(t.registry.models.get('med')!.aliases).toEqual({ champion: 1 });
     const d2 = t.sink.published.filter((p) => p.subject.endsWith('promotion.decided')).at(-1)!.message as events.PromotionDecided;
-    expect(d2).toMatchObject({ version: 2, promoted: false, incumbentVersion: 1, incumbentValue: 1, candidateValue: 0 });
-    expect(d2.reason).toMatch(/^not better: format_compliance 0 vs holder version 1's 1/);
+    expect(d2).toMatchObject({ version: 2, promoted: false, incumbentVersion: 1, incumbentValue: 1, candidateValue: 0.5, baseValue: 0 });
+    expect(d2.reason).toMatch(/^not better than the holder: accuracy 0\.5000 vs holder version 1's 1/);
     // The base model was evaluated once for both versions (cached by spec).
-    const baseRuns = [...t.store.runs.values()].filter((r) => r.registryName === '');
-    expect(baseRuns).toHaveLength(1);
+    expect([...t.store.runs.values()].filter((r) => r.registryName === '')).toHaveLength(1);
 
-    // Version 3 is better than nothing; someone moves the alias to 2 just before our SetAlias.
+    // Version 3 is better than the base; someone moves the alias to 2 just before our SetAlias.
     const t2 = started(testEvaluation(answer));
-    await t2.core.ensureBuiltins();
-    t2.registry.addVersion('med', 2);
+    await mcSet(t2, 6);
+    t2.registry.addVersion('med', 2, { policy: { evalSet: 'mc' } });
     await t2.automation.onVersionReady(t2.registry.addVersion('med', 3));
     let raced = false;
     t2.registry.beforeSetAlias = () => {
@@ -234,6 +281,17 @@ describe('promotion automation', () => {
     const d3 = t2.sink.published.filter((p) => p.subject.endsWith('promotion.decided')).at(-1)!.message as events.PromotionDecided;
     // After the ABORTED move it judged again against the new holder (equal scores: not better).
     expect(d3).toMatchObject({ version: 3, promoted: false, incumbentVersion: 2 });
+    expect(d3.reason).toMatch(/^not better than the holder/);
     expect(t2.registry.models.get('med')!.aliases['champion']).toBe(2);
+  });
+
+  it('a disabled policy evaluates but never promotes', async () => {
+    const t = started(testEvaluation(answer));
+    await mcSet(t, 6);
+    await t.automation.onVersionReady(t.registry.addVersion('med', 1, { policy: { evalSet: 'mc', disabled: true } }));
+    await t.automation.idle();
+    const d = t.sink.published.filter((p) => p.subject.endsWith('promotion.decided'))[0]!.message as events.PromotionDecided;
+    expect(d).toMatchObject({ promoted: false, reason: 'automatic promotion is disabled for this model' });
+    expect(t.registry.models.get('med')!.aliases).toEqual({});
   });
 });

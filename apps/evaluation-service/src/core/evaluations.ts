@@ -19,12 +19,14 @@ import {
   pageSize,
 } from '@medtune/kit';
 import { deltas, pairItems } from './compare';
-import { toEvaluation } from './convert';
+import { judged, toEvaluation } from './convert';
 import { checkSetName, contentSha256, itemsFromRows, SEED_ITEMS, SEED_SET_NAME } from './evalsets';
 import type { Notifier } from './notifier';
 import type { DatasetPort, EvalStore, RegistryPort, RowReader } from './ports';
 import type { ComparisonRecord, EvalSetRecord, RunRecord, RunSpec } from './records';
-import { canonicalJson, resolveGeneration, resolveModel, resolveTemplate, specHash } from './resolve';
+import { canonicalJson, type GenerationDefaults, resolveDecoding, resolveModel, resolveTemplate, specHash } from './resolve';
+import { kindName, resolveShape, shapeToMapping } from './shapes';
+import { hasAccuracy } from './scoring';
 
 const { EvaluationStatus: St, EvalSetKind } = evaluation;
 const PAGE = { defaultSize: 50, maxSize: 500 };
@@ -86,30 +88,33 @@ export class EvaluationCore {
     checkSetName(req.name);
     if (!req.path) throw new InvalidArgumentError('path', 'required: a JSONL or JSON file on the service host');
     if (!isAbsolute(req.path)) throw new InvalidArgumentError('path', `must be an absolute path (got ${JSON.stringify(req.path)})`);
-    const items = await itemsFromRows(req.kind, this.d.readRows(req.path), req.limit);
-    const sha = contentSha256(req.kind, items);
+    const shape = resolveShape(req.kind, req.mapping);
+    const items = await itemsFromRows(shape, this.d.readRows(req.path), req.limit);
+    const sha = contentSha256(shape.kind, items);
     const existing = await this.d.store.getSet(req.name);
-    if (existing) return this.sameSet(existing, sha);
+    if (existing) return this.sameSet(existing, sha, shape.kind);
     // Items first, then the set document that makes them visible: a crash in between leaves
     // only unreferenced items, which a retry overwrites with the same content.
     await this.d.store.putItems(sha, items);
     const rec: EvalSetRecord = {
       name: req.name,
-      kind: req.kind,
+      kind: shape.kind,
       itemCount: items.length,
       contentSha256: sha,
       sourceName: basename(req.path),
       description: req.description,
       builtin: false,
       createTime: this.d.clock(),
+      pinGreedy: req.pinGreedy ?? false,
+      mapping: shapeToMapping(shape),
     };
-    if (!(await this.d.store.insertSet(rec))) return this.sameSet((await this.d.store.getSet(req.name))!, sha);
-    this.d.log.info({ set: req.name, items: items.length, sha }, 'evaluation set created');
+    if (!(await this.d.store.insertSet(rec))) return this.sameSet((await this.d.store.getSet(req.name))!, sha, shape.kind);
+    this.d.log.info({ set: req.name, kind: kindName(shape.kind), items: items.length, sha }, 'evaluation set created');
     return { evalSet: toSet(rec), created: true };
   }
 
-  private sameSet(existing: EvalSetRecord, sha: string): evaluation.CreateEvalSetResponse {
-    if (existing.contentSha256 !== sha) {
+  private sameSet(existing: EvalSetRecord, sha: string, kind: evaluation.EvalSetKind): evaluation.CreateEvalSetResponse {
+    if (existing.contentSha256 !== sha || existing.kind !== kind) {
       throw new AlreadyExistsError(`evaluation set ${existing.name} exists with other content (sha256 ${existing.contentSha256.slice(0, 12)}…)`);
     }
     return { evalSet: toSet(existing), created: false };
@@ -143,21 +148,27 @@ export class EvaluationCore {
   }
 
   /** Resolves a StartEvaluation request into a run spec (validation included). */
-  async resolveSpec(req: evaluation.StartEvaluationRequest, generationDefaults?: Parameters<typeof resolveGeneration>[1]): Promise<RunSpec> {
-    const generation = resolveGeneration(req.generation, generationDefaults);
+  async resolveSpec(req: evaluation.StartEvaluationRequest, generationDefaults?: Partial<GenerationDefaults>): Promise<RunSpec> {
+    resolveDecoding(req.generation, generationDefaults); // range checks before anything is read
     if (req.limit < 0 || !Number.isInteger(req.limit)) throw new InvalidArgumentError('limit', `must be >= 0 (got ${req.limit})`);
     if (req.idempotencyKey.length > 200) throw new InvalidArgumentError('idempotency_key', 'must be at most 200 characters');
     const set = await this.set(req.evalSet || SEED_SET_NAME, 'eval_set');
-    const model = await resolveModel(req.model, this.d.registry);
+    const { generation, decoding } = resolveDecoding(req.generation, generationDefaults, set.pinGreedy ?? false);
+    const model = await resolveModel(req.model, this.d.registry, req.artifactKind);
     const lineage = model.version?.lineage;
     const template = await resolveTemplate(req.templateName, lineage, this.d.dataset);
-    const evalLossDigest = req.evalLossDatasetDigest || lineage?.datasetDigest || '';
+    // Eval loss is computed by transformers: a GGUF run (llama.cpp) has none.
+    const gguf = model.ggufUri !== '';
+    if (gguf && req.evalLossDatasetDigest) throw new InvalidArgumentError('eval_loss_dataset_digest', 'a GGUF run has no eval loss (llama.cpp generates only): evaluate the MERGED_16BIT or ADAPTER artifact for it');
+    const evalLossDigest = gguf ? '' : req.evalLossDatasetDigest || lineage?.datasetDigest || '';
     if (evalLossDigest && !this.d.dataset) throw new InvalidArgumentError('eval_loss_dataset_digest', 'eval loss needs a dataset service, and none is configured');
     return {
       model: model.model,
       baseModel: model.baseModel,
       adapterUri: model.adapterUri,
       mergedUri: model.mergedUri,
+      ...(model.ggufUri ? { ggufUri: model.ggufUri } : {}),
+      ...(model.artifactKind ? { artifactKind: model.artifactKind } : {}),
       registryName: model.registryName,
       registryVersion: model.registryVersion,
       evalSet: set.name,
@@ -165,6 +176,7 @@ export class EvaluationCore {
       setKind: set.kind,
       template,
       generation,
+      decoding,
       evalLossDigest,
       limit: req.limit && req.limit < set.itemCount ? req.limit : 0,
       trackingRunId: req.parentRunId || lineage?.trackingRunId || '',
@@ -300,7 +312,7 @@ export class EvaluationCore {
     }
     const all = 1_000_000_000;
     const [bi, ci] = await Promise.all([this.d.store.listItemResults(b.id, -1, all), this.d.store.listItemResults(c.id, -1, all)]);
-    const paired = pairItems(bi, ci, b.setKind === EvalSetKind.EVAL_SET_KIND_MULTIPLE_CHOICE);
+    const paired = pairItems(bi, ci, hasAccuracy(b.setKind));
     const rec: ComparisonRecord = {
       comparisonId: this.d.newId('cmp'),
       baselineEvaluationId: b.id,
@@ -313,9 +325,14 @@ export class EvaluationCore {
       gained: paired.gained,
       lost: paired.lost,
       mcnemarPValue: paired.mcnemarPValue,
+      formatMcnemarPValue: paired.formatMcnemarPValue,
+      formatGained: paired.formatGained,
+      formatLost: paired.formatLost,
       examples: paired.examples,
       registryName: c.registryName,
       registryVersion: c.registryVersion,
+      baselineArtifactKind: judged(b).artifactKind,
+      candidateArtifactKind: judged(c).artifactKind,
       createTime: this.d.clock(),
       pairKey,
     };
@@ -360,5 +377,7 @@ function toSet(s: EvalSetRecord): evaluation.EvalSet {
     description: s.description,
     builtin: s.builtin,
     createTime: s.createTime,
+    pinGreedy: s.pinGreedy ?? false,
+    mapping: s.mapping,
   };
 }

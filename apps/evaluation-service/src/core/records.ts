@@ -14,6 +14,10 @@ export interface EvalSetRecord {
   description: string;
   builtin: boolean;
   createTime: Date;
+  /** Runs decode greedily unless the request sets a temperature. */
+  pinGreedy?: boolean;
+  /** The mapping it was imported with (defaults resolved). */
+  mapping?: evaluation.EvalSetMapping;
 }
 
 /** Everything that determines a run's outputs, resolved (what the cache key and request hash cover). */
@@ -23,6 +27,10 @@ export interface RunSpec {
   baseModel: string;
   adapterUri: string;
   mergedUri: string;
+  /** The GGUF file a GGUF run executes (llama.cpp on the worker); absent otherwise. */
+  ggufUri?: string;
+  /** The artifact kind that runs (ADAPTER on its base, MERGED_16BIT or GGUF); absent for a base model and on runs stored before it existed (adapter, else merged). */
+  artifactKind?: common.ArtifactKind;
   registryName: string;
   registryVersion: number;
   evalSet: string;
@@ -31,6 +39,12 @@ export interface RunSpec {
   /** The template snapshot used for every prompt. */
   template: common.PromptTemplate;
   generation: Required<Pick<common.GenerationParams, 'maxNewTokens' | 'temperature' | 'topP' | 'seed'>>;
+  /**
+   * Where the decoding came from. MODEL_GENERATION_CONFIG: the worker samples with the model's
+   * generation_config.json (temperature / top_p above are placeholders until it reports them).
+   * Absent on runs stored before it existed (they were greedy or as requested).
+   */
+  decoding?: evaluation.DecodingSource;
   evalLossDigest: string;
   /** Items used (0 = all). */
   limit: number;
@@ -48,6 +62,8 @@ export interface RunRecord extends RunSpec {
   failure?: common.Failure;
   /** Eval loss once computed (kept so a restart does not recompute it). */
   evalLoss?: number;
+  /** The sampling the worker applied (reported with its completions). */
+  applied?: { sampled: boolean; temperature: number; topP: number };
   workerId: string;
   /** Transient failures so far (worker busy or gone). */
   attempts: number;

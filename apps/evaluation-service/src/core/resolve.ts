@@ -4,14 +4,38 @@
  * in training. Also the hashes that make runs idempotent and base-model results cacheable.
  */
 import { createHash } from 'node:crypto';
-import { common, type registry } from '@medtune/contracts';
-import { InvalidArgumentError, NotFoundError } from '@medtune/kit';
+import { common, evaluation, type registry } from '@medtune/contracts';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@medtune/kit';
 import { builtinTemplate, DEFAULT_TEMPLATE_NAME } from '@medtune/prompting';
 import type { DatasetPort, RegistryPort } from './ports';
 import type { RunSpec } from './records';
 
-/** The seed's generation settings (max_new_tokens 1200), greedy for reproducible scores. */
+/**
+ * The seed's generation settings: max_new_tokens 1200, seed 8137. Temperature and top_p are used
+ * only when a request gives a temperature; otherwise the model's generation_config.json decides
+ * (the seed's generate(): sampling, 0.6 / 0.95 for this family), or the set pins greedy.
+ */
 export const GENERATION_DEFAULTS: GenerationDefaults = { maxNewTokens: 1200, temperature: 0, topP: 1, seed: 8137 };
+
+const DS = evaluation.DecodingSource;
+
+/** Resolved generation settings and where the decoding came from. */
+export interface ResolvedGeneration {
+  generation: RunSpec['generation'];
+  decoding: evaluation.DecodingSource;
+}
+
+/**
+ * The decoding of a run: the request's temperature when it gives one; else greedy when the set
+ * pins it; else the model's generation_config.json (the worker applies it and reports it back;
+ * temperature / top_p here are then 0 / 1 placeholders that only the hash sees).
+ */
+export function resolveDecoding(g: common.GenerationParams | undefined, defaults: Partial<GenerationDefaults> = {}, pinGreedy = false): ResolvedGeneration {
+  const generation = resolveGeneration(g, defaults);
+  if (g?.temperature !== undefined) return { generation, decoding: DS.DECODING_SOURCE_REQUEST };
+  const greedy = { ...generation, temperature: 0, topP: 1 };
+  return { generation: greedy, decoding: pinGreedy ? DS.DECODING_SOURCE_EVAL_SET_GREEDY : DS.DECODING_SOURCE_MODEL_GENERATION_CONFIG };
+}
 
 /** Generation settings a caller may default differently (e.g. the automation's max_new_tokens). */
 export interface GenerationDefaults {
@@ -44,19 +68,39 @@ export interface ResolvedModel {
   baseModel: string;
   adapterUri: string;
   mergedUri: string;
+  /** The GGUF file, when artifactKind is GGUF. */
+  ggufUri: string;
+  /** The artifact kind that runs (UNSPECIFIED for a base model). */
+  artifactKind: common.ArtifactKind;
   registryName: string;
   registryVersion: number;
   /** The registry version, when the model is one (for its lineage). */
   version?: registry.ModelVersion;
 }
 
-/** Resolves a ModelRef: base models as given; registry refs through ResolveModel (READY only). */
-export async function resolveModel(ref: common.ModelRef | undefined, reg: RegistryPort | undefined): Promise<ResolvedModel> {
+const K = common.ArtifactKind;
+/** The kinds a run can execute: the adapter on its base, the merged directory, the GGUF file. */
+const RUNNABLE = [K.ARTIFACT_KIND_ADAPTER, K.ARTIFACT_KIND_MERGED_16BIT, K.ARTIFACT_KIND_GGUF];
+
+/**
+ * Resolves a ModelRef: base models as given; registry refs through ResolveModel (READY only). The
+ * artifact run is `kind` when given (what is promoted is then what is served: a GGUF is judged
+ * through llama.cpp), else the adapter on its base, else the merged model.
+ */
+export async function resolveModel(
+  ref: common.ModelRef | undefined,
+  reg: RegistryPort | undefined,
+  kind: common.ArtifactKind = K.ARTIFACT_KIND_UNSPECIFIED,
+): Promise<ResolvedModel> {
+  if (kind !== K.ARTIFACT_KIND_UNSPECIFIED && !RUNNABLE.includes(kind)) {
+    throw new InvalidArgumentError('artifact_kind', `must be ARTIFACT_KIND_ADAPTER, ARTIFACT_KIND_MERGED_16BIT or ARTIFACT_KIND_GGUF (got ${K[kind] ?? kind})`);
+  }
   const r = ref?.ref;
   if (!r) throw new InvalidArgumentError('model', 'required: a base_model, or a registry name with a version, an alias or latest');
   if (r.$case === 'baseModel') {
     if (!r.baseModel.trim()) throw new InvalidArgumentError('model.base_model', 'must not be empty');
-    return { model: ref, baseModel: r.baseModel, adapterUri: '', mergedUri: '', registryName: '', registryVersion: 0 };
+    if (kind !== K.ARTIFACT_KIND_UNSPECIFIED) throw new InvalidArgumentError('artifact_kind', 'a base model has no artifacts: leave it unset or evaluate a registry version');
+    return { model: ref, baseModel: r.baseModel, adapterUri: '', mergedUri: '', ggufUri: '', artifactKind: K.ARTIFACT_KIND_UNSPECIFIED, registryName: '', registryVersion: 0 };
   }
   if (!r.registry.name) throw new InvalidArgumentError('model.registry.name', 'required');
   if (!r.registry.selector) throw new InvalidArgumentError('model.registry', 'give a version, an alias or latest');
@@ -65,6 +109,17 @@ export async function resolveModel(ref: common.ModelRef | undefined, reg: Regist
   const adapter = version.artifacts.find((a) => a.kind === common.ArtifactKind.ARTIFACT_KIND_ADAPTER);
   const merged = version.artifacts.find((a) => a.kind === common.ArtifactKind.ARTIFACT_KIND_MERGED_16BIT);
   const baseModel = version.lineage?.baseModel ?? '';
+  const named = { model: ref, baseModel, registryName: version.name, registryVersion: version.version, version };
+  if (kind !== K.ARTIFACT_KIND_UNSPECIFIED) {
+    const art = version.artifacts.find((a) => a.kind === kind);
+    if (!art) {
+      const has = version.artifacts.map((a) => K[a.kind] ?? String(a.kind)).join(', ') || 'none';
+      throw new FailedPreconditionError(`${version.name} version ${version.version} has no ${K[kind]} artifact (it has: ${has})`);
+    }
+    if (kind === K.ARTIFACT_KIND_ADAPTER && !baseModel) throw new InvalidArgumentError('model.registry', `${version.name} version ${version.version} has an adapter but no base model in its lineage`);
+    const uri = (k: common.ArtifactKind) => (kind === k ? art.uri : '');
+    return { ...named, adapterUri: uri(K.ARTIFACT_KIND_ADAPTER), mergedUri: uri(K.ARTIFACT_KIND_MERGED_16BIT), ggufUri: uri(K.ARTIFACT_KIND_GGUF), artifactKind: kind };
+  }
   if (!adapter && !merged) {
     throw new InvalidArgumentError('model.registry', `${version.name} version ${version.version} has neither an adapter nor a merged model to run`);
   }
@@ -74,6 +129,8 @@ export async function resolveModel(ref: common.ModelRef | undefined, reg: Regist
     baseModel,
     adapterUri: adapter?.uri ?? '',
     mergedUri: adapter ? '' : (merged?.uri ?? ''),
+    ggufUri: '',
+    artifactKind: adapter ? K.ARTIFACT_KIND_ADAPTER : K.ARTIFACT_KIND_MERGED_16BIT,
     registryName: version.name,
     registryVersion: version.version,
     version,
@@ -133,10 +190,14 @@ export function specHash(s: RunSpec): string {
       baseModel: s.baseModel,
       adapterUri: s.adapterUri,
       mergedUri: s.mergedUri,
+      // Only for GGUF runs, so the hashes of the other runs (and cached base results) stay as before.
+      ...(s.ggufUri ? { ggufUri: s.ggufUri } : {}),
       setSha: s.setSha,
       limit: s.limit,
       inference: s.template.inferenceFormat,
       generation: s.generation,
+      // Absent for request-decoded runs, so their hashes (and cached base results) stay as before.
+      ...(s.decoding && s.decoding !== DS.DECODING_SOURCE_REQUEST ? { decoding: s.decoding } : {}),
       evalLossDigest: s.evalLossDigest,
     }),
   );

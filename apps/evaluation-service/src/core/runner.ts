@@ -54,16 +54,27 @@ export interface RunnerDeps {
   maxConcurrent?: number;
   /** Idle poll interval. Default 1 s. */
   pollMs?: number;
+  /** Renewal interval of a worker hold while a run uses it (its ttl is 3× this). Default 10 s. */
+  holdRenewMs?: number;
   /** Transient failures before a run fails. Default 10. */
   maxAttempts?: number;
   /** Backoff after the n-th transient failure (the last repeats). Default 1 s, 5 s, 15 s, 30 s. */
   backoffMs?: readonly number[];
 }
 
-/** The question text sent to the model: multiple-choice items list their options after it. */
+/** The question text sent to the model: a shared context first, multiple-choice options after it. */
 export function questionText(item: EvalItem): string {
-  if (item.options.length === 0) return item.question;
-  return `${item.question}\n${item.options.map(([k, v]) => `${k}. ${v}`).join('\n')}`;
+  const q = item.context ? `${item.context}\n${item.question}` : item.question;
+  if (item.options.length === 0) return q;
+  return `${q}\n${item.options.map(([k, v]) => `${k}. ${v}`).join('\n')}`;
+}
+
+/** The Generate request's settings: model-config runs leave sampling to the model's generation_config.json. */
+export function generateParams(run: RunRecord): { params: common.GenerationParams; useModelGenerationConfig: boolean } {
+  if (run.decoding === evaluation.DecodingSource.DECODING_SOURCE_MODEL_GENERATION_CONFIG) {
+    return { params: { maxNewTokens: run.generation.maxNewTokens, seed: run.generation.seed }, useModelGenerationConfig: true };
+  }
+  return { params: run.generation, useModelGenerationConfig: false };
 }
 
 /** The worker's model for a run. */
@@ -72,6 +83,8 @@ export function inferenceModel(run: RunRecord): trainer.InferenceModel {
     baseModel: run.baseModel,
     adapterUri: run.adapterUri,
     mergedUri: run.mergedUri,
+    // A GGUF run goes to llama.cpp on the worker (the other fields are then ignored there).
+    ggufUri: run.ggufUri ?? '',
     backend: common.Backend.BACKEND_UNSPECIFIED,
   };
 }
@@ -81,6 +94,11 @@ function isTransient(err: unknown): boolean {
     return err instanceof UnavailableError || err instanceof ResourceExhaustedError || err instanceof AbortedError || err instanceof DeadlineExceededError;
   }
   return true; // network, store and unknown errors: retried, and bounded by maxAttempts
+}
+
+/** The worker hold of a run (HoldWorker's hold_id). */
+export function holdIdOf(evaluationId: string): string {
+  return `evaluation:${evaluationId}`;
 }
 
 /** See the module comment. */
@@ -93,9 +111,15 @@ export class Runner {
 
   constructor(private readonly d: RunnerDeps) {}
 
-  /** Starts the loop (RUNNING runs of a previous process are resumed by it). */
+  /**
+   * Starts the loop (RUNNING runs of a previous process are resumed by it). With replicas it runs
+   * only in the holder of the `evaluation.runner` lease; stop() and start() again when the lease
+   * moves away and back.
+   */
   start(): void {
-    this.loopDone ??= this.loop();
+    if (this.loopDone) return;
+    this.stopped = false;
+    this.loopDone = this.loop();
   }
 
   /** Looks for work now. */
@@ -110,6 +134,7 @@ export class Runner {
     this.kick();
     await this.loopDone;
     await Promise.allSettled([...this.running]);
+    this.loopDone = undefined;
   }
 
   /** Resolves when nothing runs and nothing runnable is left (tests). */
@@ -144,16 +169,26 @@ export class Runner {
     const runs = (await this.d.store.runnableRuns(this.d.clock(), 50)).filter((r) => !this.active.has(r.id));
     if (runs.length === 0) return;
     const busy = new Set([...this.active.values()].map((a) => a.address));
-    const idle = (await this.d.workers.idleWorkers()).filter((w) => !busy.has(w.address));
+    const hold = this.d.workers.hold?.bind(this.d.workers);
+    // With the training service placing workers, ask for one per run that could start now (the
+    // asks also renew the holds of runs still waiting); otherwise take the idle ones.
+    const idle = hold ? [] : (await this.d.workers.idleWorkers()).filter((w) => !busy.has(w.address));
     for (const run of runs) {
       if (this.active.size >= max || this.stopped) break;
-      const worker = idle.shift();
-      if (!worker) break; // the rest wait for a worker
+      const worker = hold ? await hold(holdIdOf(run.id)) : idle.shift();
+      if (!worker) {
+        if (hold) continue;
+        break; // the rest wait for a worker
+      }
       const abort = new AbortController();
       this.active.set(run.id, { address: worker.address, abort });
+      const renew = hold ? setInterval(() => void hold(holdIdOf(run.id)).catch(() => undefined), this.d.holdRenewMs ?? 10_000) : undefined;
+      renew?.unref();
       const p = this.execute(run, worker, abort.signal)
         .catch((err: unknown) => this.d.log.error({ err, evaluationId: run.id }, 'runner: unexpected failure'))
         .finally(() => {
+          clearInterval(renew);
+          void this.d.workers.release?.(holdIdOf(run.id)).catch((err: unknown) => this.d.log.warn({ err, evaluationId: run.id }, 'could not release the worker hold'));
           this.active.delete(run.id);
           this.running.delete(p);
           this.kick();
@@ -194,7 +229,7 @@ export class Runner {
         await this.d.store.updateRun(cur.id, [St.EVALUATION_STATUS_RUNNING], { evalLoss });
       }
       const results = await this.d.store.listItemResults(cur.id, -1, 1_000_000_000);
-      const scores = aggregate(results, cur.setKind === evaluation.EvalSetKind.EVAL_SET_KIND_MULTIPLE_CHOICE, evalLoss);
+      const scores = aggregate(results, cur.setKind, evalLoss);
       const patch = { status: St.EVALUATION_STATUS_COMPLETED, scores, itemsDone: results.length, endTime: this.d.clock(), ...(evalLoss !== undefined ? { evalLoss } : {}) };
       const evt = this.event(SUBJECTS.evaluationRunCompleted.subject, { ...cur, ...patch });
       const done = await this.d.store.updateRun(cur.id, [St.EVALUATION_STATUS_RUNNING], patch, evt);
@@ -213,19 +248,25 @@ export class Runner {
     const items = await this.d.store.getItems(run.setSha, run.limit);
     const done = await this.d.store.doneIndices(run.id);
     const todo = items.filter((i) => !done.has(i.index));
-    const mc = run.setKind === evaluation.EvalSetKind.EVAL_SET_KIND_MULTIPLE_CHOICE;
+    const kind = run.setKind;
+    let applied = run.applied;
     const opts = { promptEndsWithThink: run.template.inferenceFormat.trimEnd().endsWith('<think>'), stopTokens: STOP_TOKENS };
     const chunk = this.d.chunkSize ?? 8;
     for (let i = 0; i < todo.length; i += chunk) {
       const part = todo.slice(i, i + chunk);
       const prompts = part.map((it) => renderInference(run.template, questionText(it)));
-      const req = { model: inferenceModel(run), prompts, params: run.generation, ...(this.d.batchSize ? { batchSize: this.d.batchSize } : {}) };
+      const req = { model: inferenceModel(run), prompts, ...generateParams(run), ...(this.d.batchSize ? { batchSize: this.d.batchSize } : {}) };
       let got = 0;
       for await (const res of this.d.workers.generate(worker.address, req, signal)) {
         const it = part[res.index];
         if (!it) throw new UnavailableError(`worker answered prompt ${res.index} of ${part.length}`);
         const c = { text: res.text, promptTokens: res.promptTokens, completionTokens: res.completionTokens, finishReason: res.finishReason };
-        await this.d.store.putItemResult(run.id, scoreItem(it, prompts[res.index]!, c, mc, opts));
+        await this.d.store.putItemResult(run.id, scoreItem(it, prompts[res.index]!, c, kind, opts));
+        if (!applied && res.sampled !== undefined) {
+          // What the worker applied (the model's generation_config.json for model-config runs).
+          applied = { sampled: res.sampled, temperature: res.temperature ?? 0, topP: res.topP ?? 1 };
+          await this.d.store.updateRun(run.id, [St.EVALUATION_STATUS_RUNNING], { applied });
+        }
         done.add(it.index);
         got++;
       }

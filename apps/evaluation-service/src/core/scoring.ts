@@ -1,11 +1,17 @@
 /**
  * Scoring: the answer letter of a multiple-choice output (read from the text after </think>),
- * per-item results, and a run's aggregate scores. Splitting <think>…</think> is
+ * the decision of a yes / no / maybe one, ROUGE-L and token F1 of a free-form one against its
+ * reference, per-item results, and a run's aggregate scores with 95 % intervals and per-category
+ * figures. Splitting <think>…</think> is
  * @medtune/prompting's extractAnswer; this module only reads letters and counts.
  */
-import type { evaluation } from '@medtune/contracts';
+import { evaluation } from '@medtune/contracts';
 import { extractAnswer } from '@medtune/prompting';
 import type { EvalItem } from './evalsets';
+import { bootstrapMean, mean, wilson } from './stats';
+import { rougeLF1, tokenF1 } from './textmetrics';
+
+const { EvalSetKind } = evaluation;
 
 /** Full-width letters, digits and punctuation → ASCII (Ｂ → B, （ → (, ： → :). */
 function halfWidth(s: string): string {
@@ -93,16 +99,37 @@ export interface Completion {
   finishReason: string;
 }
 
+/**
+ * The decision (yes / no / maybe) an answer text gives, or '' when it cannot be told: an answer
+ * phrase first ("answer: no", "答案：是"), else the only decision word in the text.
+ */
+export function extractDecision(answerText: string): string {
+  const text = halfWidth(answerText).toLowerCase().replace(/\*\*|__/g, '');
+  const zh: Record<string, string> = { 是: 'yes', 对: 'yes', 否: 'no', 不是: 'no', 不: 'no', 可能: 'maybe', 也许: 'maybe', 不确定: 'maybe' };
+  const phrase = /(?:final\s+answer|answer|decision|答案|结论)\s*(?:is|:|是|为)?\s*[([]?\s*(yes|no|maybe|不确定|不是|可能|也许|是|否|对|不)/g;
+  let found = '';
+  for (const m of text.matchAll(phrase)) found = zh[m[1]!] ?? m[1]!;
+  if (found) return found;
+  const words = new Set([...text.matchAll(/\b(yes|no|maybe)\b/g)].map((m) => m[1]!));
+  return words.size === 1 ? [...words][0]! : '';
+}
+
 /** The per-item result of one completion. */
 export function scoreItem(
   item: EvalItem,
   prompt: string,
   c: Completion,
-  multipleChoice: boolean,
+  kind: evaluation.EvalSetKind | boolean,
   o: { promptEndsWithThink: boolean; stopTokens: readonly string[] },
 ): evaluation.ItemResult {
+  const k = typeof kind === 'boolean' ? (kind ? EvalSetKind.EVAL_SET_KIND_MULTIPLE_CHOICE : EvalSetKind.EVAL_SET_KIND_FREE_FORM) : kind;
   const parsed = extractAnswer(c.text, { responseMarker: '', promptEndsWithThink: o.promptEndsWithThink, stopTokens: o.stopTokens });
-  const predicted = multipleChoice ? extractChoice(parsed.answer, item.options) : '';
+  const mc = k === EvalSetKind.EVAL_SET_KIND_MULTIPLE_CHOICE;
+  const ynm = k === EvalSetKind.EVAL_SET_KIND_YES_NO_MAYBE;
+  const predicted = mc ? extractChoice(parsed.answer, item.options) : ynm ? extractDecision(parsed.answer) : '';
+  // A free-form answer that never closed its reasoning is scored on all it said.
+  const said = parsed.closed ? parsed.answer : parsed.reasoning;
+  const withReference = k === EvalSetKind.EVAL_SET_KIND_FREE_FORM && item.answer !== '';
   return {
     index: item.index,
     question: item.question,
@@ -111,12 +138,20 @@ export function scoreItem(
     answerText: parsed.answer,
     predicted,
     expected: item.answer,
-    correct: multipleChoice && predicted !== '' && predicted === item.answer,
+    correct: (mc || ynm) && predicted !== '' && predicted === item.answer,
     formatOk: parsed.wellFormed,
     promptTokens: c.promptTokens,
     completionTokens: c.completionTokens,
     finishReason: c.finishReason,
+    ...(item.itemId ? { itemId: item.itemId } : {}),
+    ...(item.category ? { category: item.category } : {}),
+    ...(withReference ? { rougeL: rougeLF1(said, item.answer), tokenF1: tokenF1(said, item.answer) } : {}),
   };
+}
+
+/** Whether a set's items have a correct answer to be scored against (accuracy, McNemar). */
+export function hasAccuracy(kind: evaluation.EvalSetKind): boolean {
+  return kind === EvalSetKind.EVAL_SET_KIND_MULTIPLE_CHOICE || kind === EvalSetKind.EVAL_SET_KIND_YES_NO_MAYBE;
 }
 
 /** The q-th percentile (0..100) with linear interpolation between ranks (numpy's default). */
@@ -129,20 +164,49 @@ export function percentile(values: readonly number[], q: number): number {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
-/** A run's scores from its item results. */
-export function aggregate(items: readonly evaluation.ItemResult[], multipleChoice: boolean, evalLoss?: number): evaluation.Scores {
+/** The share figures of a group of items, with their 95 % intervals. */
+function shares(items: readonly evaluation.ItemResult[], withAccuracy: boolean) {
+  const n = items.length;
+  const right = items.filter((i) => i.correct).length;
+  const ok = items.filter((i) => i.formatOk).length;
+  const refs = items.filter((i) => i.rougeL !== undefined);
+  const rouge = refs.map((i) => i.rougeL!);
+  const f1 = refs.map((i) => i.tokenF1 ?? 0);
+  return {
+    ...(withAccuracy ? { accuracy: n ? right / n : 0, accuracyCi: wilson(right, n) } : {}),
+    formatCompliance: n ? ok / n : 0,
+    formatComplianceCi: wilson(ok, n),
+    rouge,
+    f1,
+  };
+}
+
+/** A run's scores from its item results (`kind` true/false: multiple choice or not, as before). */
+export function aggregate(items: readonly evaluation.ItemResult[], kind: evaluation.EvalSetKind | boolean, evalLoss?: number): evaluation.Scores {
+  const k = typeof kind === 'boolean' ? (kind ? EvalSetKind.EVAL_SET_KIND_MULTIPLE_CHOICE : EvalSetKind.EVAL_SET_KIND_FREE_FORM) : kind;
+  const withAccuracy = hasAccuracy(k);
   const n = items.length;
   const share = (f: (i: evaluation.ItemResult) => boolean) => (n ? items.filter(f).length / n : 0);
   const lengths = items.map((i) => i.completionTokens);
+  const { rouge, f1, ...all } = shares(items, withAccuracy);
+  const byCategory = new Map<string, evaluation.ItemResult[]>();
+  for (const i of items) if (i.category) byCategory.set(i.category, [...(byCategory.get(i.category) ?? []), i]);
+  const categories = [...byCategory.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([category, group]) => {
+      const { rouge: r, f1: f, ...g } = shares(group, withAccuracy);
+      return { category, items: group.length, ...g, ...(r.length ? { rougeL: mean(r), tokenF1: mean(f) } : {}) };
+    });
   return {
     items: n,
-    ...(multipleChoice ? { accuracy: share((i) => i.correct) } : {}),
-    formatCompliance: share((i) => i.formatOk),
+    ...all,
     completionTokensP50: percentile(lengths, 50),
     completionTokensP90: percentile(lengths, 90),
     completionTokensP99: percentile(lengths, 99),
     truncatedShare: share((i) => i.finishReason === 'length'),
     ...(evalLoss !== undefined ? { evalLoss } : {}),
-    unparsedAnswers: multipleChoice ? items.filter((i) => i.predicted === '').length : 0,
+    unparsedAnswers: withAccuracy ? items.filter((i) => i.predicted === '').length : 0,
+    ...(rouge.length ? { rougeL: mean(rouge), rougeLCi: bootstrapMean(rouge), tokenF1: mean(f1), tokenF1Ci: bootstrapMean(f1) } : {}),
+    ...(categories.length ? { byCategory: { categories } } : {}),
   };
 }

@@ -94,6 +94,9 @@ describe('scoreItem and aggregate', () => {
       truncatedShare: 0.25,
       evalLoss: 2.5,
       unparsedAnswers: 2,
+      // Wilson 95 % intervals of 1/4 and 3/4
+      accuracyCi: { low: expect.closeTo(0.0456, 3), high: expect.closeTo(0.6994, 3), method: 'wilson' },
+      formatComplianceCi: { low: expect.closeTo(0.3006, 3), high: expect.closeTo(0.9544, 3), method: 'wilson' },
     });
     expect(s.completionTokensP90).toBeCloseTo(79, 6);
     const ff = aggregate(rs, false);

@@ -48,7 +48,10 @@ export class ScriptedWorker implements WorkerPort {
     for (const [index, prompt] of req.prompts.entries()) {
       if (fail && index >= this.failAfter) throw fail;
       const text = this.answer(prompt, req.model!);
-      yield { index, text, promptTokens: prompt.length, completionTokens: text.length, finishReason: text.includes('</think>') ? 'eos' : 'length' };
+      // As the real worker: the model's generation_config.json (DeepSeek-R1-Distill's 0.6 / 0.95) when asked for.
+      const t = req.useModelGenerationConfig && req.params?.temperature === undefined ? 0.6 : (req.params?.temperature ?? 0);
+      const sampling = { sampled: t > 0, temperature: t, topP: t > 0 ? (req.params?.topP ?? 0.95) : 1 };
+      yield { index, text, promptTokens: prompt.length, completionTokens: text.length, finishReason: text.includes('</think>') ? 'eos' : 'length', ...sampling };
     }
   }
   async evaluateLoss(_address: string, req: trainer.EvaluateLossRequest) {

@@ -1,7 +1,8 @@
 /**
  * Reads an evaluation set file row by row: JSONL streamed line by line (blank lines skipped, row
- * numbers are line numbers), or a JSON array (row numbers are 1-based positions; read whole, so
- * capped at maxArrayBytes). A line that is not JSON is reported as that row's error.
+ * numbers are line numbers), a JSON array (row numbers are 1-based positions; read whole, so
+ * capped at maxArrayBytes), or a file holding one JSON object (yielded once, marked `whole`: the
+ * set's mapping says where its records are). A line that is not JSON is reported as that row's error.
  */
 import { createReadStream } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
@@ -53,6 +54,20 @@ export function fileRowReader(options: RowReaderOptions = {}): RowReader {
       if (!Array.isArray(rows)) throw new InvalidArgumentError('path', `${path} must hold a JSON array or JSON lines`);
       for (const [i, value] of rows.entries()) yield { row: i + 1, value };
       return;
+    }
+    if ((await firstChar(path)) === '{' && info.size <= (options.maxArrayBytes ?? 256 * 1024 * 1024)) {
+      // One JSON object for the whole file (records keyed by id, or data inside a wrapper)? A
+      // JSONL file fails this parse at its second line and is read line by line below.
+      let whole: unknown;
+      try {
+        whole = JSON.parse((await readFile(path, 'utf8')).replace(/^\uFEFF/, ''));
+      } catch {
+        whole = undefined;
+      }
+      if (whole && typeof whole === 'object' && !Array.isArray(whole)) {
+        yield { row: 1, value: whole, whole: true };
+        return;
+      }
     }
     const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
     let n = 0;

@@ -138,7 +138,7 @@ class ComparisonCreated(_message.Message):
     def __init__(self, comparison: _Optional[_Union[_evaluation_pb2.Comparison, _Mapping]] = ...) -> None: ...
 
 class PromotionDecided(_message.Message):
-    __slots__ = ("name", "version", "alias", "promoted", "metric", "candidate_value", "incumbent_version", "incumbent_value", "reason", "evaluation_id", "comparison_id")
+    __slots__ = ("name", "version", "alias", "promoted", "metric", "candidate_value", "incumbent_version", "incumbent_value", "reason", "evaluation_id", "comparison_id", "base_value", "base_p_value", "incumbent_p_value", "significance", "base_evaluation_id")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     ALIAS_FIELD_NUMBER: _ClassVar[int]
@@ -150,6 +150,11 @@ class PromotionDecided(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     EVALUATION_ID_FIELD_NUMBER: _ClassVar[int]
     COMPARISON_ID_FIELD_NUMBER: _ClassVar[int]
+    BASE_VALUE_FIELD_NUMBER: _ClassVar[int]
+    BASE_P_VALUE_FIELD_NUMBER: _ClassVar[int]
+    INCUMBENT_P_VALUE_FIELD_NUMBER: _ClassVar[int]
+    SIGNIFICANCE_FIELD_NUMBER: _ClassVar[int]
+    BASE_EVALUATION_ID_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: int
     alias: str
@@ -161,7 +166,12 @@ class PromotionDecided(_message.Message):
     reason: str
     evaluation_id: str
     comparison_id: str
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ..., alias: _Optional[str] = ..., promoted: bool = ..., metric: _Optional[str] = ..., candidate_value: _Optional[float] = ..., incumbent_version: _Optional[int] = ..., incumbent_value: _Optional[float] = ..., reason: _Optional[str] = ..., evaluation_id: _Optional[str] = ..., comparison_id: _Optional[str] = ...) -> None: ...
+    base_value: float
+    base_p_value: float
+    incumbent_p_value: float
+    significance: float
+    base_evaluation_id: str
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ..., alias: _Optional[str] = ..., promoted: bool = ..., metric: _Optional[str] = ..., candidate_value: _Optional[float] = ..., incumbent_version: _Optional[int] = ..., incumbent_value: _Optional[float] = ..., reason: _Optional[str] = ..., evaluation_id: _Optional[str] = ..., comparison_id: _Optional[str] = ..., base_value: _Optional[float] = ..., base_p_value: _Optional[float] = ..., incumbent_p_value: _Optional[float] = ..., significance: _Optional[float] = ..., base_evaluation_id: _Optional[str] = ...) -> None: ...
 
 class RegisteredModelCreated(_message.Message):
     __slots__ = ("model",)

@@ -20,20 +20,22 @@ MODEL_VERSION_STATUS_READY: ModelVersionStatus
 MODEL_VERSION_STATUS_FAILED_REGISTRATION: ModelVersionStatus
 
 class PromotionPolicy(_message.Message):
-    __slots__ = ("alias", "metric", "higher_is_better", "eval_set", "min_delta", "disabled")
+    __slots__ = ("alias", "metric", "higher_is_better", "eval_set", "min_delta", "disabled", "significance")
     ALIAS_FIELD_NUMBER: _ClassVar[int]
     METRIC_FIELD_NUMBER: _ClassVar[int]
     HIGHER_IS_BETTER_FIELD_NUMBER: _ClassVar[int]
     EVAL_SET_FIELD_NUMBER: _ClassVar[int]
     MIN_DELTA_FIELD_NUMBER: _ClassVar[int]
     DISABLED_FIELD_NUMBER: _ClassVar[int]
+    SIGNIFICANCE_FIELD_NUMBER: _ClassVar[int]
     alias: str
     metric: str
     higher_is_better: bool
     eval_set: str
     min_delta: float
     disabled: bool
-    def __init__(self, alias: _Optional[str] = ..., metric: _Optional[str] = ..., higher_is_better: bool = ..., eval_set: _Optional[str] = ..., min_delta: _Optional[float] = ..., disabled: bool = ...) -> None: ...
+    significance: float
+    def __init__(self, alias: _Optional[str] = ..., metric: _Optional[str] = ..., higher_is_better: bool = ..., eval_set: _Optional[str] = ..., min_delta: _Optional[float] = ..., disabled: bool = ..., significance: _Optional[float] = ...) -> None: ...
 
 class RegisteredModel(_message.Message):
     __slots__ = ("name", "description", "tags", "aliases", "latest_version", "promotion_policy", "create_time", "update_time")

@@ -335,30 +335,38 @@ class InferenceModel(_message.Message):
     def __init__(self, base_model: _Optional[str] = ..., adapter_uri: _Optional[str] = ..., merged_uri: _Optional[str] = ..., load_in_4bit: bool = ..., max_seq_length: _Optional[int] = ..., backend: _Optional[_Union[_common_pb2.Backend, str]] = ..., gguf_uri: _Optional[str] = ...) -> None: ...
 
 class GenerateRequest(_message.Message):
-    __slots__ = ("model", "prompts", "params", "batch_size")
+    __slots__ = ("model", "prompts", "params", "batch_size", "use_model_generation_config")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     PROMPTS_FIELD_NUMBER: _ClassVar[int]
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    USE_MODEL_GENERATION_CONFIG_FIELD_NUMBER: _ClassVar[int]
     model: InferenceModel
     prompts: _containers.RepeatedScalarFieldContainer[str]
     params: _common_pb2.GenerationParams
     batch_size: int
-    def __init__(self, model: _Optional[_Union[InferenceModel, _Mapping]] = ..., prompts: _Optional[_Iterable[str]] = ..., params: _Optional[_Union[_common_pb2.GenerationParams, _Mapping]] = ..., batch_size: _Optional[int] = ...) -> None: ...
+    use_model_generation_config: bool
+    def __init__(self, model: _Optional[_Union[InferenceModel, _Mapping]] = ..., prompts: _Optional[_Iterable[str]] = ..., params: _Optional[_Union[_common_pb2.GenerationParams, _Mapping]] = ..., batch_size: _Optional[int] = ..., use_model_generation_config: bool = ...) -> None: ...
 
 class GenerateResponse(_message.Message):
-    __slots__ = ("index", "text", "prompt_tokens", "completion_tokens", "finish_reason")
+    __slots__ = ("index", "text", "prompt_tokens", "completion_tokens", "finish_reason", "sampled", "temperature", "top_p")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
     FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
+    SAMPLED_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
+    TOP_P_FIELD_NUMBER: _ClassVar[int]
     index: int
     text: str
     prompt_tokens: int
     completion_tokens: int
     finish_reason: str
-    def __init__(self, index: _Optional[int] = ..., text: _Optional[str] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., finish_reason: _Optional[str] = ...) -> None: ...
+    sampled: bool
+    temperature: float
+    top_p: float
+    def __init__(self, index: _Optional[int] = ..., text: _Optional[str] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., finish_reason: _Optional[str] = ..., sampled: bool = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ...) -> None: ...
 
 class EvaluateLossRequest(_message.Message):
     __slots__ = ("model", "dataset", "texts", "batch_size", "max_rows")

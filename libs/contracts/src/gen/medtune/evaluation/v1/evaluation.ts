@@ -42,8 +42,16 @@ export enum EvalSetKind {
   EVAL_SET_KIND_UNSPECIFIED = 0,
   /** EVAL_SET_KIND_MULTIPLE_CHOICE - Multiple choice in MedQA's shape: {question, options: {A: .., B: ..}, answer_idx}. */
   EVAL_SET_KIND_MULTIPLE_CHOICE = 1,
-  /** EVAL_SET_KIND_FREE_FORM - Free-form: {Question, Response} (Response is the reference answer, optional). */
+  /**
+   * EVAL_SET_KIND_FREE_FORM - Free-form: {Question, Response} (Response is the reference answer, optional; when present
+   * answers are scored against it with ROUGE-L and token F1).
+   */
   EVAL_SET_KIND_FREE_FORM = 2,
+  /**
+   * EVAL_SET_KIND_YES_NO_MAYBE - Closed questions answered yes / no / maybe (PubMedQA's shape: {QUESTION, CONTEXTS,
+   * final_decision}); accuracy is the share of answers whose decision matches.
+   */
+  EVAL_SET_KIND_YES_NO_MAYBE = 3,
   UNRECOGNIZED = -1,
 }
 
@@ -58,6 +66,9 @@ export function evalSetKindFromJSON(object: any): EvalSetKind {
     case 2:
     case "EVAL_SET_KIND_FREE_FORM":
       return EvalSetKind.EVAL_SET_KIND_FREE_FORM;
+    case 3:
+    case "EVAL_SET_KIND_YES_NO_MAYBE":
+      return EvalSetKind.EVAL_SET_KIND_YES_NO_MAYBE;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -73,7 +84,202 @@ export function evalSetKindToJSON(object: EvalSetKind): string {
       return "EVAL_SET_KIND_MULTIPLE_CHOICE";
     case EvalSetKind.EVAL_SET_KIND_FREE_FORM:
       return "EVAL_SET_KIND_FREE_FORM";
+    case EvalSetKind.EVAL_SET_KIND_YES_NO_MAYBE:
+      return "EVAL_SET_KIND_YES_NO_MAYBE";
     case EvalSetKind.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** Known source shapes of evaluation sets; explicit fields of EvalSetMapping override them. */
+export enum EvalSetPreset {
+  /**
+   * EVAL_SET_PRESET_UNSPECIFIED - Today's shapes: MedQA's {question, options, answer_idx} for multiple choice, {Question,
+   * Response} for free form.
+   */
+  EVAL_SET_PRESET_UNSPECIFIED = 0,
+  /** EVAL_SET_PRESET_MEDQA - MedQA: {question, options: {A..}, answer_idx: letter, meta_info: category}. */
+  EVAL_SET_PRESET_MEDQA = 1,
+  /** EVAL_SET_PRESET_MEDMCQA - MedMCQA: {question, opa, opb, opc, opd, cop: 1-based index, subject_name: category}. */
+  EVAL_SET_PRESET_MEDMCQA = 2,
+  /**
+   * EVAL_SET_PRESET_PUBMEDQA - PubMedQA: a top-level object keyed by PMID of {QUESTION, CONTEXTS: [..], final_decision};
+   * kind YES_NO_MAYBE, the contexts joined as the item's context.
+   */
+  EVAL_SET_PRESET_PUBMEDQA = 3,
+  /**
+   * EVAL_SET_PRESET_MEDICAL_O1 - The training imports' presets (dataset.v1.MappingPreset), read as free form with the
+   * answer as reference. medical-o1: {Question, Response}.
+   */
+  EVAL_SET_PRESET_MEDICAL_O1 = 4,
+  /** EVAL_SET_PRESET_ALPACA - alpaca: {instruction, input, output}; question = instruction + "\n" + input. */
+  EVAL_SET_PRESET_ALPACA = 5,
+  /**
+   * EVAL_SET_PRESET_CHAT - chat: {messages | conversations}: the first user turn; the reference is the next assistant
+   * turn's text after </think>.
+   */
+  EVAL_SET_PRESET_CHAT = 6,
+  UNRECOGNIZED = -1,
+}
+
+export function evalSetPresetFromJSON(object: any): EvalSetPreset {
+  switch (object) {
+    case 0:
+    case "EVAL_SET_PRESET_UNSPECIFIED":
+      return EvalSetPreset.EVAL_SET_PRESET_UNSPECIFIED;
+    case 1:
+    case "EVAL_SET_PRESET_MEDQA":
+      return EvalSetPreset.EVAL_SET_PRESET_MEDQA;
+    case 2:
+    case "EVAL_SET_PRESET_MEDMCQA":
+      return EvalSetPreset.EVAL_SET_PRESET_MEDMCQA;
+    case 3:
+    case "EVAL_SET_PRESET_PUBMEDQA":
+      return EvalSetPreset.EVAL_SET_PRESET_PUBMEDQA;
+    case 4:
+    case "EVAL_SET_PRESET_MEDICAL_O1":
+      return EvalSetPreset.EVAL_SET_PRESET_MEDICAL_O1;
+    case 5:
+    case "EVAL_SET_PRESET_ALPACA":
+      return EvalSetPreset.EVAL_SET_PRESET_ALPACA;
+    case 6:
+    case "EVAL_SET_PRESET_CHAT":
+      return EvalSetPreset.EVAL_SET_PRESET_CHAT;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return EvalSetPreset.UNRECOGNIZED;
+  }
+}
+
+export function evalSetPresetToJSON(object: EvalSetPreset): string {
+  switch (object) {
+    case EvalSetPreset.EVAL_SET_PRESET_UNSPECIFIED:
+      return "EVAL_SET_PRESET_UNSPECIFIED";
+    case EvalSetPreset.EVAL_SET_PRESET_MEDQA:
+      return "EVAL_SET_PRESET_MEDQA";
+    case EvalSetPreset.EVAL_SET_PRESET_MEDMCQA:
+      return "EVAL_SET_PRESET_MEDMCQA";
+    case EvalSetPreset.EVAL_SET_PRESET_PUBMEDQA:
+      return "EVAL_SET_PRESET_PUBMEDQA";
+    case EvalSetPreset.EVAL_SET_PRESET_MEDICAL_O1:
+      return "EVAL_SET_PRESET_MEDICAL_O1";
+    case EvalSetPreset.EVAL_SET_PRESET_ALPACA:
+      return "EVAL_SET_PRESET_ALPACA";
+    case EvalSetPreset.EVAL_SET_PRESET_CHAT:
+      return "EVAL_SET_PRESET_CHAT";
+    case EvalSetPreset.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** How the correct option of a multiple-choice record is written. */
+export enum AnswerFormat {
+  /** ANSWER_FORMAT_UNSPECIFIED - Detected: a letter that names an option, else the text of exactly one option. */
+  ANSWER_FORMAT_UNSPECIFIED = 0,
+  /** ANSWER_FORMAT_LETTER - The option's letter ("B"). */
+  ANSWER_FORMAT_LETTER = 1,
+  /** ANSWER_FORMAT_INDEX_0 - A 0-based index into the options (0 = A). */
+  ANSWER_FORMAT_INDEX_0 = 2,
+  /** ANSWER_FORMAT_INDEX_1 - A 1-based index into the options (1 = A). */
+  ANSWER_FORMAT_INDEX_1 = 3,
+  /** ANSWER_FORMAT_TEXT - The option's text. */
+  ANSWER_FORMAT_TEXT = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function answerFormatFromJSON(object: any): AnswerFormat {
+  switch (object) {
+    case 0:
+    case "ANSWER_FORMAT_UNSPECIFIED":
+      return AnswerFormat.ANSWER_FORMAT_UNSPECIFIED;
+    case 1:
+    case "ANSWER_FORMAT_LETTER":
+      return AnswerFormat.ANSWER_FORMAT_LETTER;
+    case 2:
+    case "ANSWER_FORMAT_INDEX_0":
+      return AnswerFormat.ANSWER_FORMAT_INDEX_0;
+    case 3:
+    case "ANSWER_FORMAT_INDEX_1":
+      return AnswerFormat.ANSWER_FORMAT_INDEX_1;
+    case 4:
+    case "ANSWER_FORMAT_TEXT":
+      return AnswerFormat.ANSWER_FORMAT_TEXT;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return AnswerFormat.UNRECOGNIZED;
+  }
+}
+
+export function answerFormatToJSON(object: AnswerFormat): string {
+  switch (object) {
+    case AnswerFormat.ANSWER_FORMAT_UNSPECIFIED:
+      return "ANSWER_FORMAT_UNSPECIFIED";
+    case AnswerFormat.ANSWER_FORMAT_LETTER:
+      return "ANSWER_FORMAT_LETTER";
+    case AnswerFormat.ANSWER_FORMAT_INDEX_0:
+      return "ANSWER_FORMAT_INDEX_0";
+    case AnswerFormat.ANSWER_FORMAT_INDEX_1:
+      return "ANSWER_FORMAT_INDEX_1";
+    case AnswerFormat.ANSWER_FORMAT_TEXT:
+      return "ANSWER_FORMAT_TEXT";
+    case AnswerFormat.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** Decoding of a run, as resolved. */
+export enum DecodingSource {
+  /** DECODING_SOURCE_UNSPECIFIED - Not recorded (runs made before this field existed). */
+  DECODING_SOURCE_UNSPECIFIED = 0,
+  /** DECODING_SOURCE_REQUEST - The request's generation settings. */
+  DECODING_SOURCE_REQUEST = 1,
+  /** DECODING_SOURCE_EVAL_SET_GREEDY - The evaluation set pins greedy decoding. */
+  DECODING_SOURCE_EVAL_SET_GREEDY = 2,
+  /**
+   * DECODING_SOURCE_MODEL_GENERATION_CONFIG - The model's generation_config.json (the seed's generate(): sampling with its temperature and
+   * top_p), seed fixed.
+   */
+  DECODING_SOURCE_MODEL_GENERATION_CONFIG = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function decodingSourceFromJSON(object: any): DecodingSource {
+  switch (object) {
+    case 0:
+    case "DECODING_SOURCE_UNSPECIFIED":
+      return DecodingSource.DECODING_SOURCE_UNSPECIFIED;
+    case 1:
+    case "DECODING_SOURCE_REQUEST":
+      return DecodingSource.DECODING_SOURCE_REQUEST;
+    case 2:
+    case "DECODING_SOURCE_EVAL_SET_GREEDY":
+      return DecodingSource.DECODING_SOURCE_EVAL_SET_GREEDY;
+    case 3:
+    case "DECODING_SOURCE_MODEL_GENERATION_CONFIG":
+      return DecodingSource.DECODING_SOURCE_MODEL_GENERATION_CONFIG;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return DecodingSource.UNRECOGNIZED;
+  }
+}
+
+export function decodingSourceToJSON(object: DecodingSource): string {
+  switch (object) {
+    case DecodingSource.DECODING_SOURCE_UNSPECIFIED:
+      return "DECODING_SOURCE_UNSPECIFIED";
+    case DecodingSource.DECODING_SOURCE_REQUEST:
+      return "DECODING_SOURCE_REQUEST";
+    case DecodingSource.DECODING_SOURCE_EVAL_SET_GREEDY:
+      return "DECODING_SOURCE_EVAL_SET_GREEDY";
+    case DecodingSource.DECODING_SOURCE_MODEL_GENERATION_CONFIG:
+      return "DECODING_SOURCE_MODEL_GENERATION_CONFIG";
+    case DecodingSource.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
   }
@@ -136,6 +342,47 @@ export function evaluationStatusToJSON(object: EvaluationStatus): string {
   }
 }
 
+/**
+ * Where an evaluation set's fields are in the source records. Paths are dotted ("data.question",
+ * "options.0", "qa.answer"); a key containing a dot can be written in brackets ("['a.b']").
+ * Empty fields take the preset's (or today's) defaults.
+ */
+export interface EvalSetMapping {
+  /** Preset giving the defaults below. */
+  preset: EvalSetPreset;
+  /**
+   * The records: "" = each line / array element is a record; "*" = the values of a top-level
+   * object keyed by id (the key becomes the item id); a dotted path = the array (or object) at
+   * that path of a single top-level object.
+   */
+  records: string;
+  /** Record field holding the item id (default: the top-level key when records = "*"). */
+  id: string;
+  /** Question text. */
+  question: string;
+  /** Options as a list, or an object keyed by letter. */
+  options: string;
+  /** One column per option, in order (e.g. ["opa", "opb", "opc", "opd"]); instead of options. */
+  optionColumns: string[];
+  /**
+   * The correct answer: a letter, an index or the option's text (see answer_format), the
+   * yes/no/maybe decision, or the free-form reference.
+   */
+  answer: string;
+  /** How the multiple-choice answer is written. */
+  answerFormat: AnswerFormat;
+  /** Shared context shown before the question (a string, or a list of strings joined by newlines). */
+  context: string;
+  /** Category of the item (per-category scores). */
+  category: string;
+  /**
+   * Several question / answer pairs nested inside one record (a list at this path): each becomes
+   * an item; the paths above are then read inside each pair, except context, id and category,
+   * which are read from the pair first and else from the enclosing record (the case).
+   */
+  nested: string;
+}
+
 /** An evaluation set. */
 export interface EvalSet {
   /** Unique name. */
@@ -153,7 +400,15 @@ export interface EvalSet {
   /** True for sets that ship with medtune. */
   builtin: boolean;
   /** Creation time. */
-  createTime?: Date | undefined;
+  createTime?:
+    | Date
+    | undefined;
+  /** Runs on this set decode greedily unless the request sets a temperature. */
+  pinGreedy?:
+    | boolean
+    | undefined;
+  /** The mapping it was imported with (defaults resolved). */
+  mapping?: EvalSetMapping | undefined;
 }
 
 /** CreateEvalSet input. */
@@ -168,6 +423,15 @@ export interface CreateEvalSetRequest {
   description: string;
   /** Use at most this many items (the first ones); 0 means all. */
   limit: number;
+  /**
+   * Where the fields are in the records (benchmark shapes); empty = today's shapes. A top-level
+   * JSON object (records keyed by id) needs records = "*" or a preset that says so.
+   */
+  mapping?:
+    | EvalSetMapping
+    | undefined;
+  /** Runs on this set decode greedily unless the request sets a temperature (reproducible scores). */
+  pinGreedy?: boolean | undefined;
 }
 
 /** CreateEvalSet output. */
@@ -276,6 +540,76 @@ export interface Scores {
     | undefined;
   /** Items whose answer letter could not be found (multiple-choice). */
   unparsedAnswers: number;
+  /** 95 % Wilson interval of accuracy (when accuracy is set). */
+  accuracyCi?:
+    | Interval
+    | undefined;
+  /** 95 % Wilson interval of format_compliance. */
+  formatComplianceCi?:
+    | Interval
+    | undefined;
+  /** Mean ROUGE-L F1 of the answers against the references (free-form sets with references). */
+  rougeL?:
+    | number
+    | undefined;
+  /** 95 % bootstrap interval of rouge_l (percentile, 2,000 resamples, fixed seed). */
+  rougeLCi?:
+    | Interval
+    | undefined;
+  /** Mean token F1 (SQuAD-style bag of tokens; CJK characters are tokens) against the references. */
+  tokenF1?:
+    | number
+    | undefined;
+  /** 95 % bootstrap interval of token_f1. */
+  tokenF1Ci?:
+    | Interval
+    | undefined;
+  /** The same figures per category, for sets with a category field. */
+  byCategory?: CategoryBreakdown | undefined;
+}
+
+/** Per-category scores (a message of its own so that Scores stays constructible without it). */
+export interface CategoryBreakdown {
+  /** Sorted by category name. */
+  categories: CategoryScores[];
+}
+
+/** A 95 % interval of a figure. */
+export interface Interval {
+  /** Lower bound. */
+  low: number;
+  /** Upper bound. */
+  high: number;
+  /** "wilson" or "bootstrap". */
+  method: string;
+}
+
+/** Scores of the items of one category. */
+export interface CategoryScores {
+  /** Category name (the set's category field). */
+  category: string;
+  /** Items in it. */
+  items: number;
+  /** Accuracy (multiple-choice / yes-no-maybe sets). */
+  accuracy?:
+    | number
+    | undefined;
+  /** Its 95 % Wilson interval. */
+  accuracyCi?:
+    | Interval
+    | undefined;
+  /** Format compliance. */
+  formatCompliance: number;
+  /** Its 95 % Wilson interval. */
+  formatComplianceCi?:
+    | Interval
+    | undefined;
+  /** Mean ROUGE-L (free-form sets with references). */
+  rougeL?:
+    | number
+    | undefined;
+  /** Mean token F1. */
+  tokenF1?: number | undefined;
 }
 
 /** An evaluation run. */
@@ -330,6 +664,14 @@ export interface Evaluation {
     | undefined;
   /** Dataset version used for eval loss. */
   evalLossDatasetDigest: string;
+  /** Where the decoding settings came from. */
+  decodingSource?:
+    | DecodingSource
+    | undefined;
+  /** True when decoding was greedy; false when sampled (with generation.seed). */
+  greedy?:
+    | boolean
+    | undefined;
   /** The kind of artifact that was run (UNSPECIFIED for a base model): what the scores judge. */
   artifactKind: ArtifactKind;
   /** The artifact's URI (the adapter, merged directory or GGUF file); empty for a base model. */
@@ -406,6 +748,20 @@ export interface ItemResult {
   completionTokens: number;
   /** "eos" or "length". */
   finishReason: string;
+  /** The item's id in the source (top-level key, id field, or case id + "/" + position). */
+  itemId?:
+    | string
+    | undefined;
+  /** The item's category (unset when none). */
+  category?:
+    | string
+    | undefined;
+  /** ROUGE-L F1 against the reference (free form with a reference). */
+  rougeL?:
+    | number
+    | undefined;
+  /** Token F1 against the reference (free form with a reference). */
+  tokenF1?: number | undefined;
 }
 
 /** ListItemResults input. */
@@ -480,7 +836,10 @@ export interface Comparison {
   gained: number;
   /** Items right for the baseline only. */
   lost: number;
-  /** Exact two-sided McNemar p-value on accuracy (multiple-choice; 1 when no discordant pairs). */
+  /**
+   * Exact two-sided McNemar p-value on accuracy (multiple-choice and yes/no/maybe; 1 when no
+   * discordant pairs).
+   */
   mcnemarPValue?:
     | number
     | undefined;
@@ -493,6 +852,18 @@ export interface Comparison {
   /** Creation time. */
   createTime?:
     | Date
+    | undefined;
+  /** Exact two-sided McNemar p-value on format compliance (items well formed for one run only). */
+  formatMcnemarPValue?:
+    | number
+    | undefined;
+  /** Items well formed for the candidate only. */
+  formatGained?:
+    | number
+    | undefined;
+  /** Items well formed for the baseline only. */
+  formatLost?:
+    | number
     | undefined;
   /** The artifact kind the baseline run judged (UNSPECIFIED: a base model). */
   baselineArtifactKind: ArtifactKind;
@@ -541,6 +912,255 @@ export interface ListComparisonsResponse {
   nextPageToken: string;
 }
 
+function createBaseEvalSetMapping(): EvalSetMapping {
+  return {
+    preset: 0,
+    records: "",
+    id: "",
+    question: "",
+    options: "",
+    optionColumns: [],
+    answer: "",
+    answerFormat: 0,
+    context: "",
+    category: "",
+    nested: "",
+  };
+}
+
+export const EvalSetMapping: MessageFns<EvalSetMapping> = {
+  encode(message: EvalSetMapping, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.preset !== 0) {
+      writer.uint32(8).int32(message.preset);
+    }
+    if (message.records !== "") {
+      writer.uint32(18).string(message.records);
+    }
+    if (message.id !== "") {
+      writer.uint32(26).string(message.id);
+    }
+    if (message.question !== "") {
+      writer.uint32(34).string(message.question);
+    }
+    if (message.options !== "") {
+      writer.uint32(42).string(message.options);
+    }
+    for (const v of message.optionColumns) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.answer !== "") {
+      writer.uint32(58).string(message.answer);
+    }
+    if (message.answerFormat !== 0) {
+      writer.uint32(64).int32(message.answerFormat);
+    }
+    if (message.context !== "") {
+      writer.uint32(74).string(message.context);
+    }
+    if (message.category !== "") {
+      writer.uint32(82).string(message.category);
+    }
+    if (message.nested !== "") {
+      writer.uint32(90).string(message.nested);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EvalSetMapping {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEvalSetMapping();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.preset = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.records = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.question = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.options = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.optionColumns.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.answer = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.answerFormat = reader.int32() as any;
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.context = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.category = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.nested = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EvalSetMapping {
+    return {
+      preset: isSet(object.preset) ? evalSetPresetFromJSON(object.preset) : 0,
+      records: isSet(object.records) ? globalThis.String(object.records) : "",
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      question: isSet(object.question) ? globalThis.String(object.question) : "",
+      options: isSet(object.options) ? globalThis.String(object.options) : "",
+      optionColumns: globalThis.Array.isArray(object?.optionColumns)
+        ? object.optionColumns.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.option_columns)
+        ? object.option_columns.map((e: any) => globalThis.String(e))
+        : [],
+      answer: isSet(object.answer) ? globalThis.String(object.answer) : "",
+      answerFormat: isSet(object.answerFormat)
+        ? answerFormatFromJSON(object.answerFormat)
+        : isSet(object.answer_format)
+        ? answerFormatFromJSON(object.answer_format)
+        : 0,
+      context: isSet(object.context) ? globalThis.String(object.context) : "",
+      category: isSet(object.category) ? globalThis.String(object.category) : "",
+      nested: isSet(object.nested) ? globalThis.String(object.nested) : "",
+    };
+  },
+
+  toJSON(message: EvalSetMapping): unknown {
+    const obj: any = {};
+    if (message.preset !== 0) {
+      obj.preset = evalSetPresetToJSON(message.preset);
+    }
+    if (message.records !== "") {
+      obj.records = message.records;
+    }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.question !== "") {
+      obj.question = message.question;
+    }
+    if (message.options !== "") {
+      obj.options = message.options;
+    }
+    if (message.optionColumns?.length) {
+      obj.optionColumns = message.optionColumns;
+    }
+    if (message.answer !== "") {
+      obj.answer = message.answer;
+    }
+    if (message.answerFormat !== 0) {
+      obj.answerFormat = answerFormatToJSON(message.answerFormat);
+    }
+    if (message.context !== "") {
+      obj.context = message.context;
+    }
+    if (message.category !== "") {
+      obj.category = message.category;
+    }
+    if (message.nested !== "") {
+      obj.nested = message.nested;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EvalSetMapping>): EvalSetMapping {
+    return EvalSetMapping.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EvalSetMapping>): EvalSetMapping {
+    const message = createBaseEvalSetMapping();
+    message.preset = object.preset ?? 0;
+    message.records = object.records ?? "";
+    message.id = object.id ?? "";
+    message.question = object.question ?? "";
+    message.options = object.options ?? "";
+    message.optionColumns = object.optionColumns?.map((e) => e) || [];
+    message.answer = object.answer ?? "";
+    message.answerFormat = object.answerFormat ?? 0;
+    message.context = object.context ?? "";
+    message.category = object.category ?? "";
+    message.nested = object.nested ?? "";
+    return message;
+  },
+};
+
 function createBaseEvalSet(): EvalSet {
   return {
     name: "",
@@ -551,6 +1171,8 @@ function createBaseEvalSet(): EvalSet {
     description: "",
     builtin: false,
     createTime: undefined,
+    pinGreedy: undefined,
+    mapping: undefined,
   };
 }
 
@@ -579,6 +1201,12 @@ export const EvalSet: MessageFns<EvalSet> = {
     }
     if (message.createTime !== undefined) {
       Timestamp.encode(toTimestamp(message.createTime), writer.uint32(66).fork()).join();
+    }
+    if (message.pinGreedy !== undefined) {
+      writer.uint32(72).bool(message.pinGreedy);
+    }
+    if (message.mapping !== undefined) {
+      EvalSetMapping.encode(message.mapping, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -660,6 +1288,22 @@ export const EvalSet: MessageFns<EvalSet> = {
             message.createTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.pinGreedy = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.mapping = EvalSetMapping.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -698,6 +1342,12 @@ export const EvalSet: MessageFns<EvalSet> = {
         : isSet(object.create_time)
         ? fromJsonTimestamp(object.create_time)
         : undefined,
+      pinGreedy: isSet(object.pinGreedy)
+        ? globalThis.Boolean(object.pinGreedy)
+        : isSet(object.pin_greedy)
+        ? globalThis.Boolean(object.pin_greedy)
+        : undefined,
+      mapping: isSet(object.mapping) ? EvalSetMapping.fromJSON(object.mapping) : undefined,
     };
   },
 
@@ -727,6 +1377,12 @@ export const EvalSet: MessageFns<EvalSet> = {
     if (message.createTime !== undefined) {
       obj.createTime = message.createTime.toISOString();
     }
+    if (message.pinGreedy !== undefined) {
+      obj.pinGreedy = message.pinGreedy;
+    }
+    if (message.mapping !== undefined) {
+      obj.mapping = EvalSetMapping.toJSON(message.mapping);
+    }
     return obj;
   },
 
@@ -743,12 +1399,16 @@ export const EvalSet: MessageFns<EvalSet> = {
     message.description = object.description ?? "";
     message.builtin = object.builtin ?? false;
     message.createTime = object.createTime ?? undefined;
+    message.pinGreedy = object.pinGreedy ?? undefined;
+    message.mapping = (object.mapping !== undefined && object.mapping !== null)
+      ? EvalSetMapping.fromPartial(object.mapping)
+      : undefined;
     return message;
   },
 };
 
 function createBaseCreateEvalSetRequest(): CreateEvalSetRequest {
-  return { name: "", kind: 0, path: "", description: "", limit: 0 };
+  return { name: "", kind: 0, path: "", description: "", limit: 0, mapping: undefined, pinGreedy: undefined };
 }
 
 export const CreateEvalSetRequest: MessageFns<CreateEvalSetRequest> = {
@@ -767,6 +1427,12 @@ export const CreateEvalSetRequest: MessageFns<CreateEvalSetRequest> = {
     }
     if (message.limit !== 0) {
       writer.uint32(40).uint32(message.limit);
+    }
+    if (message.mapping !== undefined) {
+      EvalSetMapping.encode(message.mapping, writer.uint32(50).fork()).join();
+    }
+    if (message.pinGreedy !== undefined) {
+      writer.uint32(56).bool(message.pinGreedy);
     }
     return writer;
   },
@@ -824,6 +1490,22 @@ export const CreateEvalSetRequest: MessageFns<CreateEvalSetRequest> = {
             message.limit = reader.uint32();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.mapping = EvalSetMapping.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.pinGreedy = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -843,6 +1525,12 @@ export const CreateEvalSetRequest: MessageFns<CreateEvalSetRequest> = {
       path: isSet(object.path) ? globalThis.String(object.path) : "",
       description: isSet(object.description) ? globalThis.String(object.description) : "",
       limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      mapping: isSet(object.mapping) ? EvalSetMapping.fromJSON(object.mapping) : undefined,
+      pinGreedy: isSet(object.pinGreedy)
+        ? globalThis.Boolean(object.pinGreedy)
+        : isSet(object.pin_greedy)
+        ? globalThis.Boolean(object.pin_greedy)
+        : undefined,
     };
   },
 
@@ -863,6 +1551,12 @@ export const CreateEvalSetRequest: MessageFns<CreateEvalSetRequest> = {
     if (message.limit !== 0) {
       obj.limit = Math.round(message.limit);
     }
+    if (message.mapping !== undefined) {
+      obj.mapping = EvalSetMapping.toJSON(message.mapping);
+    }
+    if (message.pinGreedy !== undefined) {
+      obj.pinGreedy = message.pinGreedy;
+    }
     return obj;
   },
 
@@ -876,6 +1570,10 @@ export const CreateEvalSetRequest: MessageFns<CreateEvalSetRequest> = {
     message.path = object.path ?? "";
     message.description = object.description ?? "";
     message.limit = object.limit ?? 0;
+    message.mapping = (object.mapping !== undefined && object.mapping !== null)
+      ? EvalSetMapping.fromPartial(object.mapping)
+      : undefined;
+    message.pinGreedy = object.pinGreedy ?? undefined;
     return message;
   },
 };
@@ -1571,6 +2269,13 @@ function createBaseScores(): Scores {
     truncatedShare: 0,
     evalLoss: undefined,
     unparsedAnswers: 0,
+    accuracyCi: undefined,
+    formatComplianceCi: undefined,
+    rougeL: undefined,
+    rougeLCi: undefined,
+    tokenF1: undefined,
+    tokenF1Ci: undefined,
+    byCategory: undefined,
   };
 }
 
@@ -1602,6 +2307,27 @@ export const Scores: MessageFns<Scores> = {
     }
     if (message.unparsedAnswers !== 0) {
       writer.uint32(72).uint32(message.unparsedAnswers);
+    }
+    if (message.accuracyCi !== undefined) {
+      Interval.encode(message.accuracyCi, writer.uint32(82).fork()).join();
+    }
+    if (message.formatComplianceCi !== undefined) {
+      Interval.encode(message.formatComplianceCi, writer.uint32(90).fork()).join();
+    }
+    if (message.rougeL !== undefined) {
+      writer.uint32(97).double(message.rougeL);
+    }
+    if (message.rougeLCi !== undefined) {
+      Interval.encode(message.rougeLCi, writer.uint32(106).fork()).join();
+    }
+    if (message.tokenF1 !== undefined) {
+      writer.uint32(113).double(message.tokenF1);
+    }
+    if (message.tokenF1Ci !== undefined) {
+      Interval.encode(message.tokenF1Ci, writer.uint32(122).fork()).join();
+    }
+    if (message.byCategory !== undefined) {
+      CategoryBreakdown.encode(message.byCategory, writer.uint32(130).fork()).join();
     }
     return writer;
   },
@@ -1691,6 +2417,62 @@ export const Scores: MessageFns<Scores> = {
             message.unparsedAnswers = reader.uint32();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.accuracyCi = Interval.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.formatComplianceCi = Interval.decode(reader, reader.uint32());
+            continue;
+          }
+          case 12: {
+            if (tag !== 97) {
+              break;
+            }
+
+            message.rougeL = reader.double();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.rougeLCi = Interval.decode(reader, reader.uint32());
+            continue;
+          }
+          case 14: {
+            if (tag !== 113) {
+              break;
+            }
+
+            message.tokenF1 = reader.double();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.tokenF1Ci = Interval.decode(reader, reader.uint32());
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.byCategory = CategoryBreakdown.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1742,6 +2524,41 @@ export const Scores: MessageFns<Scores> = {
         : isSet(object.unparsed_answers)
         ? globalThis.Number(object.unparsed_answers)
         : 0,
+      accuracyCi: isSet(object.accuracyCi)
+        ? Interval.fromJSON(object.accuracyCi)
+        : isSet(object.accuracy_ci)
+        ? Interval.fromJSON(object.accuracy_ci)
+        : undefined,
+      formatComplianceCi: isSet(object.formatComplianceCi)
+        ? Interval.fromJSON(object.formatComplianceCi)
+        : isSet(object.format_compliance_ci)
+        ? Interval.fromJSON(object.format_compliance_ci)
+        : undefined,
+      rougeL: isSet(object.rougeL)
+        ? globalThis.Number(object.rougeL)
+        : isSet(object.rouge_l)
+        ? globalThis.Number(object.rouge_l)
+        : undefined,
+      rougeLCi: isSet(object.rougeLCi)
+        ? Interval.fromJSON(object.rougeLCi)
+        : isSet(object.rouge_l_ci)
+        ? Interval.fromJSON(object.rouge_l_ci)
+        : undefined,
+      tokenF1: isSet(object.tokenF1)
+        ? globalThis.Number(object.tokenF1)
+        : isSet(object.token_f1)
+        ? globalThis.Number(object.token_f1)
+        : undefined,
+      tokenF1Ci: isSet(object.tokenF1Ci)
+        ? Interval.fromJSON(object.tokenF1Ci)
+        : isSet(object.token_f1_ci)
+        ? Interval.fromJSON(object.token_f1_ci)
+        : undefined,
+      byCategory: isSet(object.byCategory)
+        ? CategoryBreakdown.fromJSON(object.byCategory)
+        : isSet(object.by_category)
+        ? CategoryBreakdown.fromJSON(object.by_category)
+        : undefined,
     };
   },
 
@@ -1774,6 +2591,27 @@ export const Scores: MessageFns<Scores> = {
     if (message.unparsedAnswers !== 0) {
       obj.unparsedAnswers = Math.round(message.unparsedAnswers);
     }
+    if (message.accuracyCi !== undefined) {
+      obj.accuracyCi = Interval.toJSON(message.accuracyCi);
+    }
+    if (message.formatComplianceCi !== undefined) {
+      obj.formatComplianceCi = Interval.toJSON(message.formatComplianceCi);
+    }
+    if (message.rougeL !== undefined) {
+      obj.rougeL = floatToJson(message.rougeL);
+    }
+    if (message.rougeLCi !== undefined) {
+      obj.rougeLCi = Interval.toJSON(message.rougeLCi);
+    }
+    if (message.tokenF1 !== undefined) {
+      obj.tokenF1 = floatToJson(message.tokenF1);
+    }
+    if (message.tokenF1Ci !== undefined) {
+      obj.tokenF1Ci = Interval.toJSON(message.tokenF1Ci);
+    }
+    if (message.byCategory !== undefined) {
+      obj.byCategory = CategoryBreakdown.toJSON(message.byCategory);
+    }
     return obj;
   },
 
@@ -1791,6 +2629,409 @@ export const Scores: MessageFns<Scores> = {
     message.truncatedShare = object.truncatedShare ?? 0;
     message.evalLoss = object.evalLoss ?? undefined;
     message.unparsedAnswers = object.unparsedAnswers ?? 0;
+    message.accuracyCi = (object.accuracyCi !== undefined && object.accuracyCi !== null)
+      ? Interval.fromPartial(object.accuracyCi)
+      : undefined;
+    message.formatComplianceCi = (object.formatComplianceCi !== undefined && object.formatComplianceCi !== null)
+      ? Interval.fromPartial(object.formatComplianceCi)
+      : undefined;
+    message.rougeL = object.rougeL ?? undefined;
+    message.rougeLCi = (object.rougeLCi !== undefined && object.rougeLCi !== null)
+      ? Interval.fromPartial(object.rougeLCi)
+      : undefined;
+    message.tokenF1 = object.tokenF1 ?? undefined;
+    message.tokenF1Ci = (object.tokenF1Ci !== undefined && object.tokenF1Ci !== null)
+      ? Interval.fromPartial(object.tokenF1Ci)
+      : undefined;
+    message.byCategory = (object.byCategory !== undefined && object.byCategory !== null)
+      ? CategoryBreakdown.fromPartial(object.byCategory)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCategoryBreakdown(): CategoryBreakdown {
+  return { categories: [] };
+}
+
+export const CategoryBreakdown: MessageFns<CategoryBreakdown> = {
+  encode(message: CategoryBreakdown, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.categories) {
+      CategoryScores.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CategoryBreakdown {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCategoryBreakdown();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.categories.push(CategoryScores.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CategoryBreakdown {
+    return {
+      categories: globalThis.Array.isArray(object?.categories)
+        ? object.categories.map((e: any) => CategoryScores.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: CategoryBreakdown): unknown {
+    const obj: any = {};
+    if (message.categories?.length) {
+      obj.categories = message.categories.map((e) => CategoryScores.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CategoryBreakdown>): CategoryBreakdown {
+    return CategoryBreakdown.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CategoryBreakdown>): CategoryBreakdown {
+    const message = createBaseCategoryBreakdown();
+    message.categories = object.categories?.map((e) => CategoryScores.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseInterval(): Interval {
+  return { low: 0, high: 0, method: "" };
+}
+
+export const Interval: MessageFns<Interval> = {
+  encode(message: Interval, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.low !== 0) {
+      writer.uint32(9).double(message.low);
+    }
+    if (message.high !== 0) {
+      writer.uint32(17).double(message.high);
+    }
+    if (message.method !== "") {
+      writer.uint32(26).string(message.method);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Interval {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInterval();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.low = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.high = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.method = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Interval {
+    return {
+      low: isSet(object.low) ? globalThis.Number(object.low) : 0,
+      high: isSet(object.high) ? globalThis.Number(object.high) : 0,
+      method: isSet(object.method) ? globalThis.String(object.method) : "",
+    };
+  },
+
+  toJSON(message: Interval): unknown {
+    const obj: any = {};
+    if (message.low !== 0) {
+      obj.low = floatToJson(message.low);
+    }
+    if (message.high !== 0) {
+      obj.high = floatToJson(message.high);
+    }
+    if (message.method !== "") {
+      obj.method = message.method;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Interval>): Interval {
+    return Interval.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Interval>): Interval {
+    const message = createBaseInterval();
+    message.low = object.low ?? 0;
+    message.high = object.high ?? 0;
+    message.method = object.method ?? "";
+    return message;
+  },
+};
+
+function createBaseCategoryScores(): CategoryScores {
+  return {
+    category: "",
+    items: 0,
+    accuracy: undefined,
+    accuracyCi: undefined,
+    formatCompliance: 0,
+    formatComplianceCi: undefined,
+    rougeL: undefined,
+    tokenF1: undefined,
+  };
+}
+
+export const CategoryScores: MessageFns<CategoryScores> = {
+  encode(message: CategoryScores, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.category !== "") {
+      writer.uint32(10).string(message.category);
+    }
+    if (message.items !== 0) {
+      writer.uint32(16).uint32(message.items);
+    }
+    if (message.accuracy !== undefined) {
+      writer.uint32(25).double(message.accuracy);
+    }
+    if (message.accuracyCi !== undefined) {
+      Interval.encode(message.accuracyCi, writer.uint32(34).fork()).join();
+    }
+    if (message.formatCompliance !== 0) {
+      writer.uint32(41).double(message.formatCompliance);
+    }
+    if (message.formatComplianceCi !== undefined) {
+      Interval.encode(message.formatComplianceCi, writer.uint32(50).fork()).join();
+    }
+    if (message.rougeL !== undefined) {
+      writer.uint32(57).double(message.rougeL);
+    }
+    if (message.tokenF1 !== undefined) {
+      writer.uint32(65).double(message.tokenF1);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CategoryScores {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCategoryScores();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.category = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.items = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.accuracy = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.accuracyCi = Interval.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.formatCompliance = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.formatComplianceCi = Interval.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.rougeL = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.tokenF1 = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CategoryScores {
+    return {
+      category: isSet(object.category) ? globalThis.String(object.category) : "",
+      items: isSet(object.items) ? globalThis.Number(object.items) : 0,
+      accuracy: isSet(object.accuracy) ? globalThis.Number(object.accuracy) : undefined,
+      accuracyCi: isSet(object.accuracyCi)
+        ? Interval.fromJSON(object.accuracyCi)
+        : isSet(object.accuracy_ci)
+        ? Interval.fromJSON(object.accuracy_ci)
+        : undefined,
+      formatCompliance: isSet(object.formatCompliance)
+        ? globalThis.Number(object.formatCompliance)
+        : isSet(object.format_compliance)
+        ? globalThis.Number(object.format_compliance)
+        : 0,
+      formatComplianceCi: isSet(object.formatComplianceCi)
+        ? Interval.fromJSON(object.formatComplianceCi)
+        : isSet(object.format_compliance_ci)
+        ? Interval.fromJSON(object.format_compliance_ci)
+        : undefined,
+      rougeL: isSet(object.rougeL)
+        ? globalThis.Number(object.rougeL)
+        : isSet(object.rouge_l)
+        ? globalThis.Number(object.rouge_l)
+        : undefined,
+      tokenF1: isSet(object.tokenF1)
+        ? globalThis.Number(object.tokenF1)
+        : isSet(object.token_f1)
+        ? globalThis.Number(object.token_f1)
+        : undefined,
+    };
+  },
+
+  toJSON(message: CategoryScores): unknown {
+    const obj: any = {};
+    if (message.category !== "") {
+      obj.category = message.category;
+    }
+    if (message.items !== 0) {
+      obj.items = Math.round(message.items);
+    }
+    if (message.accuracy !== undefined) {
+      obj.accuracy = floatToJson(message.accuracy);
+    }
+    if (message.accuracyCi !== undefined) {
+      obj.accuracyCi = Interval.toJSON(message.accuracyCi);
+    }
+    if (message.formatCompliance !== 0) {
+      obj.formatCompliance = floatToJson(message.formatCompliance);
+    }
+    if (message.formatComplianceCi !== undefined) {
+      obj.formatComplianceCi = Interval.toJSON(message.formatComplianceCi);
+    }
+    if (message.rougeL !== undefined) {
+      obj.rougeL = floatToJson(message.rougeL);
+    }
+    if (message.tokenF1 !== undefined) {
+      obj.tokenF1 = floatToJson(message.tokenF1);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CategoryScores>): CategoryScores {
+    return CategoryScores.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CategoryScores>): CategoryScores {
+    const message = createBaseCategoryScores();
+    message.category = object.category ?? "";
+    message.items = object.items ?? 0;
+    message.accuracy = object.accuracy ?? undefined;
+    message.accuracyCi = (object.accuracyCi !== undefined && object.accuracyCi !== null)
+      ? Interval.fromPartial(object.accuracyCi)
+      : undefined;
+    message.formatCompliance = object.formatCompliance ?? 0;
+    message.formatComplianceCi = (object.formatComplianceCi !== undefined && object.formatComplianceCi !== null)
+      ? Interval.fromPartial(object.formatComplianceCi)
+      : undefined;
+    message.rougeL = object.rougeL ?? undefined;
+    message.tokenF1 = object.tokenF1 ?? undefined;
     return message;
   },
 };
@@ -1816,6 +3057,8 @@ function createBaseEvaluation(): Evaluation {
     createTime: undefined,
     endTime: undefined,
     evalLossDatasetDigest: "",
+    decodingSource: undefined,
+    greedy: undefined,
     artifactKind: 0,
     artifactUri: "",
   };
@@ -1879,6 +3122,12 @@ export const Evaluation: MessageFns<Evaluation> = {
     }
     if (message.evalLossDatasetDigest !== "") {
       writer.uint32(154).string(message.evalLossDatasetDigest);
+    }
+    if (message.decodingSource !== undefined) {
+      writer.uint32(160).int32(message.decodingSource);
+    }
+    if (message.greedy !== undefined) {
+      writer.uint32(168).bool(message.greedy);
     }
     if (message.artifactKind !== 0) {
       writer.uint32(240).int32(message.artifactKind);
@@ -2054,6 +3303,22 @@ export const Evaluation: MessageFns<Evaluation> = {
             message.evalLossDatasetDigest = reader.string();
             continue;
           }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.decodingSource = reader.int32() as any;
+            continue;
+          }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.greedy = reader.bool();
+            continue;
+          }
           case 30: {
             if (tag !== 240) {
               break;
@@ -2159,6 +3424,12 @@ export const Evaluation: MessageFns<Evaluation> = {
         : isSet(object.eval_loss_dataset_digest)
         ? globalThis.String(object.eval_loss_dataset_digest)
         : "",
+      decodingSource: isSet(object.decodingSource)
+        ? decodingSourceFromJSON(object.decodingSource)
+        : isSet(object.decoding_source)
+        ? decodingSourceFromJSON(object.decoding_source)
+        : undefined,
+      greedy: isSet(object.greedy) ? globalThis.Boolean(object.greedy) : undefined,
       artifactKind: isSet(object.artifactKind)
         ? artifactKindFromJSON(object.artifactKind)
         : isSet(object.artifact_kind)
@@ -2231,6 +3502,12 @@ export const Evaluation: MessageFns<Evaluation> = {
     if (message.evalLossDatasetDigest !== "") {
       obj.evalLossDatasetDigest = message.evalLossDatasetDigest;
     }
+    if (message.decodingSource !== undefined) {
+      obj.decodingSource = decodingSourceToJSON(message.decodingSource);
+    }
+    if (message.greedy !== undefined) {
+      obj.greedy = message.greedy;
+    }
     if (message.artifactKind !== 0) {
       obj.artifactKind = artifactKindToJSON(message.artifactKind);
     }
@@ -2272,6 +3549,8 @@ export const Evaluation: MessageFns<Evaluation> = {
     message.createTime = object.createTime ?? undefined;
     message.endTime = object.endTime ?? undefined;
     message.evalLossDatasetDigest = object.evalLossDatasetDigest ?? "";
+    message.decodingSource = object.decodingSource ?? undefined;
+    message.greedy = object.greedy ?? undefined;
     message.artifactKind = object.artifactKind ?? 0;
     message.artifactUri = object.artifactUri ?? "";
     return message;
@@ -2800,6 +4079,10 @@ function createBaseItemResult(): ItemResult {
     promptTokens: 0,
     completionTokens: 0,
     finishReason: "",
+    itemId: undefined,
+    category: undefined,
+    rougeL: undefined,
+    tokenF1: undefined,
   };
 }
 
@@ -2840,6 +4123,18 @@ export const ItemResult: MessageFns<ItemResult> = {
     }
     if (message.finishReason !== "") {
       writer.uint32(98).string(message.finishReason);
+    }
+    if (message.itemId !== undefined) {
+      writer.uint32(106).string(message.itemId);
+    }
+    if (message.category !== undefined) {
+      writer.uint32(114).string(message.category);
+    }
+    if (message.rougeL !== undefined) {
+      writer.uint32(121).double(message.rougeL);
+    }
+    if (message.tokenF1 !== undefined) {
+      writer.uint32(129).double(message.tokenF1);
     }
     return writer;
   },
@@ -2953,6 +4248,38 @@ export const ItemResult: MessageFns<ItemResult> = {
             message.finishReason = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.itemId = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.category = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 121) {
+              break;
+            }
+
+            message.rougeL = reader.double();
+            continue;
+          }
+          case 16: {
+            if (tag !== 129) {
+              break;
+            }
+
+            message.tokenF1 = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2999,6 +4326,22 @@ export const ItemResult: MessageFns<ItemResult> = {
         : isSet(object.finish_reason)
         ? globalThis.String(object.finish_reason)
         : "",
+      itemId: isSet(object.itemId)
+        ? globalThis.String(object.itemId)
+        : isSet(object.item_id)
+        ? globalThis.String(object.item_id)
+        : undefined,
+      category: isSet(object.category) ? globalThis.String(object.category) : undefined,
+      rougeL: isSet(object.rougeL)
+        ? globalThis.Number(object.rougeL)
+        : isSet(object.rouge_l)
+        ? globalThis.Number(object.rouge_l)
+        : undefined,
+      tokenF1: isSet(object.tokenF1)
+        ? globalThis.Number(object.tokenF1)
+        : isSet(object.token_f1)
+        ? globalThis.Number(object.token_f1)
+        : undefined,
     };
   },
 
@@ -3040,6 +4383,18 @@ export const ItemResult: MessageFns<ItemResult> = {
     if (message.finishReason !== "") {
       obj.finishReason = message.finishReason;
     }
+    if (message.itemId !== undefined) {
+      obj.itemId = message.itemId;
+    }
+    if (message.category !== undefined) {
+      obj.category = message.category;
+    }
+    if (message.rougeL !== undefined) {
+      obj.rougeL = floatToJson(message.rougeL);
+    }
+    if (message.tokenF1 !== undefined) {
+      obj.tokenF1 = floatToJson(message.tokenF1);
+    }
     return obj;
   },
 
@@ -3060,6 +4415,10 @@ export const ItemResult: MessageFns<ItemResult> = {
     message.promptTokens = object.promptTokens ?? 0;
     message.completionTokens = object.completionTokens ?? 0;
     message.finishReason = object.finishReason ?? "";
+    message.itemId = object.itemId ?? undefined;
+    message.category = object.category ?? undefined;
+    message.rougeL = object.rougeL ?? undefined;
+    message.tokenF1 = object.tokenF1 ?? undefined;
     return message;
   },
 };
@@ -3590,6 +4949,9 @@ function createBaseComparison(): Comparison {
     registryName: "",
     registryVersion: 0,
     createTime: undefined,
+    formatMcnemarPValue: undefined,
+    formatGained: undefined,
+    formatLost: undefined,
     baselineArtifactKind: 0,
     candidateArtifactKind: 0,
   };
@@ -3641,6 +5003,15 @@ export const Comparison: MessageFns<Comparison> = {
     }
     if (message.createTime !== undefined) {
       Timestamp.encode(toTimestamp(message.createTime), writer.uint32(122).fork()).join();
+    }
+    if (message.formatMcnemarPValue !== undefined) {
+      writer.uint32(129).double(message.formatMcnemarPValue);
+    }
+    if (message.formatGained !== undefined) {
+      writer.uint32(136).uint32(message.formatGained);
+    }
+    if (message.formatLost !== undefined) {
+      writer.uint32(144).uint32(message.formatLost);
     }
     if (message.baselineArtifactKind !== 0) {
       writer.uint32(240).int32(message.baselineArtifactKind);
@@ -3787,6 +5158,30 @@ export const Comparison: MessageFns<Comparison> = {
             message.createTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 16: {
+            if (tag !== 129) {
+              break;
+            }
+
+            message.formatMcnemarPValue = reader.double();
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.formatGained = reader.uint32();
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.formatLost = reader.uint32();
+            continue;
+          }
           case 30: {
             if (tag !== 240) {
               break;
@@ -3879,6 +5274,21 @@ export const Comparison: MessageFns<Comparison> = {
         : isSet(object.create_time)
         ? fromJsonTimestamp(object.create_time)
         : undefined,
+      formatMcnemarPValue: isSet(object.formatMcnemarPValue)
+        ? globalThis.Number(object.formatMcnemarPValue)
+        : isSet(object.format_mcnemar_p_value)
+        ? globalThis.Number(object.format_mcnemar_p_value)
+        : undefined,
+      formatGained: isSet(object.formatGained)
+        ? globalThis.Number(object.formatGained)
+        : isSet(object.format_gained)
+        ? globalThis.Number(object.format_gained)
+        : undefined,
+      formatLost: isSet(object.formatLost)
+        ? globalThis.Number(object.formatLost)
+        : isSet(object.format_lost)
+        ? globalThis.Number(object.format_lost)
+        : undefined,
       baselineArtifactKind: isSet(object.baselineArtifactKind)
         ? artifactKindFromJSON(object.baselineArtifactKind)
         : isSet(object.baseline_artifact_kind)
@@ -3945,6 +5355,15 @@ export const Comparison: MessageFns<Comparison> = {
     if (message.createTime !== undefined) {
       obj.createTime = message.createTime.toISOString();
     }
+    if (message.formatMcnemarPValue !== undefined) {
+      obj.formatMcnemarPValue = floatToJson(message.formatMcnemarPValue);
+    }
+    if (message.formatGained !== undefined) {
+      obj.formatGained = Math.round(message.formatGained);
+    }
+    if (message.formatLost !== undefined) {
+      obj.formatLost = Math.round(message.formatLost);
+    }
     if (message.baselineArtifactKind !== 0) {
       obj.baselineArtifactKind = artifactKindToJSON(message.baselineArtifactKind);
     }
@@ -3986,6 +5405,9 @@ export const Comparison: MessageFns<Comparison> = {
     message.registryName = object.registryName ?? "";
     message.registryVersion = object.registryVersion ?? 0;
     message.createTime = object.createTime ?? undefined;
+    message.formatMcnemarPValue = object.formatMcnemarPValue ?? undefined;
+    message.formatGained = object.formatGained ?? undefined;
+    message.formatLost = object.formatLost ?? undefined;
     message.baselineArtifactKind = object.baselineArtifactKind ?? 0;
     message.candidateArtifactKind = object.candidateArtifactKind ?? 0;
     return message;

@@ -192,6 +192,24 @@ export interface PromotionDecided {
   evaluationId: string;
   /** The comparison with the base model. */
   comparisonId: string;
+  /** The base model's value on the same set and settings. */
+  baseValue?:
+    | number
+    | undefined;
+  /** McNemar p-value of the candidate against the base model (pass/fail metrics). */
+  basePValue?:
+    | number
+    | undefined;
+  /** McNemar p-value of the candidate against the holder (pass/fail metrics, with a holder). */
+  incumbentPValue?:
+    | number
+    | undefined;
+  /** The significance level the p-values were held to. */
+  significance?:
+    | number
+    | undefined;
+  /** The base model's evaluation run. */
+  baseEvaluationId?: string | undefined;
 }
 
 /** medtune.registry.model.created: a registered model was created. */
@@ -1580,6 +1598,11 @@ function createBasePromotionDecided(): PromotionDecided {
     reason: "",
     evaluationId: "",
     comparisonId: "",
+    baseValue: undefined,
+    basePValue: undefined,
+    incumbentPValue: undefined,
+    significance: undefined,
+    baseEvaluationId: undefined,
   };
 }
 
@@ -1617,6 +1640,21 @@ export const PromotionDecided: MessageFns<PromotionDecided> = {
     }
     if (message.comparisonId !== "") {
       writer.uint32(90).string(message.comparisonId);
+    }
+    if (message.baseValue !== undefined) {
+      writer.uint32(97).double(message.baseValue);
+    }
+    if (message.basePValue !== undefined) {
+      writer.uint32(105).double(message.basePValue);
+    }
+    if (message.incumbentPValue !== undefined) {
+      writer.uint32(113).double(message.incumbentPValue);
+    }
+    if (message.significance !== undefined) {
+      writer.uint32(121).double(message.significance);
+    }
+    if (message.baseEvaluationId !== undefined) {
+      writer.uint32(130).string(message.baseEvaluationId);
     }
     return writer;
   },
@@ -1722,6 +1760,46 @@ export const PromotionDecided: MessageFns<PromotionDecided> = {
             message.comparisonId = reader.string();
             continue;
           }
+          case 12: {
+            if (tag !== 97) {
+              break;
+            }
+
+            message.baseValue = reader.double();
+            continue;
+          }
+          case 13: {
+            if (tag !== 105) {
+              break;
+            }
+
+            message.basePValue = reader.double();
+            continue;
+          }
+          case 14: {
+            if (tag !== 113) {
+              break;
+            }
+
+            message.incumbentPValue = reader.double();
+            continue;
+          }
+          case 15: {
+            if (tag !== 121) {
+              break;
+            }
+
+            message.significance = reader.double();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.baseEvaluationId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1767,6 +1845,27 @@ export const PromotionDecided: MessageFns<PromotionDecided> = {
         : isSet(object.comparison_id)
         ? globalThis.String(object.comparison_id)
         : "",
+      baseValue: isSet(object.baseValue)
+        ? globalThis.Number(object.baseValue)
+        : isSet(object.base_value)
+        ? globalThis.Number(object.base_value)
+        : undefined,
+      basePValue: isSet(object.basePValue)
+        ? globalThis.Number(object.basePValue)
+        : isSet(object.base_p_value)
+        ? globalThis.Number(object.base_p_value)
+        : undefined,
+      incumbentPValue: isSet(object.incumbentPValue)
+        ? globalThis.Number(object.incumbentPValue)
+        : isSet(object.incumbent_p_value)
+        ? globalThis.Number(object.incumbent_p_value)
+        : undefined,
+      significance: isSet(object.significance) ? globalThis.Number(object.significance) : undefined,
+      baseEvaluationId: isSet(object.baseEvaluationId)
+        ? globalThis.String(object.baseEvaluationId)
+        : isSet(object.base_evaluation_id)
+        ? globalThis.String(object.base_evaluation_id)
+        : undefined,
     };
   },
 
@@ -1805,6 +1904,21 @@ export const PromotionDecided: MessageFns<PromotionDecided> = {
     if (message.comparisonId !== "") {
       obj.comparisonId = message.comparisonId;
     }
+    if (message.baseValue !== undefined) {
+      obj.baseValue = floatToJson(message.baseValue);
+    }
+    if (message.basePValue !== undefined) {
+      obj.basePValue = floatToJson(message.basePValue);
+    }
+    if (message.incumbentPValue !== undefined) {
+      obj.incumbentPValue = floatToJson(message.incumbentPValue);
+    }
+    if (message.significance !== undefined) {
+      obj.significance = floatToJson(message.significance);
+    }
+    if (message.baseEvaluationId !== undefined) {
+      obj.baseEvaluationId = message.baseEvaluationId;
+    }
     return obj;
   },
 
@@ -1824,6 +1938,11 @@ export const PromotionDecided: MessageFns<PromotionDecided> = {
     message.reason = object.reason ?? "";
     message.evaluationId = object.evaluationId ?? "";
     message.comparisonId = object.comparisonId ?? "";
+    message.baseValue = object.baseValue ?? undefined;
+    message.basePValue = object.basePValue ?? undefined;
+    message.incumbentPValue = object.incumbentPValue ?? undefined;
+    message.significance = object.significance ?? undefined;
+    message.baseEvaluationId = object.baseEvaluationId ?? undefined;
     return message;
   },
 };

@@ -100,6 +100,12 @@ export interface PromotionPolicy {
   minDelta: number;
   /** Turn automatic promotion off. */
   disabled: boolean;
+  /**
+   * Significance level of the paired test (exact McNemar) that a promotion on a pass/fail metric
+   * (accuracy, format_compliance) must pass against the base model and against the holder.
+   * Default 0.05; 1 turns the test off.
+   */
+  significance?: number | undefined;
 }
 
 /** A registered model. */
@@ -507,7 +513,15 @@ export interface AttachEvaluationResponse {
 }
 
 function createBasePromotionPolicy(): PromotionPolicy {
-  return { alias: "", metric: "", higherIsBetter: undefined, evalSet: "", minDelta: 0, disabled: false };
+  return {
+    alias: "",
+    metric: "",
+    higherIsBetter: undefined,
+    evalSet: "",
+    minDelta: 0,
+    disabled: false,
+    significance: undefined,
+  };
 }
 
 export const PromotionPolicy: MessageFns<PromotionPolicy> = {
@@ -529,6 +543,9 @@ export const PromotionPolicy: MessageFns<PromotionPolicy> = {
     }
     if (message.disabled !== false) {
       writer.uint32(48).bool(message.disabled);
+    }
+    if (message.significance !== undefined) {
+      writer.uint32(57).double(message.significance);
     }
     return writer;
   },
@@ -594,6 +611,14 @@ export const PromotionPolicy: MessageFns<PromotionPolicy> = {
             message.disabled = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.significance = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -626,6 +651,7 @@ export const PromotionPolicy: MessageFns<PromotionPolicy> = {
         ? globalThis.Number(object.min_delta)
         : 0,
       disabled: isSet(object.disabled) ? globalThis.Boolean(object.disabled) : false,
+      significance: isSet(object.significance) ? globalThis.Number(object.significance) : undefined,
     };
   },
 
@@ -649,6 +675,9 @@ export const PromotionPolicy: MessageFns<PromotionPolicy> = {
     if (message.disabled !== false) {
       obj.disabled = message.disabled;
     }
+    if (message.significance !== undefined) {
+      obj.significance = floatToJson(message.significance);
+    }
     return obj;
   },
 
@@ -663,6 +692,7 @@ export const PromotionPolicy: MessageFns<PromotionPolicy> = {
     message.evalSet = object.evalSet ?? "";
     message.minDelta = object.minDelta ?? 0;
     message.disabled = object.disabled ?? false;
+    message.significance = object.significance ?? undefined;
     return message;
   },
 };

@@ -529,7 +529,15 @@ export interface GenerateRequest {
     | GenerationParams
     | undefined;
   /** Prompts per forward batch. Default 8. */
-  batchSize?: number | undefined;
+  batchSize?:
+    | number
+    | undefined;
+  /**
+   * Take the sampling settings params leaves unset (temperature, top_p) from the model's
+   * generation_config.json, as the seed's model.generate() does (DeepSeek-R1-Distill: sampling,
+   * temperature 0.6, top_p 0.95); params.seed still seeds it. False: unset means greedy.
+   */
+  useModelGenerationConfig: boolean;
 }
 
 /** One completion. */
@@ -544,6 +552,16 @@ export interface GenerateResponse {
   completionTokens: number;
   /** "eos" or "length". */
   finishReason: string;
+  /** True when the completion was sampled (false: greedy). */
+  sampled?:
+    | boolean
+    | undefined;
+  /** Temperature applied (0 when greedy). */
+  temperature?:
+    | number
+    | undefined;
+  /** top_p applied (1 when greedy). */
+  topP?: number | undefined;
 }
 
 /** EvaluateLoss input. */
@@ -3929,7 +3947,7 @@ export const InferenceModel: MessageFns<InferenceModel> = {
 };
 
 function createBaseGenerateRequest(): GenerateRequest {
-  return { model: undefined, prompts: [], params: undefined, batchSize: undefined };
+  return { model: undefined, prompts: [], params: undefined, batchSize: undefined, useModelGenerationConfig: false };
 }
 
 export const GenerateRequest: MessageFns<GenerateRequest> = {
@@ -3945,6 +3963,9 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
     }
     if (message.batchSize !== undefined) {
       writer.uint32(32).uint32(message.batchSize);
+    }
+    if (message.useModelGenerationConfig !== false) {
+      writer.uint32(40).bool(message.useModelGenerationConfig);
     }
     return writer;
   },
@@ -3994,6 +4015,14 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
             message.batchSize = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.useModelGenerationConfig = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4016,6 +4045,11 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
         : isSet(object.batch_size)
         ? globalThis.Number(object.batch_size)
         : undefined,
+      useModelGenerationConfig: isSet(object.useModelGenerationConfig)
+        ? globalThis.Boolean(object.useModelGenerationConfig)
+        : isSet(object.use_model_generation_config)
+        ? globalThis.Boolean(object.use_model_generation_config)
+        : false,
     };
   },
 
@@ -4033,6 +4067,9 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
     if (message.batchSize !== undefined) {
       obj.batchSize = Math.round(message.batchSize);
     }
+    if (message.useModelGenerationConfig !== false) {
+      obj.useModelGenerationConfig = message.useModelGenerationConfig;
+    }
     return obj;
   },
 
@@ -4049,12 +4086,22 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
       ? GenerationParams.fromPartial(object.params)
       : undefined;
     message.batchSize = object.batchSize ?? undefined;
+    message.useModelGenerationConfig = object.useModelGenerationConfig ?? false;
     return message;
   },
 };
 
 function createBaseGenerateResponse(): GenerateResponse {
-  return { index: 0, text: "", promptTokens: 0, completionTokens: 0, finishReason: "" };
+  return {
+    index: 0,
+    text: "",
+    promptTokens: 0,
+    completionTokens: 0,
+    finishReason: "",
+    sampled: undefined,
+    temperature: undefined,
+    topP: undefined,
+  };
 }
 
 export const GenerateResponse: MessageFns<GenerateResponse> = {
@@ -4073,6 +4120,15 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
     }
     if (message.finishReason !== "") {
       writer.uint32(42).string(message.finishReason);
+    }
+    if (message.sampled !== undefined) {
+      writer.uint32(48).bool(message.sampled);
+    }
+    if (message.temperature !== undefined) {
+      writer.uint32(57).double(message.temperature);
+    }
+    if (message.topP !== undefined) {
+      writer.uint32(65).double(message.topP);
     }
     return writer;
   },
@@ -4130,6 +4186,30 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
             message.finishReason = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.sampled = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.temperature = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.topP = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4161,6 +4241,13 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
         : isSet(object.finish_reason)
         ? globalThis.String(object.finish_reason)
         : "",
+      sampled: isSet(object.sampled) ? globalThis.Boolean(object.sampled) : undefined,
+      temperature: isSet(object.temperature) ? globalThis.Number(object.temperature) : undefined,
+      topP: isSet(object.topP)
+        ? globalThis.Number(object.topP)
+        : isSet(object.top_p)
+        ? globalThis.Number(object.top_p)
+        : undefined,
     };
   },
 
@@ -4181,6 +4268,15 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
     if (message.finishReason !== "") {
       obj.finishReason = message.finishReason;
     }
+    if (message.sampled !== undefined) {
+      obj.sampled = message.sampled;
+    }
+    if (message.temperature !== undefined) {
+      obj.temperature = floatToJson(message.temperature);
+    }
+    if (message.topP !== undefined) {
+      obj.topP = floatToJson(message.topP);
+    }
     return obj;
   },
 
@@ -4194,6 +4290,9 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
     message.promptTokens = object.promptTokens ?? 0;
     message.completionTokens = object.completionTokens ?? 0;
     message.finishReason = object.finishReason ?? "";
+    message.sampled = object.sampled ?? undefined;
+    message.temperature = object.temperature ?? undefined;
+    message.topP = object.topP ?? undefined;
     return message;
   },
 };
