@@ -10,6 +10,9 @@ import {
   dataRoots,
   type Clock,
   connectMongo,
+  openLeaseBucket,
+  serviceLeaseOptions,
+  whileHeld,
   connectNats,
   createDeadLetterStore,
   createGrpcServer,
@@ -56,7 +59,7 @@ export interface EvaluationApp {
 /** Connects, provisions, starts every part, and returns them (the caller owns shutdown). */
 export async function startEvaluation(cfg: EvaluationConfig, log: Logger, clock: Clock = systemClock): Promise<EvaluationApp> {
   const namespace = natsNamespace(cfg.natsNamespace);
-  const mongo = await connectMongo({ uri: cfg.mongoUri, db: cfg.db, log });
+  const mongo = await connectMongo({ uri: cfg.mongoUri, db: cfg.db, log, maxPoolSize: cfg.mongoPoolSize });
   await ensureEvaluationIndexes(mongo.db);
   const nc = await connectNats(natsConnectOptions(cfg, 'evaluation-service', log));
   await ensureStreams(nc, [STREAMS.evaluation, STREAMS.registry], streamOptions(cfg, log));
@@ -126,10 +129,26 @@ export async function startEvaluation(cfg: EvaluationConfig, log: Logger, clock:
   await core.ensureBuiltins();
   // Restart safety: publish what a previous run left in the outboxes; the runner and the
   // automation pick up RUNNING runs and unfinished pipelines from the store.
-  await outbox.flush();
-  runner.start();
-  if (cfg.automation) automation.start();
-  const timer = setInterval(() => void outbox.flush(), cfg.outboxIntervalMs);
+  // Replicas: the runner (with the resumption of RUNNING runs) and the outbox relay run in the
+  // holder of evaluation.runner, the automation in the holder of evaluation.automation.
+  const leases = await openLeaseBucket(nc, serviceLeaseOptions(cfg, 'evaluation-service', log));
+  const runnerLease = leases.lease(`${cfg.db}.runner`, { ttlMs: cfg.leaseTtlMs });
+  const stopRunner = whileHeld(
+    runnerLease,
+    {
+      start: async () => {
+        await outbox.flush();
+        runner.start();
+      },
+      stop: () => runner.stop(),
+    },
+    log,
+  );
+  const stopAutomation = cfg.automation ? whileHeld(leases.lease(`${cfg.db}.automation`, { ttlMs: cfg.leaseTtlMs }), automation, log) : async () => undefined;
+  await stopRunner.ready;
+  const timer = setInterval(() => {
+    if (runnerLease.isHeld) void outbox.flush();
+  }, cfg.outboxIntervalMs);
   timer.unref();
 
   const deadLetters = createDeadLetterStore(mongo.db);
@@ -153,7 +172,7 @@ export async function startEvaluation(cfg: EvaluationConfig, log: Logger, clock:
     automation,
     async stopBackground() {
       clearInterval(timer);
-      await Promise.all([runner.stop(), automation.stop()]);
+      await Promise.all([stopRunner(), stopAutomation()]);
       await outbox.flush();
       registry.close();
       dataset.close();

@@ -38,6 +38,7 @@ import { natsEventPublisher } from './events/publisher';
 import { datasetClient, workerClientFactory } from './grpc/clients';
 import { trainingHandlers, workerRegistryHandlers } from './grpc/handlers';
 import { TRAINING_SCOPES, WORKER_REGISTRY_SCOPES } from './grpc/scopes';
+import { HOLD_INDEXES, MongoHoldRepository } from './repo/holds';
 import { MongoJobEventRepository, MongoJobRepository, MongoWorkerRepository, TRAINING_INDEXES } from './repo/mongo';
 
 /** A started training service. */
@@ -60,7 +61,7 @@ function jobDataCredential(key: KeyObject): (jobId: string, versionDigest: strin
 export async function startTraining(cfg: TrainingConfig, log: Logger, clock: Clock = systemClock): Promise<TrainingApp> {
   const namespace = natsNamespace(cfg.natsNamespace);
   const mongo = await connectMongo({ uri: cfg.mongoUri, db: cfg.db, log, maxPoolSize: cfg.mongoPoolSize });
-  await ensureIndexes(mongo.db, TRAINING_INDEXES);
+  await ensureIndexes(mongo.db, { ...TRAINING_INDEXES, ...HOLD_INDEXES });
   const nc = await connectNats(natsConnectOptions(cfg, 'training-service', log));
   await ensureStreams(nc, [STREAMS.training], streamOptions(cfg, log));
   // Replicas: scheduling, attaching, the lost-worker sweep and the outbox relay run in the holder only.
@@ -81,7 +82,8 @@ export async function startTraining(cfg: TrainingConfig, log: Logger, clock: Clo
     workerClients,
     ...(cfg.modelCheck === 'local' ? { models: localModelInspector() } : {}),
     resetWorkerChannel: (address) => workerClients.reset(address),
-    lease: leases.lease('training.scheduler', { ttlMs: cfg.leaseTtlMs }),
+    holds: new MongoHoldRepository(mongo.db),
+    lease: leases.lease(`${cfg.db}.scheduler`, { ttlMs: cfg.leaseTtlMs }),
     dispatch: {
       datasetAddress: cfg.workerDatasetAddr ?? cfg.datasetAddr,
       ...(cfg.authToken ? { datasetAuthToken: cfg.authToken } : {}),

@@ -65,6 +65,9 @@ export function datasetPort(address: string, workerAddress: string, s: ClientSet
   };
 }
 
+/** Lifetime of a worker hold without renewal (the runner renews every 10 s). */
+const HOLD_TTL_MS = 30_000;
+
 /** Options of {@link workerPort}. */
 export interface WorkerPortOptions extends ClientSettings {
   /** Fixed worker addresses (host:port); when empty, workers are found through the training service. */
@@ -112,6 +115,19 @@ export function workerPort(o: WorkerPortOptions): WorkerPort & { close(): void }
       }
       return found;
     },
+    ...(trainingClient
+      ? {
+          /** The training service places the worker (one placement authority for GPU work). */
+          async hold(holdId: string): Promise<IdleWorker | undefined> {
+            const res = await trainingClient.unary('holdWorker', { holdId, holder: 'evaluation-service', gpus: 1, minGpuMemoryBytes: 0, ttlMs: HOLD_TTL_MS });
+            const h = res.hold;
+            return h && h.state === training.HoldState.HOLD_STATE_GRANTED && h.address ? { workerId: h.workerId, address: h.address } : undefined;
+          },
+          async release(holdId: string): Promise<void> {
+            await trainingClient.unary('releaseWorker', { holdId });
+          },
+        }
+      : {}),
     generate(address, req, signal) {
       return client(address).serverStream('generate', req, { signal });
     },

@@ -105,8 +105,15 @@ export interface IdleWorker {
 
 /** The trainer workers. */
 export interface WorkerPort {
-  /** Workers that report themselves idle. */
+  /** Workers that report themselves idle (fixed worker addresses, no training service). */
   idleWorkers(): Promise<IdleWorker[]>;
+  /**
+   * When present, workers are placed by the training service (HoldWorker): asks for, or renews, the
+   * hold `holdId`; the worker once granted, undefined while it waits.
+   */
+  hold?(holdId: string): Promise<IdleWorker | undefined>;
+  /** Gives a held worker back (idempotent). */
+  release?(holdId: string): Promise<void>;
   generate(address: string, req: trainer.GenerateRequest, signal: AbortSignal): AsyncIterable<trainer.GenerateResponse>;
   evaluateLoss(address: string, req: trainer.EvaluateLossRequest, signal: AbortSignal): Promise<trainer.EvaluateLossResponse>;
 }

@@ -7,6 +7,7 @@ import type { Clock, Lease } from '@medtune/kit';
 import type { Logger } from 'pino';
 import { Attacher } from './attacher';
 import { type Executor, WorkerExecutor } from './executor';
+import { type HoldRepository, WorkerHolds } from './holds';
 import { JobService } from './jobs';
 import { JobLedger } from './ledger';
 import type { DatasetClient, DispatchSettings, EventPublisher, JobEventRepository, JobRepository, ModelInspector, WorkerClientFactory, WorkerRepository } from './ports';
@@ -49,6 +50,8 @@ export interface OrchestratorDeps {
   resetWorkerChannel?: (address: string) => void;
   /** Base models checked at CreateJob (directory exists, target modules); absent: not checked. */
   models?: ModelInspector;
+  /** Worker holds (HoldWorker: evaluation runs placed by this scheduler); absent: the RPCs answer FAILED_PRECONDITION. */
+  holds?: HoldRepository;
   /** Where attempts run; default the registered workers ({@link WorkerExecutor}). */
   executor?: Executor;
   /**
@@ -67,6 +70,7 @@ export class Orchestrator {
   readonly scheduler: Scheduler;
   readonly attacher: Attacher;
   readonly executor: Executor;
+  readonly holds: WorkerHolds | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly inflight = new Set<Promise<unknown>>();
   private stopped = false;
@@ -83,6 +87,7 @@ export class Orchestrator {
     const poke = (): void => {
       if (!this.stopped && this.leading) void this.track(this.scheduler.poke());
     };
+    this.holds = deps.holds ? new WorkerHolds({ holds: deps.holds, clock, log: log.child({ component: 'holds' }), onChanged: poke }) : undefined;
     this.attacher = new Attacher({
       jobs: deps.jobs,
       ledger: guarded,
@@ -100,6 +105,7 @@ export class Orchestrator {
       log: log.child({ component: 'scheduler' }),
       onStarted: (jobId) => this.attacher.follow(jobId),
       active: () => this.isLeading,
+      ...(this.holds ? { holds: this.holds } : {}),
       workerBackoffMs: timing.workerBackoffMs,
       ...(timing.dispatchDeadlineMs !== undefined ? { dispatchDeadlineMs: timing.dispatchDeadlineMs } : {}),
     });
@@ -145,12 +151,16 @@ export class Orchestrator {
     this.every(Math.max(100, Math.floor(timing.leaseMs / 4)), () => this.registry.sweep());
     this.every(timing.outboxIntervalMs, () => this.ledger.flushPending());
     if (!lease) return this.lead();
+    let leading: Promise<void> | undefined;
     lease.onAcquired((token) => {
       this.token = token;
-      void this.track(this.lead());
+      leading = this.track(this.lead());
     });
     lease.onLost(() => void this.track(this.unlead()));
     lease.start();
+    // A single instance (or the first replica) re-attaches before it serves, as without leases.
+    await lease.ready();
+    await leading;
   }
 
   /** True while this process does the once-only work. */

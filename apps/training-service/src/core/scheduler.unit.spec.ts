@@ -53,6 +53,9 @@ class FakeLease {
   start(): this {
     return this;
   }
+  ready(): Promise<void> {
+    return Promise.resolve();
+  }
   async stop(): Promise<void> {
     this.lose();
   }

@@ -3,7 +3,7 @@
  * out. Every rule lives in the core; errors are the core's DomainErrors, mapped by the kit.
  */
 import { training } from '@medtune/contracts';
-import { serverStream, type ServiceHandlers, unary } from '@medtune/kit';
+import { FailedPreconditionError, serverStream, type ServiceHandlers, unary } from '@medtune/kit';
 import type { Orchestrator } from '../core/orchestrator';
 
 /** medtune.training.v1.TrainingService. */
@@ -28,5 +28,15 @@ export function workerRegistryHandlers(core: Orchestrator): ServiceHandlers<type
     registerWorker: unary((req) => core.registry.register(req.info)),
     heartbeat: unary((req) => core.registry.heartbeat(req.info)),
     listWorkers: unary(async (req) => ({ workers: await core.registry.list(req.includeLost) })),
+    holdWorker: unary(async (req) => ({ hold: await holds(core).hold(req) })),
+    releaseWorker: unary(async (req) => {
+      const hold = await holds(core).release(req.holdId);
+      return hold ? { hold } : {};
+    }),
   };
+}
+
+function holds(core: Orchestrator): NonNullable<Orchestrator['holds']> {
+  if (!core.holds) throw new FailedPreconditionError('this training service places no worker holds');
+  return core.holds;
 }

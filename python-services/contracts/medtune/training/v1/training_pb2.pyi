@@ -22,6 +22,13 @@ class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     JOB_STATE_CANCEL_REQUESTED: _ClassVar[JobState]
     JOB_STATE_CANCELLED: _ClassVar[JobState]
     JOB_STATE_RECOVERING: _ClassVar[JobState]
+
+class HoldState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    HOLD_STATE_UNSPECIFIED: _ClassVar[HoldState]
+    HOLD_STATE_WAITING: _ClassVar[HoldState]
+    HOLD_STATE_GRANTED: _ClassVar[HoldState]
+    HOLD_STATE_RELEASED: _ClassVar[HoldState]
 JOB_STATE_UNSPECIFIED: JobState
 JOB_STATE_VALIDATING: JobState
 JOB_STATE_QUEUED: JobState
@@ -33,6 +40,10 @@ JOB_STATE_FAILED: JobState
 JOB_STATE_CANCEL_REQUESTED: JobState
 JOB_STATE_CANCELLED: JobState
 JOB_STATE_RECOVERING: JobState
+HOLD_STATE_UNSPECIFIED: HoldState
+HOLD_STATE_WAITING: HoldState
+HOLD_STATE_GRANTED: HoldState
+HOLD_STATE_RELEASED: HoldState
 
 class CreateJobRequest(_message.Message):
     __slots__ = ("idempotency_key", "display_name", "dataset_digest", "base_model", "hyperparameters", "lora", "backend", "priority", "exports", "experiment", "register_as", "tags", "max_retries", "min_gpu_memory_bytes")
@@ -313,3 +324,51 @@ class ListWorkersResponse(_message.Message):
     WORKERS_FIELD_NUMBER: _ClassVar[int]
     workers: _containers.RepeatedCompositeFieldContainer[Worker]
     def __init__(self, workers: _Optional[_Iterable[_Union[Worker, _Mapping]]] = ...) -> None: ...
+
+class WorkerHold(_message.Message):
+    __slots__ = ("hold_id", "holder", "state", "worker_id", "address", "expire_time")
+    HOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    hold_id: str
+    holder: str
+    state: HoldState
+    worker_id: str
+    address: str
+    expire_time: _timestamp_pb2.Timestamp
+    def __init__(self, hold_id: _Optional[str] = ..., holder: _Optional[str] = ..., state: _Optional[_Union[HoldState, str]] = ..., worker_id: _Optional[str] = ..., address: _Optional[str] = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class HoldWorkerRequest(_message.Message):
+    __slots__ = ("hold_id", "holder", "gpus", "min_gpu_memory_bytes", "ttl_ms")
+    HOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_FIELD_NUMBER: _ClassVar[int]
+    GPUS_FIELD_NUMBER: _ClassVar[int]
+    MIN_GPU_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    TTL_MS_FIELD_NUMBER: _ClassVar[int]
+    hold_id: str
+    holder: str
+    gpus: int
+    min_gpu_memory_bytes: int
+    ttl_ms: int
+    def __init__(self, hold_id: _Optional[str] = ..., holder: _Optional[str] = ..., gpus: _Optional[int] = ..., min_gpu_memory_bytes: _Optional[int] = ..., ttl_ms: _Optional[int] = ...) -> None: ...
+
+class HoldWorkerResponse(_message.Message):
+    __slots__ = ("hold",)
+    HOLD_FIELD_NUMBER: _ClassVar[int]
+    hold: WorkerHold
+    def __init__(self, hold: _Optional[_Union[WorkerHold, _Mapping]] = ...) -> None: ...
+
+class ReleaseWorkerRequest(_message.Message):
+    __slots__ = ("hold_id",)
+    HOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    hold_id: str
+    def __init__(self, hold_id: _Optional[str] = ...) -> None: ...
+
+class ReleaseWorkerResponse(_message.Message):
+    __slots__ = ("hold",)
+    HOLD_FIELD_NUMBER: _ClassVar[int]
+    hold: WorkerHold
+    def __init__(self, hold: _Optional[_Union[WorkerHold, _Mapping]] = ...) -> None: ...

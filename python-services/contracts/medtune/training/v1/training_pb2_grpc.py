@@ -353,6 +353,16 @@ class WorkerRegistryServiceStub(object):
                 request_serializer=medtune_dot_training_dot_v1_dot_training__pb2.ListWorkersRequest.SerializeToString,
                 response_deserializer=medtune_dot_training_dot_v1_dot_training__pb2.ListWorkersResponse.FromString,
                 _registered_method=True)
+        self.HoldWorker = channel.unary_unary(
+                '/medtune.training.v1.WorkerRegistryService/HoldWorker',
+                request_serializer=medtune_dot_training_dot_v1_dot_training__pb2.HoldWorkerRequest.SerializeToString,
+                response_deserializer=medtune_dot_training_dot_v1_dot_training__pb2.HoldWorkerResponse.FromString,
+                _registered_method=True)
+        self.ReleaseWorker = channel.unary_unary(
+                '/medtune.training.v1.WorkerRegistryService/ReleaseWorker',
+                request_serializer=medtune_dot_training_dot_v1_dot_training__pb2.ReleaseWorkerRequest.SerializeToString,
+                response_deserializer=medtune_dot_training_dot_v1_dot_training__pb2.ReleaseWorkerResponse.FromString,
+                _registered_method=True)
 
 
 class WorkerRegistryServiceServicer(object):
@@ -381,6 +391,26 @@ class WorkerRegistryServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def HoldWorker(self, request, context):
+        """Asks for a worker for GPU work other than a training job (an evaluation run), placed by the
+        same scheduler as the jobs so that the two never race for one GPU. Idempotent by hold_id: the
+        first call queues the hold (WAITING), later calls renew it and return its state; once GRANTED
+        the worker is the caller's until ReleaseWorker or until it is not renewed for ttl_ms. Call it
+        every ttl_ms / 3 while waiting and while using the worker. A RELEASED or expired hold asked
+        again waits anew. Errors: INVALID_ARGUMENT (no hold_id or holder, ttl_ms out of 1 s..10 min).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleaseWorker(self, request, context):
+        """Gives a held worker back (or withdraws a waiting hold). Idempotent. Errors: INVALID_ARGUMENT
+        (no hold_id).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkerRegistryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -398,6 +428,16 @@ def add_WorkerRegistryServiceServicer_to_server(servicer, server):
                     servicer.ListWorkers,
                     request_deserializer=medtune_dot_training_dot_v1_dot_training__pb2.ListWorkersRequest.FromString,
                     response_serializer=medtune_dot_training_dot_v1_dot_training__pb2.ListWorkersResponse.SerializeToString,
+            ),
+            'HoldWorker': grpc.unary_unary_rpc_method_handler(
+                    servicer.HoldWorker,
+                    request_deserializer=medtune_dot_training_dot_v1_dot_training__pb2.HoldWorkerRequest.FromString,
+                    response_serializer=medtune_dot_training_dot_v1_dot_training__pb2.HoldWorkerResponse.SerializeToString,
+            ),
+            'ReleaseWorker': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseWorker,
+                    request_deserializer=medtune_dot_training_dot_v1_dot_training__pb2.ReleaseWorkerRequest.FromString,
+                    response_serializer=medtune_dot_training_dot_v1_dot_training__pb2.ReleaseWorkerResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -482,6 +522,60 @@ class WorkerRegistryService(object):
             '/medtune.training.v1.WorkerRegistryService/ListWorkers',
             medtune_dot_training_dot_v1_dot_training__pb2.ListWorkersRequest.SerializeToString,
             medtune_dot_training_dot_v1_dot_training__pb2.ListWorkersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def HoldWorker(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/medtune.training.v1.WorkerRegistryService/HoldWorker',
+            medtune_dot_training_dot_v1_dot_training__pb2.HoldWorkerRequest.SerializeToString,
+            medtune_dot_training_dot_v1_dot_training__pb2.HoldWorkerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseWorker(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/medtune.training.v1.WorkerRegistryService/ReleaseWorker',
+            medtune_dot_training_dot_v1_dot_training__pb2.ReleaseWorkerRequest.SerializeToString,
+            medtune_dot_training_dot_v1_dot_training__pb2.ReleaseWorkerResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -137,6 +137,56 @@ export function jobStateToJSON(object: JobState): string {
   }
 }
 
+/** Where a worker hold stands. */
+export enum HoldState {
+  /** HOLD_STATE_UNSPECIFIED - Not known. */
+  HOLD_STATE_UNSPECIFIED = 0,
+  /** HOLD_STATE_WAITING - Queued: no fitting worker is free yet. */
+  HOLD_STATE_WAITING = 1,
+  /** HOLD_STATE_GRANTED - The worker (worker_id, address) is the holder's. */
+  HOLD_STATE_GRANTED = 2,
+  /** HOLD_STATE_RELEASED - Given back, or expired (not renewed within its ttl). */
+  HOLD_STATE_RELEASED = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function holdStateFromJSON(object: any): HoldState {
+  switch (object) {
+    case 0:
+    case "HOLD_STATE_UNSPECIFIED":
+      return HoldState.HOLD_STATE_UNSPECIFIED;
+    case 1:
+    case "HOLD_STATE_WAITING":
+      return HoldState.HOLD_STATE_WAITING;
+    case 2:
+    case "HOLD_STATE_GRANTED":
+      return HoldState.HOLD_STATE_GRANTED;
+    case 3:
+    case "HOLD_STATE_RELEASED":
+      return HoldState.HOLD_STATE_RELEASED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return HoldState.UNRECOGNIZED;
+  }
+}
+
+export function holdStateToJSON(object: HoldState): string {
+  switch (object) {
+    case HoldState.HOLD_STATE_UNSPECIFIED:
+      return "HOLD_STATE_UNSPECIFIED";
+    case HoldState.HOLD_STATE_WAITING:
+      return "HOLD_STATE_WAITING";
+    case HoldState.HOLD_STATE_GRANTED:
+      return "HOLD_STATE_GRANTED";
+    case HoldState.HOLD_STATE_RELEASED:
+      return "HOLD_STATE_RELEASED";
+    case HoldState.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** CreateJob input. */
 export interface CreateJobRequest {
   /** Client-chosen key that makes creation idempotent (e.g. a pipeline run id). Required. */
@@ -450,6 +500,54 @@ export interface ListWorkersRequest {
 export interface ListWorkersResponse {
   /** The workers. */
   workers: Worker[];
+}
+
+/** A hold on one worker for GPU work that is not a training job. */
+export interface WorkerHold {
+  /** The caller's id of the hold (e.g. "evaluation:<evaluation_id>"). */
+  holdId: string;
+  /** Who holds it, for people (e.g. "evaluation-service"). */
+  holder: string;
+  /** WAITING, GRANTED or RELEASED. */
+  state: HoldState;
+  /** The worker, once GRANTED. */
+  workerId: string;
+  /** host:port of the worker's TrainerService, once GRANTED. */
+  address: string;
+  /** When it lapses unless renewed. */
+  expireTime?: Date | undefined;
+}
+
+/** HoldWorker input. */
+export interface HoldWorkerRequest {
+  /** Caller-chosen id; repeat it to renew. Required. */
+  holdId: string;
+  /** Who asks. Required. */
+  holder: string;
+  /** GPUs needed on the worker; 0 means 1. */
+  gpus: number;
+  /** Least GPU memory the worker must have; 0 = any. */
+  minGpuMemoryBytes: number;
+  /** Lifetime without renewal, 1000..600000; 0 means 30000. */
+  ttlMs: number;
+}
+
+/** HoldWorker output. */
+export interface HoldWorkerResponse {
+  /** The hold as it stands after this call. */
+  hold?: WorkerHold | undefined;
+}
+
+/** ReleaseWorker input. */
+export interface ReleaseWorkerRequest {
+  /** The hold to give back. Required. */
+  holdId: string;
+}
+
+/** ReleaseWorker output. */
+export interface ReleaseWorkerResponse {
+  /** The hold as released (state RELEASED; absent when it never existed). */
+  hold?: WorkerHold | undefined;
 }
 
 function createBaseCreateJobRequest(): CreateJobRequest {
@@ -3660,6 +3758,523 @@ export const ListWorkersResponse: MessageFns<ListWorkersResponse> = {
   },
 };
 
+function createBaseWorkerHold(): WorkerHold {
+  return { holdId: "", holder: "", state: 0, workerId: "", address: "", expireTime: undefined };
+}
+
+export const WorkerHold: MessageFns<WorkerHold> = {
+  encode(message: WorkerHold, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.holdId !== "") {
+      writer.uint32(10).string(message.holdId);
+    }
+    if (message.holder !== "") {
+      writer.uint32(18).string(message.holder);
+    }
+    if (message.state !== 0) {
+      writer.uint32(24).int32(message.state);
+    }
+    if (message.workerId !== "") {
+      writer.uint32(34).string(message.workerId);
+    }
+    if (message.address !== "") {
+      writer.uint32(42).string(message.address);
+    }
+    if (message.expireTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.expireTime), writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WorkerHold {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWorkerHold();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.holdId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.holder = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.workerId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.expireTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WorkerHold {
+    return {
+      holdId: isSet(object.holdId)
+        ? globalThis.String(object.holdId)
+        : isSet(object.hold_id)
+        ? globalThis.String(object.hold_id)
+        : "",
+      holder: isSet(object.holder) ? globalThis.String(object.holder) : "",
+      state: isSet(object.state) ? holdStateFromJSON(object.state) : 0,
+      workerId: isSet(object.workerId)
+        ? globalThis.String(object.workerId)
+        : isSet(object.worker_id)
+        ? globalThis.String(object.worker_id)
+        : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      expireTime: isSet(object.expireTime)
+        ? fromJsonTimestamp(object.expireTime)
+        : isSet(object.expire_time)
+        ? fromJsonTimestamp(object.expire_time)
+        : undefined,
+    };
+  },
+
+  toJSON(message: WorkerHold): unknown {
+    const obj: any = {};
+    if (message.holdId !== "") {
+      obj.holdId = message.holdId;
+    }
+    if (message.holder !== "") {
+      obj.holder = message.holder;
+    }
+    if (message.state !== 0) {
+      obj.state = holdStateToJSON(message.state);
+    }
+    if (message.workerId !== "") {
+      obj.workerId = message.workerId;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.expireTime !== undefined) {
+      obj.expireTime = message.expireTime.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WorkerHold>): WorkerHold {
+    return WorkerHold.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WorkerHold>): WorkerHold {
+    const message = createBaseWorkerHold();
+    message.holdId = object.holdId ?? "";
+    message.holder = object.holder ?? "";
+    message.state = object.state ?? 0;
+    message.workerId = object.workerId ?? "";
+    message.address = object.address ?? "";
+    message.expireTime = object.expireTime ?? undefined;
+    return message;
+  },
+};
+
+function createBaseHoldWorkerRequest(): HoldWorkerRequest {
+  return { holdId: "", holder: "", gpus: 0, minGpuMemoryBytes: 0, ttlMs: 0 };
+}
+
+export const HoldWorkerRequest: MessageFns<HoldWorkerRequest> = {
+  encode(message: HoldWorkerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.holdId !== "") {
+      writer.uint32(10).string(message.holdId);
+    }
+    if (message.holder !== "") {
+      writer.uint32(18).string(message.holder);
+    }
+    if (message.gpus !== 0) {
+      writer.uint32(24).uint32(message.gpus);
+    }
+    if (message.minGpuMemoryBytes !== 0) {
+      writer.uint32(32).uint64(message.minGpuMemoryBytes);
+    }
+    if (message.ttlMs !== 0) {
+      writer.uint32(40).uint32(message.ttlMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HoldWorkerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHoldWorkerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.holdId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.holder = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.gpus = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.minGpuMemoryBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.ttlMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HoldWorkerRequest {
+    return {
+      holdId: isSet(object.holdId)
+        ? globalThis.String(object.holdId)
+        : isSet(object.hold_id)
+        ? globalThis.String(object.hold_id)
+        : "",
+      holder: isSet(object.holder) ? globalThis.String(object.holder) : "",
+      gpus: isSet(object.gpus) ? globalThis.Number(object.gpus) : 0,
+      minGpuMemoryBytes: isSet(object.minGpuMemoryBytes)
+        ? globalThis.Number(object.minGpuMemoryBytes)
+        : isSet(object.min_gpu_memory_bytes)
+        ? globalThis.Number(object.min_gpu_memory_bytes)
+        : 0,
+      ttlMs: isSet(object.ttlMs)
+        ? globalThis.Number(object.ttlMs)
+        : isSet(object.ttl_ms)
+        ? globalThis.Number(object.ttl_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: HoldWorkerRequest): unknown {
+    const obj: any = {};
+    if (message.holdId !== "") {
+      obj.holdId = message.holdId;
+    }
+    if (message.holder !== "") {
+      obj.holder = message.holder;
+    }
+    if (message.gpus !== 0) {
+      obj.gpus = Math.round(message.gpus);
+    }
+    if (message.minGpuMemoryBytes !== 0) {
+      obj.minGpuMemoryBytes = Math.round(message.minGpuMemoryBytes);
+    }
+    if (message.ttlMs !== 0) {
+      obj.ttlMs = Math.round(message.ttlMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HoldWorkerRequest>): HoldWorkerRequest {
+    return HoldWorkerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HoldWorkerRequest>): HoldWorkerRequest {
+    const message = createBaseHoldWorkerRequest();
+    message.holdId = object.holdId ?? "";
+    message.holder = object.holder ?? "";
+    message.gpus = object.gpus ?? 0;
+    message.minGpuMemoryBytes = object.minGpuMemoryBytes ?? 0;
+    message.ttlMs = object.ttlMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseHoldWorkerResponse(): HoldWorkerResponse {
+  return { hold: undefined };
+}
+
+export const HoldWorkerResponse: MessageFns<HoldWorkerResponse> = {
+  encode(message: HoldWorkerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hold !== undefined) {
+      WorkerHold.encode(message.hold, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HoldWorkerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHoldWorkerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hold = WorkerHold.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HoldWorkerResponse {
+    return { hold: isSet(object.hold) ? WorkerHold.fromJSON(object.hold) : undefined };
+  },
+
+  toJSON(message: HoldWorkerResponse): unknown {
+    const obj: any = {};
+    if (message.hold !== undefined) {
+      obj.hold = WorkerHold.toJSON(message.hold);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HoldWorkerResponse>): HoldWorkerResponse {
+    return HoldWorkerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HoldWorkerResponse>): HoldWorkerResponse {
+    const message = createBaseHoldWorkerResponse();
+    message.hold = (object.hold !== undefined && object.hold !== null)
+      ? WorkerHold.fromPartial(object.hold)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseReleaseWorkerRequest(): ReleaseWorkerRequest {
+  return { holdId: "" };
+}
+
+export const ReleaseWorkerRequest: MessageFns<ReleaseWorkerRequest> = {
+  encode(message: ReleaseWorkerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.holdId !== "") {
+      writer.uint32(10).string(message.holdId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleaseWorkerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleaseWorkerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.holdId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReleaseWorkerRequest {
+    return {
+      holdId: isSet(object.holdId)
+        ? globalThis.String(object.holdId)
+        : isSet(object.hold_id)
+        ? globalThis.String(object.hold_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ReleaseWorkerRequest): unknown {
+    const obj: any = {};
+    if (message.holdId !== "") {
+      obj.holdId = message.holdId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReleaseWorkerRequest>): ReleaseWorkerRequest {
+    return ReleaseWorkerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReleaseWorkerRequest>): ReleaseWorkerRequest {
+    const message = createBaseReleaseWorkerRequest();
+    message.holdId = object.holdId ?? "";
+    return message;
+  },
+};
+
+function createBaseReleaseWorkerResponse(): ReleaseWorkerResponse {
+  return { hold: undefined };
+}
+
+export const ReleaseWorkerResponse: MessageFns<ReleaseWorkerResponse> = {
+  encode(message: ReleaseWorkerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hold !== undefined) {
+      WorkerHold.encode(message.hold, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleaseWorkerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleaseWorkerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hold = WorkerHold.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReleaseWorkerResponse {
+    return { hold: isSet(object.hold) ? WorkerHold.fromJSON(object.hold) : undefined };
+  },
+
+  toJSON(message: ReleaseWorkerResponse): unknown {
+    const obj: any = {};
+    if (message.hold !== undefined) {
+      obj.hold = WorkerHold.toJSON(message.hold);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReleaseWorkerResponse>): ReleaseWorkerResponse {
+    return ReleaseWorkerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReleaseWorkerResponse>): ReleaseWorkerResponse {
+    const message = createBaseReleaseWorkerResponse();
+    message.hold = (object.hold !== undefined && object.hold !== null)
+      ? WorkerHold.fromPartial(object.hold)
+      : undefined;
+    return message;
+  },
+};
+
 /** Training jobs. */
 export type TrainingServiceService = typeof TrainingServiceService;
 export const TrainingServiceService = {
@@ -3918,6 +4533,37 @@ export const WorkerRegistryServiceService = {
     responseSerialize: (value: ListWorkersResponse): Buffer => Buffer.from(ListWorkersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListWorkersResponse => ListWorkersResponse.decode(value),
   },
+  /**
+   * Asks for a worker for GPU work other than a training job (an evaluation run), placed by the
+   * same scheduler as the jobs so that the two never race for one GPU. Idempotent by hold_id: the
+   * first call queues the hold (WAITING), later calls renew it and return its state; once GRANTED
+   * the worker is the caller's until ReleaseWorker or until it is not renewed for ttl_ms. Call it
+   * every ttl_ms / 3 while waiting and while using the worker. A RELEASED or expired hold asked
+   * again waits anew. Errors: INVALID_ARGUMENT (no hold_id or holder, ttl_ms out of 1 s..10 min).
+   */
+  holdWorker: {
+    path: "/medtune.training.v1.WorkerRegistryService/HoldWorker" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: HoldWorkerRequest): Buffer => Buffer.from(HoldWorkerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): HoldWorkerRequest => HoldWorkerRequest.decode(value),
+    responseSerialize: (value: HoldWorkerResponse): Buffer => Buffer.from(HoldWorkerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): HoldWorkerResponse => HoldWorkerResponse.decode(value),
+  },
+  /**
+   * Gives a held worker back (or withdraws a waiting hold). Idempotent. Errors: INVALID_ARGUMENT
+   * (no hold_id).
+   */
+  releaseWorker: {
+    path: "/medtune.training.v1.WorkerRegistryService/ReleaseWorker" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReleaseWorkerRequest): Buffer => Buffer.from(ReleaseWorkerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReleaseWorkerRequest => ReleaseWorkerRequest.decode(value),
+    responseSerialize: (value: ReleaseWorkerResponse): Buffer =>
+      Buffer.from(ReleaseWorkerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReleaseWorkerResponse => ReleaseWorkerResponse.decode(value),
+  },
 } as const;
 
 export interface WorkerRegistryServiceServer extends UntypedServiceImplementation {
@@ -3930,6 +4576,20 @@ export interface WorkerRegistryServiceServer extends UntypedServiceImplementatio
   heartbeat: handleUnaryCall<HeartbeatRequest, HeartbeatResponse>;
   /** Lists known workers. Errors: none. */
   listWorkers: handleUnaryCall<ListWorkersRequest, ListWorkersResponse>;
+  /**
+   * Asks for a worker for GPU work other than a training job (an evaluation run), placed by the
+   * same scheduler as the jobs so that the two never race for one GPU. Idempotent by hold_id: the
+   * first call queues the hold (WAITING), later calls renew it and return its state; once GRANTED
+   * the worker is the caller's until ReleaseWorker or until it is not renewed for ttl_ms. Call it
+   * every ttl_ms / 3 while waiting and while using the worker. A RELEASED or expired hold asked
+   * again waits anew. Errors: INVALID_ARGUMENT (no hold_id or holder, ttl_ms out of 1 s..10 min).
+   */
+  holdWorker: handleUnaryCall<HoldWorkerRequest, HoldWorkerResponse>;
+  /**
+   * Gives a held worker back (or withdraws a waiting hold). Idempotent. Errors: INVALID_ARGUMENT
+   * (no hold_id).
+   */
+  releaseWorker: handleUnaryCall<ReleaseWorkerRequest, ReleaseWorkerResponse>;
 }
 
 export interface WorkerRegistryServiceClient extends Client {
@@ -3983,6 +4643,48 @@ export interface WorkerRegistryServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListWorkersResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Asks for a worker for GPU work other than a training job (an evaluation run), placed by the
+   * same scheduler as the jobs so that the two never race for one GPU. Idempotent by hold_id: the
+   * first call queues the hold (WAITING), later calls renew it and return its state; once GRANTED
+   * the worker is the caller's until ReleaseWorker or until it is not renewed for ttl_ms. Call it
+   * every ttl_ms / 3 while waiting and while using the worker. A RELEASED or expired hold asked
+   * again waits anew. Errors: INVALID_ARGUMENT (no hold_id or holder, ttl_ms out of 1 s..10 min).
+   */
+  holdWorker(
+    request: HoldWorkerRequest,
+    callback: (error: ServiceError | null, response: HoldWorkerResponse) => void,
+  ): ClientUnaryCall;
+  holdWorker(
+    request: HoldWorkerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: HoldWorkerResponse) => void,
+  ): ClientUnaryCall;
+  holdWorker(
+    request: HoldWorkerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: HoldWorkerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Gives a held worker back (or withdraws a waiting hold). Idempotent. Errors: INVALID_ARGUMENT
+   * (no hold_id).
+   */
+  releaseWorker(
+    request: ReleaseWorkerRequest,
+    callback: (error: ServiceError | null, response: ReleaseWorkerResponse) => void,
+  ): ClientUnaryCall;
+  releaseWorker(
+    request: ReleaseWorkerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReleaseWorkerResponse) => void,
+  ): ClientUnaryCall;
+  releaseWorker(
+    request: ReleaseWorkerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReleaseWorkerResponse) => void,
   ): ClientUnaryCall;
 }
 
