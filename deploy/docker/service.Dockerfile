@@ -11,6 +11,7 @@ COPY libs ./libs
 COPY apps ./apps
 COPY deploy/local/health.mjs ./deploy/local/health.mjs
 ENV NODE_ENV=production TSX_TSCONFIG_PATH=/app/tsconfig.json
+# Not root: node's own unprivileged user (uid 1000) from the base image.
 USER node
 # SERVICE is one of dataset-service, training-service, tracking-service, evaluation-service, registry-service.
 CMD ["sh", "-c", "exec node --enable-source-maps --import /app/node_modules/tsx/dist/loader.mjs /app/apps/${SERVICE}/src/main.ts"]
