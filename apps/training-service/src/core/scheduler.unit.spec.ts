@@ -7,6 +7,7 @@ import { waitFor } from '@medtune/testing';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ExecutionSlot } from './executor';
+import type { HoldRecord, HoldRepository } from './holds';
 import { FencedOffError } from './ledger';
 import { Orchestrator, type OrchestratorDeps } from './orchestrator';
 import { place } from './placement';
@@ -198,5 +199,84 @@ describe('Scheduler', () => {
     await waitFor(async () => ((await w.jobs.get(job))?.fence ?? 0) === 9, 5_000, { message: 'b wrote with its token' });
     // A write of a's (token 5) now fails instead of overwriting b's work.
     await expect(a.ledger.update(job, () => undefined, { fence: 5 })).rejects.toBeInstanceOf(FencedOffError);
+  });
+});
+
+/** Holds in memory (the Mongo repository is covered by the replicas / app specs). */
+class MemoryHolds implements HoldRepository {
+  readonly rows = new Map<string, HoldRecord>();
+  async get(id: string) {
+    const r = this.rows.get(id);
+    return r ? { ...r } : undefined;
+  }
+  async put(r: HoldRecord) {
+    this.rows.set(r.holdId, { ...r });
+  }
+  async renew(id: string, at: Date, ttlMs: number) {
+    const r = this.rows.get(id);
+    if (r) Object.assign(r, { renewedAt: at, ttlMs });
+  }
+  async release(id: string) {
+    const r = this.rows.get(id);
+    if (r) r.state = training.HoldState.HOLD_STATE_RELEASED;
+  }
+  async grant(id: string, workerId: string, address: string) {
+    const r = this.rows.get(id);
+    if (!r || r.state !== training.HoldState.HOLD_STATE_WAITING) return false;
+    Object.assign(r, { state: training.HoldState.HOLD_STATE_GRANTED, workerId, address });
+    return true;
+  }
+  async inStates(states: readonly training.HoldState[]) {
+    return [...this.rows.values()].filter((r) => states.includes(r.state)).sort((a, b) => a.requestedAt.getTime() - b.requestedAt.getTime());
+  }
+}
+
+describe('worker holds (evaluation runs) and jobs: one placement authority', () => {
+  it('a worker is given to a hold or to a job, never both; a released hold frees it for the queue; a lapsed hold is reclaimed', async () => {
+    const w = (current = world());
+    const holds = new MemoryHolds();
+    const o = await w.boot({ holds });
+    const worker = await w.addWorker(o, 'gpu1');
+    const hold = await o.holds!.hold(training.HoldWorkerRequest.fromPartial({ holdId: 'evaluation:e1', holder: 'evaluation-service', ttlMs: 1_000 }));
+    expect(hold.state).toBe(training.HoldState.HOLD_STATE_WAITING);
+    const job = (await w.create(o)).job!.jobId;
+    await o.scheduler.poke();
+    // The hold asked first and got the only worker; the job waits.
+    const granted = await o.holds!.hold(training.HoldWorkerRequest.fromPartial({ holdId: 'evaluation:e1', holder: 'evaluation-service', ttlMs: 1_000 }));
+    expect(granted).toMatchObject({ state: training.HoldState.HOLD_STATE_GRANTED, workerId: 'gpu1' });
+    expect(worker.startCalls).toHaveLength(0);
+    expect(await w.state(job)).toBe(S.JOB_STATE_QUEUED);
+    // A second hold waits too: the worker is taken.
+    await o.holds!.hold(training.HoldWorkerRequest.fromPartial({ holdId: 'evaluation:e2', holder: 'evaluation-service', ttlMs: 1_000 }));
+    await o.scheduler.poke();
+    expect((await holds.get('evaluation:e2'))?.state).toBe(training.HoldState.HOLD_STATE_WAITING);
+    // Released: the next waiting demand (the older hold e2 first, holds before jobs) gets it.
+    await o.holds!.release('evaluation:e1');
+    await o.holds!.release('evaluation:e2');
+    await o.scheduler.poke();
+    await waitFor(async () => (await w.state(job)) !== S.JOB_STATE_QUEUED, 5_000, { message: 'the job gets the worker' });
+    expect(worker.startCalls).toHaveLength(1);
+    // While the job holds the worker, a new hold waits; once it ended and the hold is renewed no more, it lapses.
+    await o.holds!.hold(training.HoldWorkerRequest.fromPartial({ holdId: 'evaluation:e3', holder: 'evaluation-service', ttlMs: 1_000 }));
+    await o.scheduler.poke();
+    expect((await holds.get('evaluation:e3'))?.state).toBe(training.HoldState.HOLD_STATE_WAITING);
+    await expect(o.holds!.hold(training.HoldWorkerRequest.fromPartial({ holdId: '', holder: '' }))).rejects.toThrow(/hold_id: is required; holder: is required/);
+  });
+
+  it('a granted hold that is not renewed lapses and its worker goes back to the queue', async () => {
+    const w = (current = world());
+    const holds = new MemoryHolds();
+    const o = await w.boot({ holds });
+    const worker = await w.addWorker(o, 'gpu1');
+    await o.holds!.hold(training.HoldWorkerRequest.fromPartial({ holdId: 'evaluation:x', holder: 'evaluation-service', ttlMs: 1_000 }));
+    await o.scheduler.poke();
+    expect((await holds.get('evaluation:x'))?.state).toBe(training.HoldState.HOLD_STATE_GRANTED);
+    const job = (await w.create(o)).job!.jobId;
+    await o.scheduler.poke();
+    expect(worker.startCalls).toHaveLength(0);
+    await new Promise((r) => setTimeout(r, 1_200)); // the holder died: no renewal
+    await o.scheduler.poke();
+    await waitFor(async () => (await w.state(job)) !== S.JOB_STATE_QUEUED, 5_000, { message: 'the job gets the worker' });
+    expect((await holds.get('evaluation:x'))?.state).toBe(training.HoldState.HOLD_STATE_RELEASED);
   });
 });
