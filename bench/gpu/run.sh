@@ -11,6 +11,7 @@
 #   seq32     32B config: peak memory at batch 2 for several max_seq_length (needs ~66 GB of disk)
 #   scale     one job on N = 1, 2, 4, 8 GPUs (what the machine has) through the launcher; efficiency
 #   plan14    the execution plan at the 14B seed shapes: plan seed vs plan auto (20 measured steps)
+#   gen       evaluation throughput: the seed's one-prompt generate loop vs batched (unsloth inference mode)
 set -uo pipefail
 stage="${1:-env}"
 OUT="${OUT:-/tmp/medtune-out}"
@@ -67,6 +68,11 @@ PY
     for seq in 4096 3072 2048; do
       $b --config 32B --backend unsloth --mode bare --seq "$seq" --grad-accum 1 --steps 2 --warmup 0 --out "$OUT/seq32-$seq.json"
     done ;;
+  gen)
+    # Evaluation throughput (issue 15): the seed's one-prompt-at-a-time generate vs batched, 200
+    # MedQA-shaped prompts, greedy, max_new_tokens 1200, unsloth inference mode (GEN_CONFIG: 1.5B by
+    # default so one call holds model creation + both paths; 14B needs a call of its own).
+    python3 bench/gpu/bench_generate.py --config "${GEN_CONFIG:-1.5B}" --prompts 200 --batch "${GEN_BATCH:-200}" --seed-budget-s "${GEN_SEED_BUDGET_S:-60}" --out "$OUT/gen-${GEN_CONFIG:-1.5B}.json" 2>&1 | tail -40 ;;
   *) echo "unknown stage $stage" >&2; exit 2 ;;
 esac
 python3 - "$OUT" <<'PY'

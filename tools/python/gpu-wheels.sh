@@ -55,9 +55,11 @@ cp -r "$conv/convert_hf_to_gguf.py" "$conv/conversion" "$conv/gguf-py" "$conv/LI
 find "$out/llama.cpp" -name '__pycache__' -prune -exec rm -rf {} +
 
 family="$shared/models/deepseek-r1-distill-qwen"
-mkdir -p "$out/shared/models/deepseek-r1-distill-qwen" "$out/shared/data/sft"
-cp -r "$family/bpe" "$family/14B" "$family/32B" "$out/shared/models/deepseek-r1-distill-qwen/"
+mkdir -p "$out/shared/models/deepseek-r1-distill-qwen" "$out/shared/data/sft" "$out/shared/data/eval"
+cp -r "$family/bpe" "$family/1.5B" "$family/14B" "$family/32B" "$out/shared/models/deepseek-r1-distill-qwen/"
 cp "$shared/data/sft/medical_o1_sft_Chinese_subset916.json" "$out/shared/data/sft/"
+# bench/gpu/run.sh gen: MedQA-shaped prompts
+cp "$shared/data/eval/medqa_mcmle_zh_4opt_test.jsonl" "$out/shared/data/eval/"
 
 ls -la "$out/wheels"
 total=$(du -sb "$out" | cut -f1)
