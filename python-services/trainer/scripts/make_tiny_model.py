@@ -23,8 +23,9 @@ def main() -> None:
     ap.add_argument("--shared-models", type=Path, default=(repo_root / ".." / "shared" / "models").resolve())
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--hidden", type=int, default=64)
+    ap.add_argument("--output-scale", type=float, default=1.0, help="multiplies the random lm_head (the demo uses 4; see tiny_model.py)")
     args = ap.parse_args()
-    print(build_tiny_model(args.out.resolve(), args.shared_models, layers=args.layers, hidden=args.hidden))
+    print(build_tiny_model(args.out.resolve(), args.shared_models, layers=args.layers, hidden=args.hidden, output_scale=args.output_scale))
 
 
 if __name__ == "__main__":

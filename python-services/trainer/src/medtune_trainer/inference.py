@@ -91,6 +91,19 @@ class Inference:
             assert self._loaded is not None
             return self._loaded
 
+    def resolve_params(self, m: d.InferenceModel, params: d.GenerationParams, use_model_config: bool) -> d.GenerationParams:
+        """The seed's model.generate(): sampling settings from the model's generation_config.json
+        (DeepSeek-R1-Distill: do_sample, temperature 0.6, top_p 0.95), seed and length as given.
+        Without use_model_config (or for a GGUF file, which has no such file) params are kept."""
+        from dataclasses import replace
+
+        if not use_model_config or m.gguf_uri:
+            return params
+        gc = getattr(self._load(m).model, "generation_config", None)
+        if gc is None or not getattr(gc, "do_sample", False):
+            return replace(params, temperature=0.0, top_p=1.0)
+        return replace(params, temperature=float(gc.temperature or 1.0), top_p=float(gc.top_p or 1.0))
+
     def generate(self, m: d.InferenceModel, prompts: list[str], params: d.GenerationParams, batch_size: int) -> Iterator[d.Completion]:
         if not prompts:
             raise InvalidArgument("prompts", "at least one prompt is required")

@@ -150,11 +150,15 @@ class TrainerServicer(t_grpc.TrainerServiceServicer):
         batch = request.batch_size if request.HasField("batch_size") else 8
         self.manager.acquire("generate")
         try:
+            use_model = request.use_model_generation_config and not request.params.HasField("temperature")
+            params = self.inference.resolve_params(model, params, use_model)
+            applied = dict(sampled=params.temperature > 0, temperature=params.temperature, top_p=params.top_p if params.temperature > 0 else 1.0)
             for c in self.inference.generate(model, list(request.prompts), params, batch):
                 if not context.is_active():
                     return
                 yield t.GenerateResponse(
-                    index=c.index, text=c.text, prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens, finish_reason=c.finish_reason
+                    index=c.index, text=c.text, prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens, finish_reason=c.finish_reason,
+                    **applied,
                 )
         finally:
             self.manager.release()

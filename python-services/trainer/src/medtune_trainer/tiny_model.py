@@ -50,11 +50,17 @@ def build_tokenizer(bpe_dir: Path):
     return tok
 
 
-def build_tiny_model(out: Path, shared_models: Path, layers: int = 2, hidden: int = 64, seed: int = 0) -> Path:
-    """Writes a randomly initialised tiny Qwen2ForCausalLM (vocab 152064, as the real configs) and
-    the rebuilt tokenizer to out; returns out."""
+def build_tiny_model(out: Path, shared_models: Path, layers: int = 2, hidden: int = 64, seed: int = 0, output_scale: float = 1.0) -> Path:
+    """Writes a randomly initialised tiny Qwen2ForCausalLM (vocab 152064, as the real configs), the
+    family's generation_config.json (sampling, temperature 0.6, top_p 0.95: what the seed's
+    generate() uses) and the rebuilt tokenizer to out; returns out.
+
+    output_scale multiplies the random lm_head. LoRA leaves lm_head and the norms frozen, so with
+    the default init (std 0.02) no hidden state can push a logit far above the other 152k: the loss
+    cannot fall much below ln(vocab). The demo's model uses 4 (with hidden 128) so that a LoRA can
+    learn; tests keep 1."""
     import torch
-    from transformers import Qwen2Config, Qwen2ForCausalLM
+    from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
     family = shared_models / "deepseek-r1-distill-qwen"
     real = json.loads((family / "14B" / "config.json").read_text())
@@ -77,6 +83,10 @@ def build_tiny_model(out: Path, shared_models: Path, layers: int = 2, hidden: in
     )
     torch.manual_seed(seed)
     model = Qwen2ForCausalLM(config)
+    if output_scale != 1.0:
+        with torch.no_grad():
+            model.lm_head.weight.mul_(output_scale)
+    model.generation_config = GenerationConfig.from_pretrained(family / "14B")
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     tok.save_pretrained(out)
