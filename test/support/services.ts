@@ -17,7 +17,14 @@ export interface StartedService {
 const GRPC = { dataset: 'DatasetService', training: 'TrainingService', tracking: 'TrackingService', evaluation: 'EvaluationService', registry: 'RegistryService' } as const;
 
 /** Starts apps/<name>-service with the test's NATS / Mongo and extra env. */
-export async function startService(name: keyof typeof GRPC, nats: TestNats, mongo: TestMongo, env: Record<string, string> = {}): Promise<StartedService> {
+export async function startService(
+  name: keyof typeof GRPC,
+  nats: TestNats,
+  mongo: TestMongo,
+  env: Record<string, string> = {},
+  // A TLS server cannot be probed by the plaintext health check: wait for its log line instead.
+  opts: { readyLog?: RegExp } = {},
+): Promise<StartedService> {
   const P = name.toUpperCase();
   const addr = `127.0.0.1:${await freePort()}`;
   const proc = await startProcess({
@@ -35,7 +42,7 @@ export async function startService(name: keyof typeof GRPC, nats: TestNats, mong
       [`MEDTUNE_${P}_GRPC_ADDR`]: addr,
       ...env,
     },
-    readyWhen: { grpcHealth: addr, service: `medtune.${name}.v1.${GRPC[name]}` },
+    readyWhen: opts.readyLog ? { log: opts.readyLog } : { grpcHealth: addr, service: `medtune.${name}.v1.${GRPC[name]}` },
     readyTimeoutMs: 60_000,
     stopTimeoutMs: 15_000,
   });
