@@ -109,7 +109,7 @@ export class Scheduler {
   private readonly unreachableUntil = new Map<string, { until: number; pauseMs: number }>();
   /** Workers that hold an older attempt of a job under the same id: never offer them that job. */
   private readonly refused = new Set<string>();
-  private readonly stats = { passes: 0, dispatched: 0, lastPassMs: 0, lastPassCpuUs: 0 };
+  private readonly stats = { passes: 0, dispatched: 0, lastPassMs: 0, lastPassCpuUs: 0, totalPassMs: 0, totalPassCpuUs: 0 };
 
   constructor(private readonly deps: SchedulerDeps) {}
 
@@ -167,6 +167,8 @@ export class Scheduler {
       this.stats.passes++;
       this.stats.lastPassMs = performance.now() - t0;
       this.stats.lastPassCpuUs = cpu.user + cpu.system;
+      this.stats.totalPassMs += this.stats.lastPassMs;
+      this.stats.totalPassCpuUs += this.stats.lastPassCpuUs;
     }
   }
 
