@@ -122,6 +122,70 @@ export const evalCommands: CommandSpec<CliContext>[] = [
     },
   },
   {
+    path: ['eval', 'sets', 'import'],
+    summary: 'import an evaluation set from a benchmark file (JSONL, a JSON array, or records keyed by id)',
+    args: ['<file>'],
+    options: {
+      name: { type: 'string', value: 'NAME', description: 'set name (required)' },
+      kind: { type: 'string', value: 'KIND', description: 'multiple_choice | free_form | yes_no_maybe (implied by a preset)' },
+      preset: { type: 'string', value: 'P', description: 'medqa | medmcqa | pubmedqa | medical_o1 | alpaca | chat (the training imports\' presets)' },
+      records: { type: 'string', value: 'PATH', description: '"*" = the values of a top-level object keyed by id; or the dotted path of the list' },
+      id: { type: 'string', value: 'PATH', description: 'field holding the item id' },
+      question: { type: 'string', value: 'PATH', description: 'question field (dotted path)' },
+      options: { type: 'string', value: 'PATH', description: 'options: a list or a letter-keyed object' },
+      'option-columns': { type: 'string', value: 'A,B,..', description: 'one column per option, comma-separated (e.g. opa,opb,opc,opd)' },
+      answer: { type: 'string', value: 'PATH', description: 'answer field: letter, index, option text, yes/no/maybe, or the reference' },
+      'answer-format': { type: 'string', value: 'F', description: 'letter | index0 | index1 | text (default: detect letter or text)' },
+      context: { type: 'string', value: 'PATH', description: 'shared context (a string or a list of strings)' },
+      category: { type: 'string', value: 'PATH', description: 'category field (per-category scores)' },
+      nested: { type: 'string', value: 'PATH', description: 'list of question / answer pairs inside each case record' },
+      greedy: { type: 'boolean', description: 'pin greedy decoding for runs on this set' },
+      description: { type: 'string', value: 'TEXT', description: 'description' },
+      limit: { type: 'string', value: 'N', description: 'at most the first N items' },
+    },
+    details: 'The file is read by the evaluation service (an absolute path on its host). Every bad item is reported by position and field; nothing is stored then.',
+    async run(ctx, p) {
+      const name = str(p, 'name');
+      if (!name) throw usage('eval sets import: --name is required');
+      const pick = <T>(flagName: string, table: Record<string, T>): T | undefined => {
+        const v = str(p, flagName);
+        if (v === undefined) return undefined;
+        const hit = table[v.toLowerCase().replace(/-/g, '_')];
+        if (hit === undefined) throw usage(`eval sets import: --${flagName} must be one of ${Object.keys(table).join(', ')} (got ${v})`);
+        return hit;
+      };
+      const K = evaluation.EvalSetKind;
+      const P = evaluation.EvalSetPreset;
+      const A = evaluation.AnswerFormat;
+      const req = evaluation.CreateEvalSetRequest.fromPartial({
+        name,
+        path: path.resolve(ctx.io.cwd, p.positionals[0]!),
+        kind: pick('kind', { multiple_choice: K.EVAL_SET_KIND_MULTIPLE_CHOICE, free_form: K.EVAL_SET_KIND_FREE_FORM, yes_no_maybe: K.EVAL_SET_KIND_YES_NO_MAYBE }) ?? K.EVAL_SET_KIND_UNSPECIFIED,
+        description: str(p, 'description') ?? '',
+        limit: intOpt(p, 'limit', { min: 0 }) ?? 0,
+        pinGreedy: flag(p, 'greedy'),
+        mapping: {
+          preset: pick('preset', { medqa: P.EVAL_SET_PRESET_MEDQA, medmcqa: P.EVAL_SET_PRESET_MEDMCQA, pubmedqa: P.EVAL_SET_PRESET_PUBMEDQA, medical_o1: P.EVAL_SET_PRESET_MEDICAL_O1, alpaca: P.EVAL_SET_PRESET_ALPACA, chat: P.EVAL_SET_PRESET_CHAT }) ?? P.EVAL_SET_PRESET_UNSPECIFIED,
+          records: str(p, 'records') ?? '',
+          id: str(p, 'id') ?? '',
+          question: str(p, 'question') ?? '',
+          options: str(p, 'options') ?? '',
+          optionColumns: (str(p, 'option-columns') ?? '').split(',').map((c) => c.trim()).filter(Boolean),
+          answer: str(p, 'answer') ?? '',
+          answerFormat: pick('answer-format', { letter: A.ANSWER_FORMAT_LETTER, index0: A.ANSWER_FORMAT_INDEX_0, index1: A.ANSWER_FORMAT_INDEX_1, text: A.ANSWER_FORMAT_TEXT }) ?? A.ANSWER_FORMAT_UNSPECIFIED,
+          context: str(p, 'context') ?? '',
+          category: str(p, 'category') ?? '',
+          nested: str(p, 'nested') ?? '',
+        },
+      });
+      const res = await ctx.clients.evaluation.unary('createEvalSet', req);
+      const s = res.evalSet!;
+      ctx.out.result(evaluation.CreateEvalSetResponse.toJSON(res), () =>
+        `${res.created ? 'created' : 'exists (same content)'}: ${s.name} — ${(evaluation.EvalSetKind[s.kind] ?? '').replace(/^EVAL_SET_KIND_/, '').toLowerCase()}, ${s.itemCount} items${s.pinGreedy ? ', greedy' : ''} (sha256 ${s.contentSha256.slice(0, 12)}…)`,
+      );
+    },
+  },
+  {
     path: ['eval', 'sets'],
     summary: 'list evaluation sets',
     async run(ctx) {

@@ -166,11 +166,18 @@ export function issuesText(summary: dataset.ValidationSummary | undefined, max =
 export function scoresLine(s: evaluation.Scores | undefined): string {
   if (!s) return 'no scores';
   const parts = [`${s.items} items`];
-  if (s.accuracy !== undefined) parts.push(`accuracy ${formatPercent(s.accuracy)}`);
-  parts.push(`format ${formatPercent(s.formatCompliance)}`);
+  // Every share with its 95 % interval (Wilson), so a reader sees how much 8 items can tell.
+  const ci = (i: evaluation.Interval | undefined) => (i ? ` [${formatPercent(i.low)}–${formatPercent(i.high)}]` : '');
+  if (s.accuracy !== undefined) parts.push(`accuracy ${formatPercent(s.accuracy)}${ci(s.accuracyCi)}`);
+  parts.push(`format ${formatPercent(s.formatCompliance)}${ci(s.formatComplianceCi)}`);
+  if (s.rougeL !== undefined) parts.push(`rouge_l ${formatNumber(s.rougeL)}${s.rougeLCi ? ` [${formatNumber(s.rougeLCi.low)}–${formatNumber(s.rougeLCi.high)}]` : ''}`);
+  if (s.tokenF1 !== undefined) parts.push(`token_f1 ${formatNumber(s.tokenF1)}`);
   parts.push(`tokens p50 ${Math.round(s.completionTokensP50)}`);
   if (s.truncatedShare > 0) parts.push(`truncated ${formatPercent(s.truncatedShare)}`);
   if (s.evalLoss !== undefined) parts.push(`eval_loss ${formatNumber(s.evalLoss)}`);
+  for (const c of s.byCategory?.categories ?? []) {
+    parts.push(`\n    ${c.category}: ${c.items} items${c.accuracy !== undefined ? `  accuracy ${formatPercent(c.accuracy)}${ci(c.accuracyCi)}` : ''}  format ${formatPercent(c.formatCompliance)}${ci(c.formatComplianceCi)}`);
+  }
   return parts.join('  ');
 }
 

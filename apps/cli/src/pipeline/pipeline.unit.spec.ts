@@ -32,7 +32,8 @@ describe('pipeline defaults are the seed script\'s recipe', () => {
     });
     expect(spec.training.lora).toEqual({ r: 32, alpha: 16, dropout: 0, bias: 'none', target_modules: [...SEED_TARGET_MODULES], use_rslora: false, use_loftq: false, random_state: 8137, gradient_checkpointing: 'unsloth' });
     expect(spec.export).toEqual({ adapter: true, merged_16bit: true, gguf: false, gguf_quantization: 'q8_0' });
-    expect(spec.evaluation).toMatchObject({ set: 'seed-question', max_new_tokens: 1200, temperature: 0, before: true });
+    expect(spec.evaluation).toMatchObject({ set: 'seed-question', max_new_tokens: 1200, before: true });
+    expect(spec.evaluation.temperature).toBeUndefined(); // the model's generation_config decides
     expect(spec.dataset).toMatchObject({ template: 'medical-o1-zh', max_seq_length: 4096, eval_ratio: 0.02, split_seed: 8137, preset: 'medical_o1', tokenizer_dir: '/work/p/model' });
     expect(spec.register).toMatchObject({ enabled: true, model: 'p', alias: 'champion', metric: 'format_compliance' });
     expect(spec.base_model).toBe('/work/p/model');

@@ -156,5 +156,6 @@ export function evalSetRequest(p: LoadedPipeline): evaluation.CreateEvalSetReque
     kind: e.set_kind === 'free_form' ? evaluation.EvalSetKind.EVAL_SET_KIND_FREE_FORM : evaluation.EvalSetKind.EVAL_SET_KIND_MULTIPLE_CHOICE,
     path: e.set_path,
     description: e.set_description,
+    pinGreedy: e.set_greedy,
   });
 }

@@ -78,10 +78,11 @@ export interface PipelineSpec {
     set_path?: string;
     set_kind: 'multiple_choice' | 'free_form';
     set_description: string;
+    set_greedy: boolean;
     limit: number;
     before: boolean;
     max_new_tokens: number;
-    temperature: number;
+    temperature?: number;
     top_p: number;
     seed: number;
     automation_timeout_s: number;

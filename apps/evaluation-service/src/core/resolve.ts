@@ -196,8 +196,9 @@ export function specHash(s: RunSpec): string {
       limit: s.limit,
       inference: s.template.inferenceFormat,
       generation: s.generation,
-      // Absent for request-decoded runs, so their hashes (and cached base results) stay as before.
-      ...(s.decoding && s.decoding !== DS.DECODING_SOURCE_REQUEST ? { decoding: s.decoding } : {}),
+      // Only model-config runs hash differently: greedy is greedy whether the request or the set
+      // asked for it, so existing hashes (and cached base results) stay as they were.
+      ...(s.decoding === DS.DECODING_SOURCE_MODEL_GENERATION_CONFIG ? { decoding: s.decoding } : {}),
       evalLossDigest: s.evalLossDigest,
     }),
   );
