@@ -11,6 +11,14 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export MEDTUNE_STACK_MODEL_DIR=$root/var/models/tiny-qwen2
 "$root/deploy/local/stack.sh" up
 eval "$("$root/deploy/local/stack.sh" env)"
+# The demo's own base model (examples/demo/pipeline.yaml says why it is sized so), built once.
+demo_model=$root/var/models/tiny-qwen2-demo
+if [[ ! -f $demo_model/config.json ]]; then
+  echo "demo: building the demo's tiny base model into $demo_model (once)" >&2
+  "$root/python-services/.venv/bin/python" "$root/python-services/trainer/scripts/make_tiny_model.py" \
+    --out "$demo_model.tmp.$$" --layers 2 --hidden 128 --output-scale 4 >/dev/null
+  mv "$demo_model.tmp.$$" "$demo_model"
+fi
 status=0
 "$root/apps/cli/bin/medtune" run "$root/examples/demo/pipeline.yaml" "$@" || status=$?
 # Where to look in a browser: the dashboard, and the run page of the job the pipeline trained.
