@@ -135,7 +135,12 @@ describe('two training-service replicas on a three-node NATS cluster', () => {
       fake.succeed(jobId, 0);
       await collector.waitFor(`${ns}.medtune.training.job.succeeded`, 30_000);
 
-      const jsm = await jetstreamManager(nc);
+      // The killed node may have led the JetStream meta group: API calls wait for the re-election.
+      const jsm = await waitFor(async () => {
+        const m = await jetstreamManager(nc, { timeout: 5_000 });
+        await m.streams.info(`${ns.toUpperCase()}_MEDTUNE_TRAINING`);
+        return m;
+      }, 60_000, { message: 'the JetStream API answers after the node kill', intervalMs: 500 });
       const stored = (await storedMessages(jsm, `${ns.toUpperCase()}_MEDTUNE_TRAINING`, 'medtune.training.metrics.logged'))
         .map((m) => ({ id: m.id, metric: events.MetricsLogged.decode(m.data) }))
         .filter((m) => m.metric.jobId === jobId);
