@@ -15,6 +15,10 @@ from .base import TrainerBackend, TrainPlan
 
 
 DDP_TIMEOUT_S = 600
+# Checkpoints kept per job (transformers' save_total_limit): the oldest are deleted, the newest is
+# never (it is the one a resume needs), and the one before it survives until the orchestrator has
+# stored the newer one's event — so at least 2.
+SAVE_TOTAL_LIMIT = 3
 
 
 @dataclass
@@ -93,6 +97,7 @@ def sft_config_kwargs(spec: d.JobSpec, output_dir: Path) -> dict[str, Any]:
         logging_steps=hp.logging_steps,
         save_strategy="steps" if hp.save_steps > 0 else "epoch",
         save_steps=hp.save_steps if hp.save_steps > 0 else 500,
+        save_total_limit=SAVE_TOTAL_LIMIT,
         max_length=hp.max_seq_length,
         packing=hp.packing,
         padding_free=hp.packing,
