@@ -3,6 +3,8 @@
 // Exit 0 when SERVING; 1 otherwise (prints the status or the error). With --wait it retries
 // every 250 ms until SERVING or the time is up. The two messages have one field each, so they are
 // encoded by hand: no generated code, works against the TS services and the Python worker alike.
+// TLS when MEDTUNE_TLS_CA is set (the stack's CA), with MEDTUNE_TLS_CLIENT_CERT / _KEY for mTLS.
+import { readFileSync } from 'node:fs';
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
 
 const args = process.argv.slice(2);
@@ -15,8 +17,14 @@ if (!address) {
 }
 const STATUSES = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
 
+function channelCredentials() {
+  const { MEDTUNE_TLS_CA: ca, MEDTUNE_TLS_CLIENT_CERT: cert, MEDTUNE_TLS_CLIENT_KEY: key } = process.env;
+  if (!ca) return credentials.createInsecure();
+  return credentials.createSsl(readFileSync(ca), key ? readFileSync(key) : null, cert ? readFileSync(cert) : null);
+}
+
 function check() {
-  const client = new Client(address, credentials.createInsecure());
+  const client = new Client(address, channelCredentials());
   const req = service ? Buffer.concat([Buffer.from([0x0a, Buffer.byteLength(service)]), Buffer.from(service)]) : Buffer.alloc(0);
   return new Promise((resolve) => {
     client.makeUnaryRequest('/grpc.health.v1.Health/Check', (b) => b, (b) => b, req, new Metadata(), { deadline: Date.now() + 1_000 }, (err, res) => {

@@ -28,7 +28,14 @@
 #   MEDTUNE_STACK_NO_INSTALL=1   never run npm ci / tools/python/setup.sh
 #   NATS_URL, MONGODB_URI        use these servers instead of starting local ones (infra.sh)
 #   MEDTUNE_AUTH_TOKEN, MEDTUNE_LOG_LEVEL, MEDTUNE_NATS_NAMESPACE, MEDTUNE_<SVC>_DB, ...
-#                                passed through to every part (see deploy/README.md)
+#                                passed through to every part (see deploy/README.md); a stack
+#                                started with MEDTUNE_AUTH_TOKEN keeps it in var/secrets/auth-token
+#                                and every later `up` uses it (a different one is refused)
+#   MEDTUNE_STACK_SECURE=1       TLS on every gRPC server and client, signed tokens per caller (kept:
+#                                later `up`s stay secure until MEDTUNE_STACK_SECURE=0); certificates
+#                                and keys from tools/dev/certs/make.sh under var/secrets/pki;
+#                                MEDTUNE_STACK_MTLS=1 adds mutual TLS. `eval "$(stack.sh env)"` then
+#                                gives the CLI the CA and an operator token (var/secrets/cli.token)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -43,6 +50,8 @@ MODEL_DIR=${MEDTUNE_STACK_MODEL_DIR:-$VAR_DIR/models/tiny-qwen2}
 RUN_DIR=$VAR_DIR/run
 LOG_DIR=$VAR_DIR/log
 ARTIFACTS=$VAR_DIR/artifacts
+SECRETS=$VAR_DIR/secrets
+PKI=$SECRETS/pki
 PY=$ROOT/python-services/.venv/bin/python
 TSX_LOADER=$ROOT/node_modules/tsx/dist/loader.mjs
 ALL_PARTS=(tracking registry dataset training evaluation trainer dashboard)
@@ -150,6 +159,13 @@ part_env() {
   echo "MEDTUNE_MONGODB_URI=$MONGODB_URI"
   case $part in
     trainer)
+      if secure; then
+        echo "MEDTUNE_TRAINER_JWT_PUBLIC_KEY_FILE=$PKI/jwt.pub"
+        echo "MEDTUNE_TRAINER_TOKEN_FILE=$SECRETS/worker.token"
+        echo "MEDTUNE_TRAINER_TLS_CERT=$PKI/worker.pem"
+        echo "MEDTUNE_TRAINER_TLS_KEY=$PKI/worker.key"
+        echo "MEDTUNE_TRAINER_TLS_CLIENT_AUTH=${MEDTUNE_STACK_MTLS:-0}"
+      fi
       echo "MEDTUNE_TRAINER_GRPC_ADDR=$(addr_of trainer)"
       echo "MEDTUNE_TRAINER_TRAINING_ADDR=$(addr_of training)"
       echo "MEDTUNE_TRAINER_ARTIFACT_ROOT=$ARTIFACTS"
@@ -277,9 +293,48 @@ nats_credentials() {
   export MEDTUNE_NATS_PASSWORD
 }
 
+secure() { [[ -f $SECRETS/secure ]]; }
+
+# Credentials the stack keeps (var/secrets, 0700; files 0600; never printed): the shared token it
+# was started with, and in secure mode the PKI and the worker's and the CLI's tokens.
+access_setup() {
+  mkdir -p "$SECRETS" && chmod 700 "$SECRETS"
+  local kept=$SECRETS/auth-token
+  if [[ -n ${MEDTUNE_AUTH_TOKEN:-} ]]; then
+    if [[ -f $kept && $(<"$kept") != "$MEDTUNE_AUTH_TOKEN" ]]; then
+      die "this stack was started with another MEDTUNE_AUTH_TOKEN ($kept); unset it, or rotate: $0 down, remove $kept, $0 up"
+    fi
+    (umask 077 && printf '%s\n' "$MEDTUNE_AUTH_TOKEN" >"$kept")
+  elif [[ -f $kept ]]; then
+    MEDTUNE_AUTH_TOKEN=$(<"$kept")
+    export MEDTUNE_AUTH_TOKEN
+    say "access: every part uses the token this stack was started with ($kept)"
+  fi
+  case ${MEDTUNE_STACK_SECURE:-} in
+    1) touch "$SECRETS/secure" ;;
+    0) rm -f "$SECRETS/secure" ;;
+  esac
+  if secure; then
+    "$ROOT/tools/dev/certs/make.sh" "$PKI" >/dev/null
+    local t
+    for t in worker cli; do
+      # Re-minted when older than a day (they live 30 days).
+      if [[ ! -s $SECRETS/$t.token || -n $(find "$SECRETS/$t.token" -mtime +1 2>/dev/null) ]]; then
+        local role=worker sub="${MEDTUNE_TRAINER_WORKER_ID:-$(hostname)-cpu}"
+        [[ $t == cli ]] && role=operator sub=${USER:-operator}
+        (umask 077 && "$ROOT/tools/dev/certs/token.sh" --role "$role" --sub "$sub" --ttl 30d --key "$PKI/jwt.key" >"$SECRETS/$t.token.tmp") && mv "$SECRETS/$t.token.tmp" "$SECRETS/$t.token"
+      fi
+    done
+    export MEDTUNE_JWT_KEY_FILE=$PKI/jwt.key MEDTUNE_TLS_CERT=$PKI/service.pem MEDTUNE_TLS_KEY=$PKI/service.key MEDTUNE_TLS_CA=$PKI/ca.pem
+    export MEDTUNE_TLS_CLIENT_AUTH=${MEDTUNE_STACK_MTLS:-0} MEDTUNE_TLS_CLIENT_CERT=$PKI/client.pem MEDTUNE_TLS_CLIENT_KEY=$PKI/client.key
+    say "access: TLS$([[ ${MEDTUNE_STACK_MTLS:-0} == 1 ]] && echo ' (mutual)') and signed tokens (keys under $PKI)"
+  fi
+}
+
 cmd_up() {
   install_missing
   mkdir -p "$RUN_DIR" "$LOG_DIR" "$ARTIFACTS"
+  access_setup
   "$ROOT/tools/infra/infra.sh" up >&2
   infra_env
   if printf '%s\n' "${PARTS[@]}" | grep -qx trainer; then build_model; fi
@@ -355,12 +410,20 @@ cmd_env() {
   local s
   for s in dataset training tracking evaluation registry; do echo "export MEDTUNE_$(upper "$s")_ADDR=$(addr_of "$s")"; done
   echo "export MEDTUNE_DASHBOARD_URL=http://$(addr_of dashboard)/"
+  if secure; then
+    # Paths only: the token is read from its file when the output is eval'd, never printed.
+    echo "export MEDTUNE_TLS_CA=$PKI/ca.pem MEDTUNE_TLS_CLIENT_CERT=$PKI/client.pem MEDTUNE_TLS_CLIENT_KEY=$PKI/client.key"
+    echo "export MEDTUNE_AUTH_TOKEN=\"\$(cat $SECRETS/cli.token)\""
+  fi
 }
 
 case ${1:-} in
   up) cmd_up ;;
   down) cmd_down "${2:-}" ;;
-  status) cmd_status ;;
+  status)
+    if secure; then export MEDTUNE_TLS_CA=$PKI/ca.pem MEDTUNE_TLS_CLIENT_CERT=$PKI/client.pem MEDTUNE_TLS_CLIENT_KEY=$PKI/client.key; fi
+    cmd_status
+    ;;
   logs) shift && cmd_logs "$@" ;;
   env) cmd_env ;;
   *)

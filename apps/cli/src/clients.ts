@@ -48,6 +48,7 @@ export function createClients(cfg: CliConfig): Clients {
       c = createClient(GENERATED[name] as { readonly service: ServiceDefinition }, cfg[name], {
         defaultDeadlineMs: DEFAULT_DEADLINE_MS,
         authToken: cfg.authToken,
+        ...(cfg.tlsCa ? { tls: { caFile: cfg.tlsCa, certFile: cfg.tlsClientCert, keyFile: cfg.tlsClientKey } } : {}),
         retry: { maxAttempts: 3, baseMs: 200, maxMs: 1_000 },
       });
       made.set(name, c);

@@ -3,7 +3,7 @@
  * passes process.env in). Variables: MEDTUNE_<SERVICE>_ADDR (host:port of each service),
  * MEDTUNE_AUTH_TOKEN (bearer token; never taken from the command line, where `ps` would show it).
  */
-import { addr, loadConfig, secret, type ConfigOf } from '@medtune/kit';
+import { addr, loadConfig, secret, str, type ConfigOf } from '@medtune/kit';
 
 /** The services the CLI talks to. */
 export type ServiceName = 'dataset' | 'training' | 'tracking' | 'evaluation' | 'registry';
@@ -27,6 +27,9 @@ const spec = {
   evaluation: addr({ env: 'EVALUATION_ADDR', default: '127.0.0.1:50054', description: 'evaluation service' }),
   registry: addr({ env: 'REGISTRY_ADDR', default: '127.0.0.1:50055', description: 'registry service' }),
   authToken: secret({ env: 'AUTH_TOKEN', optional: true, description: 'bearer token the services require when access control is on' }),
+  tlsCa: str({ env: 'TLS_CA', optional: true, description: 'PEM CA of the services: calls go over TLS, verified with it' }),
+  tlsClientCert: str({ env: 'TLS_CLIENT_CERT', optional: true, description: 'PEM client certificate (services that require mutual TLS)' }),
+  tlsClientKey: str({ env: 'TLS_CLIENT_KEY', optional: true, description: 'its private key' }),
 };
 
 /** The CLI's configuration. */

@@ -79,7 +79,7 @@ export function serviceConfigSpec(defaults: { grpcAddr: string; db: string }) {
       env: 'DATA_ROOTS',
       shared: true,
       optional: true,
-      description: 'colon-separated directories every user-given path must resolve under (symlinks resolved); default: VAR_DIR, the system temp directory and ../shared (the read-only data and models next to the checkout)',
+      description: 'colon-separated directories every user-given path must resolve under (symlinks resolved); default: VAR_DIR, the system temp directory, examples/ and ../shared (the read-only data and models next to the checkout)',
     }),
     tlsClientAuth: bool({ env: 'TLS_CLIENT_AUTH', shared: true, default: false, description: 'require a client certificate signed by TLS_CA (mutual TLS)' }),
     logLevel: enumOf(LOG_LEVELS, { env: 'LOG_LEVEL', shared: true, default: 'info' }),
@@ -189,14 +189,14 @@ export interface DataRoots {
 
 /**
  * The confinement of a service's user-given paths: `DATA_ROOTS` when set, otherwise the stack's
- * own data directory (`VAR_DIR`), the system temp directory and `../shared` (the read-only data and
- * models next to the checkout), each relative to the working directory; `<VAR_DIR>/secrets` is
+ * own data directory (`VAR_DIR`), the system temp directory, `examples/` (the demo data) and
+ * `../shared` (the read-only data and models next to the checkout), each relative to the working directory; `<VAR_DIR>/secrets` is
  * always denied. `extra` (e.g. the dataset service's IMPORT_ROOTS) replaces the roots when non-empty.
  */
 export function dataRoots(cfg: { varDir: string; dataRoots?: string | undefined }, extra?: string | undefined): DataRoots {
   const split = (s: string | undefined) => (s ?? '').split(':').filter(Boolean).map((r) => path.resolve(r));
   const own = split(extra);
   const configured = split(cfg.dataRoots);
-  const roots = own.length > 0 ? own : configured.length > 0 ? configured : [path.resolve(cfg.varDir), tmpdir(), path.resolve('../shared')];
+  const roots = own.length > 0 ? own : configured.length > 0 ? configured : [path.resolve(cfg.varDir), tmpdir(), path.resolve('examples'), path.resolve('../shared')];
   return { roots, deny: [path.join(path.resolve(cfg.varDir), 'secrets')] };
 }

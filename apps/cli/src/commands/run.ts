@@ -44,7 +44,7 @@ export const runCommands: CommandSpec<CliContext>[] = [
     summary: 'health of every service (grpc.health.v1)',
     async run(ctx) {
       const rows = await Promise.all(
-        SERVICE_NAMES.map(async (name) => ({ name, address: ctx.cfg[name], status: await healthCheck(ctx.cfg[name], GRPC_SERVICE[name], 2_000).catch((e: Error) => (/No connection|ECONNREFUSED/.test(e.message) ? 'unreachable' : `error: ${e.message.replace(/^\d+ [A-Z_]+: /, '').slice(0, 60)}`)) })),
+        SERVICE_NAMES.map(async (name) => ({ name, address: ctx.cfg[name], status: await healthCheck(ctx.cfg[name], GRPC_SERVICE[name], 2_000, ctx.cfg.tlsCa ? { caFile: ctx.cfg.tlsCa, certFile: ctx.cfg.tlsClientCert, keyFile: ctx.cfg.tlsClientKey } : undefined).catch((e: Error) => (/No connection|ECONNREFUSED/.test(e.message) ? 'unreachable' : `error: ${e.message.replace(/^\d+ [A-Z_]+: /, '').slice(0, 60)}`)) })),
       );
       ctx.out.result(rows, () =>
         renderTable(rows, [
