@@ -39,6 +39,15 @@ else
   say "chromium is installed ($(command -v chromium))"
 fi
 
+# openssl makes the local CA and certificates (tools/dev/certs/make.sh; the TLS specs run it).
+if ! command -v openssl >/dev/null 2>&1; then
+  apt_sudo=()
+  if [ "$(id -u)" != 0 ]; then apt_sudo=(sudo -n); fi
+  say "installing openssl (Debian package) for the TLS certificates"
+  DEBIAN_FRONTEND=noninteractive "${apt_sudo[@]}" apt-get install -y --no-install-recommends openssl ||
+    { "${apt_sudo[@]}" apt-get update && DEBIAN_FRONTEND=noninteractive "${apt_sudo[@]}" apt-get install -y --no-install-recommends openssl; }
+fi
+
 if [ -x libs/tokenizer/native/build.sh ]; then
   libs/tokenizer/native/build.sh
 fi
