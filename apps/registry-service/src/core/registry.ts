@@ -235,7 +235,11 @@ export class RegistryCore {
     if (!model) throw new NotFoundError(`registered model ${JSON.stringify(name)} not found`);
     let v: VersionRecord | null;
     if (sel.$case === 'latest' || (sel.$case === 'alias' && sel.alias === 'latest')) {
-      v = await this.d.store.latestReadyVersion(name);
+      // The model's newest version, by _id, is the answer whenever it is READY (the usual case);
+      // only otherwise scan for the newest READY one (a non-_id query reads the whole collection
+      // on FerretDB: with many models that scan dominated every lookup, bench/registry).
+      const newest = model.latestVersion > 0 ? await this.d.store.getVersion(name, model.latestVersion) : null;
+      v = newest?.status === ModelVersionStatus.MODEL_VERSION_STATUS_READY ? newest : await this.d.store.latestReadyVersion(name);
       if (!v) throw new NotFoundError(`registered model ${name} has no READY version`);
     } else if (sel.$case === 'alias') {
       const number = model.aliases[sel.alias];
