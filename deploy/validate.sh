@@ -13,6 +13,8 @@ cd "$root"
 KUBERNETES_CLIENT=kubernetes==37.0.2
 
 node_modules/.bin/tsx test/deploy/validate-manifests.ts
+# The KubeRay RayCluster (not in kubernetes-models): its own schema + the pod templates (test/ray).
+node_modules/.bin/tsx test/ray/raycluster-manifest.ts
 
 venv=${MEDTUNE_VALIDATE_VENV:-$root/var/cache/deploy-validate}
 if [[ ! -x $venv/bin/python || "$(cat "$venv/.pinned" 2>/dev/null)" != "$KUBERNETES_CLIENT" ]]; then

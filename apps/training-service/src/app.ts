@@ -40,6 +40,7 @@ import { trainingHandlers, workerRegistryHandlers } from './grpc/handlers';
 import { TRAINING_SCOPES, WORKER_REGISTRY_SCOPES } from './grpc/scopes';
 import { HOLD_INDEXES, MongoHoldRepository } from './repo/holds';
 import { MongoJobEventRepository, MongoJobRepository, MongoWorkerRepository, TRAINING_INDEXES } from './repo/mongo';
+import { rayExecutorFor } from './ray/wiring';
 
 /** A started training service. */
 export interface TrainingApp {
@@ -73,7 +74,22 @@ export async function startTraining(cfg: TrainingConfig, log: Logger, clock: Clo
   const datasets = datasetClient(cfg.datasetAddr, { log: log.child({ component: 'dataset-client' }), ...callAuth, timing });
   const workerClients = workerClientFactory({ log: log.child({ component: 'worker-client' }), ...callAuth, timing });
   const newId = createIdGenerator(clock);
+  // EXECUTOR=ray: attempts run as Ray jobs (ray/wiring.ts); an unreachable cluster stops the start here.
+  const made: { core?: Orchestrator } = {};
+  const executor =
+    cfg.executor === 'ray'
+      ? await rayExecutorFor(cfg, {
+          workers: new MongoWorkerRepository(mongo.db),
+          jobs: new MongoJobRepository(mongo.db),
+          workerClients,
+          resetChannel: (address) => workerClients.reset(address),
+          ledger: () => made.core?.ledger,
+          clock,
+          log,
+        })
+      : undefined;
   const core = new Orchestrator({
+    ...(executor ? { executor } : {}),
     jobs: new MongoJobRepository(mongo.db),
     events: new MongoJobEventRepository(mongo.db),
     workers: new MongoWorkerRepository(mongo.db),
@@ -105,6 +121,7 @@ export async function startTraining(cfg: TrainingConfig, log: Logger, clock: Clo
     },
   });
   // Before serving: publish what a previous process left in outboxes, re-attach to running jobs.
+  made.core = core;
   await core.start();
 
   const server = createGrpcServer({ log, auth: security.auth, tls: security.serverTls });

@@ -1,5 +1,5 @@
 /** The training service's configuration (env prefix MEDTUNE_TRAINING_). */
-import { addr, duration, loadConfig, serviceConfigSpec, str, type ConfigOf } from '@medtune/kit';
+import { addr, duration, enumOf, int, loadConfig, serviceConfigSpec, str, url, type ConfigOf } from '@medtune/kit';
 
 /** Every variable the training service reads. */
 export const trainingConfigSpec = {
@@ -22,6 +22,18 @@ export const trainingConfigSpec = {
   }),
   callDeadlineMs: duration({ env: 'CALL_DEADLINE', default: 30_000, min: 100, description: 'deadline of unary calls to workers and the dataset service' }),
   watchDeadlineMs: duration({ env: 'WORKER_WATCH_DEADLINE', default: 600_000, min: 1_000, description: 'one WatchJob stream from a worker (re-attached after)' }),
+  // Ray executor (issue 18; core/executors/ray.ts). EXECUTOR=ray + RAY_ADDRESS are the two a user sets.
+  executor: enumOf(['workers', 'ray'] as const, { env: 'EXECUTOR', default: 'workers', description: 'where attempts run: registered trainer workers, or a Ray cluster (RAY_ADDRESS)' }),
+  rayAddress: url({ env: 'RAY_ADDRESS', optional: true, protocols: ['http:', 'https:'], description: "the Ray dashboard's address (Jobs REST API), e.g. http://ray-head:8265; required with EXECUTOR=ray" }),
+  rayPython: str({ env: 'RAY_PYTHON', default: 'python', description: 'Python on the Ray nodes that has medtune_trainer importable' }),
+  rayRegistryAddr: addr({ env: 'RAY_REGISTRY_ADDR', optional: true, description: 'this service as trainers on the Ray nodes reach it (default GRPC_ADDR)' }),
+  rayPrefix: str({ env: 'RAY_PREFIX', default: 'medtune', pattern: /^[a-z0-9][a-z0-9-]{0,30}$/, description: 'submission ids start with it (one Ray cluster, several deployments)' }),
+  rayMaxPending: int({ env: 'RAY_MAX_PENDING', default: 4, min: 1, max: 256, description: 'submissions waiting for Ray resources at once' }),
+  rayUnsatisfiableAfterMs: duration({ env: 'RAY_UNSATISFIABLE_AFTER', default: 600_000, min: 1_000, description: 'a job Ray keeps pending this long fails (FAILED_PRECONDITION)' }),
+  rayCpusPerJob: int({ env: 'RAY_CPUS_PER_JOB', default: 1, min: 0, max: 1024, description: "CPUs in each job's Ray resource request" }),
+  rayMemoryPerJob: int({ env: 'RAY_MEMORY_PER_JOB', optional: true, min: 0, description: "memory (bytes) in each job's Ray resource request" }),
+  rayGpuMemoryResource: str({ env: 'RAY_GPU_MEMORY_RESOURCE', optional: true, pattern: /^[A-Za-z_][A-Za-z0-9_]{0,63}$/, description: 'custom Ray resource standing for GPU memory in GiB (min_gpu_memory_bytes is asked as it)' }),
+  rayReconcileIntervalMs: duration({ env: 'RAY_RECONCILE_INTERVAL', default: 5_000, min: 100, description: 'Ray jobs of ours compared with their medtune jobs (stops leftovers)' }),
 };
 
 /** The loaded configuration. */

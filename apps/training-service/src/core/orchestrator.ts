@@ -128,7 +128,8 @@ export class Orchestrator {
       ledger: this.ledger,
       datasets: deps.datasets,
       workerClients: deps.workerClients,
-      workers: deps.workers,
+      // Registered workers bound what a job may ask for; on Ray the cluster decides (executors/ray.ts).
+      ...(this.executor.kind === 'worker' ? { workers: deps.workers } : {}),
       ...(deps.models ? { models: deps.models } : {}),
       clock,
       newJobId: deps.newJobId,

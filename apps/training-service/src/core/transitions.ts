@@ -296,6 +296,7 @@ export function acceptDispatch(record: JobRecord, d: Dispatch, now: Date): JobDr
   j.workerId = d.workerId;
   j.attempt = d.attempt;
   j.progress = undefined;
+  j.waitingReason = '';
   draft.record.workerSeq = 0;
   draft.record.workerAddress = d.address;
   delete draft.record.dispatch;

@@ -4,6 +4,7 @@
  */
 import { training } from '@medtune/contracts';
 import { FailedPreconditionError, serverStream, type ServiceHandlers, unary } from '@medtune/kit';
+import { jobLogs } from '../core/executors/waiting';
 import type { Orchestrator } from '../core/orchestrator';
 
 /** medtune.training.v1.TrainingService. */
@@ -19,6 +20,7 @@ export function trainingHandlers(core: Orchestrator): ServiceHandlers<typeof tra
       for await (const event of core.jobs.watchJob(req.jobId, req.fromSequence, signal)) yield { event };
     }),
     listCheckpoints: unary(async (req) => ({ checkpoints: await core.jobs.listCheckpoints(req.jobId) })),
+    getJobLogs: unary((req) => jobLogs((jobId) => core.jobs.getJob(jobId), core.executor, req)),
   };
 }
 

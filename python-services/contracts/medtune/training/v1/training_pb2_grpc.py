@@ -65,6 +65,11 @@ class TrainingServiceStub(object):
                 request_serializer=medtune_dot_training_dot_v1_dot_training__pb2.ListCheckpointsRequest.SerializeToString,
                 response_deserializer=medtune_dot_training_dot_v1_dot_training__pb2.ListCheckpointsResponse.FromString,
                 _registered_method=True)
+        self.GetJobLogs = channel.unary_unary(
+                '/medtune.training.v1.TrainingService/GetJobLogs',
+                request_serializer=medtune_dot_training_dot_v1_dot_training__pb2.GetJobLogsRequest.SerializeToString,
+                response_deserializer=medtune_dot_training_dot_v1_dot_training__pb2.GetJobLogsResponse.FromString,
+                _registered_method=True)
 
 
 class TrainingServiceServicer(object):
@@ -120,6 +125,16 @@ class TrainingServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetJobLogs(self, request, context):
+        """The log of the job's latest attempt as the executor keeps it (with the Ray executor: the Ray
+        job's driver log, i.e. the trainer's stdout / stderr on its node). Errors: NOT_FOUND (job
+        unknown), FAILED_PRECONDITION (the executor keeps no logs, e.g. registered workers, or the
+        job never started), UNAVAILABLE (the executor cannot be reached; retry).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TrainingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -152,6 +167,11 @@ def add_TrainingServiceServicer_to_server(servicer, server):
                     servicer.ListCheckpoints,
                     request_deserializer=medtune_dot_training_dot_v1_dot_training__pb2.ListCheckpointsRequest.FromString,
                     response_serializer=medtune_dot_training_dot_v1_dot_training__pb2.ListCheckpointsResponse.SerializeToString,
+            ),
+            'GetJobLogs': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJobLogs,
+                    request_deserializer=medtune_dot_training_dot_v1_dot_training__pb2.GetJobLogsRequest.FromString,
+                    response_serializer=medtune_dot_training_dot_v1_dot_training__pb2.GetJobLogsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -317,6 +337,33 @@ class TrainingService(object):
             '/medtune.training.v1.TrainingService/ListCheckpoints',
             medtune_dot_training_dot_v1_dot_training__pb2.ListCheckpointsRequest.SerializeToString,
             medtune_dot_training_dot_v1_dot_training__pb2.ListCheckpointsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetJobLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/medtune.training.v1.TrainingService/GetJobLogs',
+            medtune_dot_training_dot_v1_dot_training__pb2.GetJobLogsRequest.SerializeToString,
+            medtune_dot_training_dot_v1_dot_training__pb2.GetJobLogsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -335,7 +335,14 @@ export interface Job {
    * The execution plan the worker chose for the latest attempt (Hyperparameters.plan); unset
    * until the worker reports it.
    */
-  executionPlan?: ExecutionPlan | undefined;
+  executionPlan?:
+    | ExecutionPlan
+    | undefined;
+  /**
+   * Why a waiting job (QUEUED / RECOVERING) has not started yet, e.g. "waiting for 1 GPU on the
+   * Ray cluster (submission medtune-job-...-a1)"; empty when nothing is known or it is not waiting.
+   */
+  waitingReason: string;
 }
 
 export interface Job_TagsEntry {
@@ -401,6 +408,26 @@ export interface CancelJobRequest {
 export interface CancelJobResponse {
   /** The job as it stands. */
   job?: Job | undefined;
+}
+
+/** GetJobLogs input. */
+export interface GetJobLogsRequest {
+  /** The job. */
+  jobId: string;
+  /** Only the last this many bytes of the log; 0 means 64 KiB, at most 4 MiB. */
+  tailBytes: number;
+}
+
+/** GetJobLogs output. */
+export interface GetJobLogsResponse {
+  /** The log text (the tail asked for). */
+  text: string;
+  /** Where it came from, e.g. "ray job medtune-job-...-a2". */
+  source: string;
+  /** Attempt the log belongs to. */
+  attempt: number;
+  /** True when the log was longer than what is returned. */
+  truncated: boolean;
 }
 
 /** An event of a job as the orchestrator stores and re-serves it. */
@@ -1209,6 +1236,7 @@ function createBaseJob(): Job {
     minGpuMemoryBytes: 0,
     templateName: "",
     executionPlan: undefined,
+    waitingReason: "",
   };
 }
 
@@ -1303,6 +1331,9 @@ export const Job: MessageFns<Job> = {
     }
     if (message.executionPlan !== undefined) {
       ExecutionPlan.encode(message.executionPlan, writer.uint32(242).fork()).join();
+    }
+    if (message.waitingReason !== "") {
+      writer.uint32(250).string(message.waitingReason);
     }
     return writer;
   },
@@ -1566,6 +1597,14 @@ export const Job: MessageFns<Job> = {
             message.executionPlan = ExecutionPlan.decode(reader, reader.uint32());
             continue;
           }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.waitingReason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1717,6 +1756,11 @@ export const Job: MessageFns<Job> = {
         : isSet(object.execution_plan)
         ? ExecutionPlan.fromJSON(object.execution_plan)
         : undefined,
+      waitingReason: isSet(object.waitingReason)
+        ? globalThis.String(object.waitingReason)
+        : isSet(object.waiting_reason)
+        ? globalThis.String(object.waiting_reason)
+        : "",
     };
   },
 
@@ -1824,6 +1868,9 @@ export const Job: MessageFns<Job> = {
     if (message.executionPlan !== undefined) {
       obj.executionPlan = ExecutionPlan.toJSON(message.executionPlan);
     }
+    if (message.waitingReason !== "") {
+      obj.waitingReason = message.waitingReason;
+    }
     return obj;
   },
 
@@ -1890,6 +1937,7 @@ export const Job: MessageFns<Job> = {
     message.executionPlan = (object.executionPlan !== undefined && object.executionPlan !== null)
       ? ExecutionPlan.fromPartial(object.executionPlan)
       : undefined;
+    message.waitingReason = object.waitingReason ?? "";
     return message;
   },
 };
@@ -2735,6 +2783,216 @@ export const CancelJobResponse: MessageFns<CancelJobResponse> = {
   fromPartial(object: DeepPartial<CancelJobResponse>): CancelJobResponse {
     const message = createBaseCancelJobResponse();
     message.job = (object.job !== undefined && object.job !== null) ? Job.fromPartial(object.job) : undefined;
+    return message;
+  },
+};
+
+function createBaseGetJobLogsRequest(): GetJobLogsRequest {
+  return { jobId: "", tailBytes: 0 };
+}
+
+export const GetJobLogsRequest: MessageFns<GetJobLogsRequest> = {
+  encode(message: GetJobLogsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== "") {
+      writer.uint32(10).string(message.jobId);
+    }
+    if (message.tailBytes !== 0) {
+      writer.uint32(16).uint32(message.tailBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetJobLogsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetJobLogsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.tailBytes = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetJobLogsRequest {
+    return {
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
+      tailBytes: isSet(object.tailBytes)
+        ? globalThis.Number(object.tailBytes)
+        : isSet(object.tail_bytes)
+        ? globalThis.Number(object.tail_bytes)
+        : 0,
+    };
+  },
+
+  toJSON(message: GetJobLogsRequest): unknown {
+    const obj: any = {};
+    if (message.jobId !== "") {
+      obj.jobId = message.jobId;
+    }
+    if (message.tailBytes !== 0) {
+      obj.tailBytes = Math.round(message.tailBytes);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetJobLogsRequest>): GetJobLogsRequest {
+    return GetJobLogsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetJobLogsRequest>): GetJobLogsRequest {
+    const message = createBaseGetJobLogsRequest();
+    message.jobId = object.jobId ?? "";
+    message.tailBytes = object.tailBytes ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetJobLogsResponse(): GetJobLogsResponse {
+  return { text: "", source: "", attempt: 0, truncated: false };
+}
+
+export const GetJobLogsResponse: MessageFns<GetJobLogsResponse> = {
+  encode(message: GetJobLogsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.text !== "") {
+      writer.uint32(10).string(message.text);
+    }
+    if (message.source !== "") {
+      writer.uint32(18).string(message.source);
+    }
+    if (message.attempt !== 0) {
+      writer.uint32(24).uint32(message.attempt);
+    }
+    if (message.truncated !== false) {
+      writer.uint32(32).bool(message.truncated);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetJobLogsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetJobLogsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.truncated = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetJobLogsResponse {
+    return {
+      text: isSet(object.text) ? globalThis.String(object.text) : "",
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      truncated: isSet(object.truncated) ? globalThis.Boolean(object.truncated) : false,
+    };
+  },
+
+  toJSON(message: GetJobLogsResponse): unknown {
+    const obj: any = {};
+    if (message.text !== "") {
+      obj.text = message.text;
+    }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.attempt !== 0) {
+      obj.attempt = Math.round(message.attempt);
+    }
+    if (message.truncated !== false) {
+      obj.truncated = message.truncated;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetJobLogsResponse>): GetJobLogsResponse {
+    return GetJobLogsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetJobLogsResponse>): GetJobLogsResponse {
+    const message = createBaseGetJobLogsResponse();
+    message.text = object.text ?? "";
+    message.source = object.source ?? "";
+    message.attempt = object.attempt ?? 0;
+    message.truncated = object.truncated ?? false;
     return message;
   },
 };
@@ -4353,6 +4611,21 @@ export const TrainingServiceService = {
       Buffer.from(ListCheckpointsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListCheckpointsResponse => ListCheckpointsResponse.decode(value),
   },
+  /**
+   * The log of the job's latest attempt as the executor keeps it (with the Ray executor: the Ray
+   * job's driver log, i.e. the trainer's stdout / stderr on its node). Errors: NOT_FOUND (job
+   * unknown), FAILED_PRECONDITION (the executor keeps no logs, e.g. registered workers, or the
+   * job never started), UNAVAILABLE (the executor cannot be reached; retry).
+   */
+  getJobLogs: {
+    path: "/medtune.training.v1.TrainingService/GetJobLogs" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetJobLogsRequest): Buffer => Buffer.from(GetJobLogsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetJobLogsRequest => GetJobLogsRequest.decode(value),
+    responseSerialize: (value: GetJobLogsResponse): Buffer => Buffer.from(GetJobLogsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetJobLogsResponse => GetJobLogsResponse.decode(value),
+  },
 } as const;
 
 export interface TrainingServiceServer extends UntypedServiceImplementation {
@@ -4381,6 +4654,13 @@ export interface TrainingServiceServer extends UntypedServiceImplementation {
   watchJob: handleServerStreamingCall<WatchJobRequest, WatchJobResponse>;
   /** Lists the checkpoints of a job over all its attempts. Errors: NOT_FOUND. */
   listCheckpoints: handleUnaryCall<ListCheckpointsRequest, ListCheckpointsResponse>;
+  /**
+   * The log of the job's latest attempt as the executor keeps it (with the Ray executor: the Ray
+   * job's driver log, i.e. the trainer's stdout / stderr on its node). Errors: NOT_FOUND (job
+   * unknown), FAILED_PRECONDITION (the executor keeps no logs, e.g. registered workers, or the
+   * job never started), UNAVAILABLE (the executor cannot be reached; retry).
+   */
+  getJobLogs: handleUnaryCall<GetJobLogsRequest, GetJobLogsResponse>;
 }
 
 export interface TrainingServiceClient extends Client {
@@ -4483,6 +4763,27 @@ export interface TrainingServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListCheckpointsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The log of the job's latest attempt as the executor keeps it (with the Ray executor: the Ray
+   * job's driver log, i.e. the trainer's stdout / stderr on its node). Errors: NOT_FOUND (job
+   * unknown), FAILED_PRECONDITION (the executor keeps no logs, e.g. registered workers, or the
+   * job never started), UNAVAILABLE (the executor cannot be reached; retry).
+   */
+  getJobLogs(
+    request: GetJobLogsRequest,
+    callback: (error: ServiceError | null, response: GetJobLogsResponse) => void,
+  ): ClientUnaryCall;
+  getJobLogs(
+    request: GetJobLogsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetJobLogsResponse) => void,
+  ): ClientUnaryCall;
+  getJobLogs(
+    request: GetJobLogsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetJobLogsResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,0 +1,145 @@
+"""python -m medtune_trainer.ray_job: the trainer for exactly one job attempt, as the entrypoint of
+a Ray job (the training service's Ray executor submits it; see
+apps/training-service/src/core/executors/ray.ts).
+
+It is the ordinary worker (same server, runner and event log) with three differences:
+- it registers with the training service under the Ray submission id (MEDTUNE_TRAINER_WORKER_ID)
+  and reports exactly the GPUs Ray gave it, so the scheduler places that one job on it and sends
+  the usual StartJob; events, re-attach, cancel and recovery then take the registered-worker path;
+- it exits once the training service has recorded the job's end (a heartbeat answer names the job
+  after it ended here), so Ray frees the GPUs; or when no StartJob came within
+  MEDTUNE_TRAINER_ONE_JOB_START_TIMEOUT_S (default 600) — the job moved on without it;
+- it exits at once when its parent (Ray's job supervisor) is gone, e.g. its node's raylet was
+  killed: its heartbeats stop, the training service declares it lost and resumes the job elsewhere
+  from its last checkpoint. Ray never restarts it (the training service owns retries).
+
+Environment (set by the executor; never a secret, since Ray stores a submission's environment):
+MEDTUNE_TRAINER_WORKER_ID, MEDTUNE_TRAINER_REGISTRY_ADDR, MEDTUNE_TRAINER_ONE_JOB,
+MEDTUNE_TRAINER_ONE_JOB_ATTEMPT, MEDTUNE_TRAINER_GPU_COUNT. Credentials (MEDTUNE_TRAINER_AUTH_TOKEN,
+AWS_*) come from the Ray node's own environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import replace
+
+from .config import WorkerConfig
+from .registration import Registrar
+from .server import build
+
+log = logging.getLogger("medtune_trainer.ray_job")
+
+
+def _local_ip_towards(addr: str) -> str:
+    """The address of this node on the route to the training service (what it can dial back)."""
+    host = addr.rsplit(":", 1)[0].strip("[]")
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return "127.0.0.1"
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect((host, 9))
+            return s.getsockname()[0]
+    except OSError:
+        return socket.gethostbyname(socket.gethostname())
+
+
+def _parent_of(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def main() -> int:
+    env = os.environ
+    job_id = env.get("MEDTUNE_TRAINER_ONE_JOB", "")
+    registry = env.get("MEDTUNE_TRAINER_REGISTRY_ADDR", "") or env.get("MEDTUNE_TRAINER_TRAINING_ADDR", "")
+    if not job_id or not registry or not env.get("MEDTUNE_TRAINER_WORKER_ID"):
+        print("ray_job: MEDTUNE_TRAINER_ONE_JOB, MEDTUNE_TRAINER_WORKER_ID and MEDTUNE_TRAINER_REGISTRY_ADDR are required", file=sys.stderr)
+        return 2
+    gpus = int(env.get("MEDTUNE_TRAINER_GPU_COUNT", "1") or 1)
+    start_timeout_s = float(env.get("MEDTUNE_TRAINER_ONE_JOB_START_TIMEOUT_S", "600"))
+    cfg = WorkerConfig.from_env(env)
+    host = env.get("MEDTUNE_TRAINER_ADVERTISE_HOST") or _local_ip_towards(registry)
+    cfg = replace(cfg, grpc_addr=f"{'127.0.0.1' if host == '127.0.0.1' else '0.0.0.0'}:0", training_addr=registry)
+    logging.basicConfig(
+        level=getattr(logging, cfg.log_level.upper(), logging.INFO),
+        format='{"time":"%(asctime)s","level":"%(levelname)s","component":"%(name)s","msg":"%(message)s"}',
+        stream=sys.stderr,
+    )
+    # The shell Ray runs the entrypoint in, and Ray's supervisor above it: when either is gone,
+    # so is the Ray job this process belongs to.
+    parent = os.getppid()
+    ancestors = [p for p in (parent, _parent_of(parent)) if p > 1]
+    worker = build(cfg.grpc_addr, cfg)
+    address = f"{host}:{worker.port}"
+    worker.servicer.address = lambda: address  # type: ignore[method-assign]
+    print(f"medtune-trainer for job {job_id} (worker {cfg.worker_id}) listening on {address}", flush=True)
+
+    def info():
+        i = worker.servicer.worker_info()
+        i.gpu_count = gpus
+        # Always name the bound job: after it ended, the service lists it in a heartbeat answer
+        # once it has recorded that end (the signal to exit), and never offers this trainer another.
+        i.current_job_id = job_id
+        return i
+
+    recorded = threading.Event()
+
+    def on_cancel(jid: str, reason: str):
+        job = worker.manager.find(jid)
+        if job is not None and job.state.terminal:
+            recorded.set()  # the service lists a job that ended here: it has recorded the end
+            return job
+        return worker.manager.cancel(jid, reason)
+
+    registrar = Registrar(registry, info, on_cancel, cfg.auth_token)
+    registrar.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    started_by = time.monotonic() + start_timeout_s
+    code = 0
+    while not stop.wait(0.5):
+        if os.getppid() != parent or not all(_alive(p) for p in ancestors):
+            # Ray's supervisor is gone (node lost): stop heartbeating at once, no graceful end.
+            print("ray_job: the Ray supervisor is gone; exiting", file=sys.stderr, flush=True)
+            os._exit(3)
+        job = worker.manager.find(job_id)
+        if job is None:
+            if time.monotonic() > started_by:
+                print(f"ray_job: no StartJob for {job_id} within {start_timeout_s:.0f} s; exiting", file=sys.stderr, flush=True)
+                code = 4
+                break
+            continue
+        if job.state.terminal and recorded.is_set():
+            code = 1 if job.state.value == "failed" else 0
+            break
+    registrar.stop()
+    job = worker.shutdown()
+    if job is not None:
+        print(f"ray_job: job {job.job_id} ended {job.state.value}", flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
