@@ -109,6 +109,8 @@ describe('evaluation service', () => {
 
   it('turns a READY version into runs, a comparison, an alias move and a decision, in order', async () => {
     const sub = await collectEvents(nats.nc, [nats.subject('medtune.registry.>'), nats.subject('medtune.evaluation.>')]);
+    // One free-form question: judged on format, and a single item cannot pass McNemar (p = 1), so the test is off.
+    await regClient.unary('createRegisteredModel', registry.CreateRegisteredModelRequest.fromPartial({ name: 'med-e', promotionPolicy: { metric: 'format_compliance', significance: 1 } }));
     await regClient.unary('createModelVersion', {
       name: 'med-e',
       idempotencyKey: 'job-e1',
@@ -131,7 +133,8 @@ describe('evaluation service', () => {
       60_000,
     );
     const decided = events.PromotionDecided.decode(seen.at(-1)!.data);
-    expect(decided).toMatchObject({ name: 'med-e', version: 1, alias: 'champion', promoted: true, metric: 'format_compliance', candidateValue: 1, incumbentVersion: 0 });
+    expect(decided).toMatchObject({ name: 'med-e', version: 1, alias: 'champion', promoted: true, metric: 'format_compliance', candidateValue: 1, baseValue: 0, incumbentVersion: 0 });
+    expect(decided.reason).toBe("better than the base model: format_compliance 1 vs the base model's 0 (min_delta 0); no version holds champion");
     const cmp = (await evalClient.unary('getComparison', { comparisonId: decided.comparisonId })).comparison!;
     expect(cmp).toMatchObject({ evalSet: 'seed-question', items: 1, registryName: 'med-e', registryVersion: 1, deltas: { format_compliance: 1 } });
     expect(cmp.examples[0]).toMatchObject({ baselineOutput: '让我想想，可能是A', candidateOutput: '先想一想。</think>\n答案：D', candidateFormatOk: true, baselineFormatOk: false });

@@ -161,20 +161,18 @@ describe.skipIf(!hasWorker)('training success → registry → evaluation → pr
         p('medtune.evaluation.run.started'),
         p('medtune.evaluation.run.completed'),
         p('medtune.evaluation.comparison.created'),
-        p('medtune.registry.alias.moved'),
         p('medtune.evaluation.promotion.decided'),
       ],
       300_000,
     );
     await sub.stop();
     const decided = events.PromotionDecided.decode(seen.at(-1)!.data);
-    // The first version of a model has no holder to beat, so it becomes champion.
-    expect(decided).toMatchObject({ name: 'med-tiny', version: 1, alias: 'champion', promoted: true, incumbentVersion: 0 });
-    const moved = events.AliasChanged.decode(seen.at(-2)!.data);
-    expect(moved.change).toMatchObject({ alias: 'champion', fromVersion: 0, toVersion: 1, actor: 'evaluation-service' });
+    // The default policy judges accuracy, which one free-form question cannot give: not promoted.
+    expect(decided).toMatchObject({ name: 'med-tiny', version: 1, alias: 'champion', promoted: false, metric: 'accuracy' });
+    expect(decided.reason).toContain('accuracy is not defined on the free-form set seed-question');
 
     const v = (await regClient.unary('getModelVersion', { name: 'med-tiny', version: 1 })).version!;
-    expect(v).toMatchObject({ status: S.MODEL_VERSION_STATUS_READY, idempotencyKey: 'job_e2e_1', aliases: ['champion'] });
+    expect(v).toMatchObject({ status: S.MODEL_VERSION_STATUS_READY, idempotencyKey: 'job_e2e_1', aliases: [] });
     expect(v.artifacts[0]).toMatchObject({ sha256: adapter.sha256, sizeBytes: adapter.sizeBytes });
     expect(v.lineage!.evaluations.map((e) => e.evaluationId)).toEqual([decided.evaluationId]);
 
@@ -223,7 +221,7 @@ describe.skipIf(!hasWorker)('training success → registry → evaluation → pr
     const aliasErr = await regClient.unary('setAlias', { name: 'med-tiny', alias: 'champion', version: 2, reason: 'try', actor: 'test' }).catch((e: unknown) => e);
     expect(aliasErr).toBeInstanceOf(FailedPreconditionError);
     expect((aliasErr as Error).message).toContain('FAILED_REGISTRATION');
-    expect((await regClient.unary('getRegisteredModel', { name: 'med-tiny' })).model!.aliases).toEqual({ champion: 1 });
+    expect((await regClient.unary('getRegisteredModel', { name: 'med-tiny' })).model!.aliases).toEqual({});
     expect((await regClient.unary('listAliasHistory', { name: 'med-tiny', alias: '', pageSize: 0, pageToken: '' })).changes).toEqual(historyBefore);
     await expect(
       evalClient.unary('startEvaluation', evaluation.StartEvaluationRequest.fromPartial({ model: { ref: { $case: 'registry', registry: { name: 'med-tiny', selector: { $case: 'version', version: 2 } } } } })),
