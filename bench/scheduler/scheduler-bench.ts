@@ -13,6 +13,9 @@ import { createServer, type Server } from 'node:net';
 import { dataset, trainer, training } from '@medtune/contracts';
 import { createClient, createLogger } from '@medtune/kit';
 import { randomId, testMongo, testNats } from '@medtune/testing';
+// The bench measures the scheduler's CPU per pass in this process, so it composes the training
+// service in-process from its composition root (a bench, not a product module).
+/* eslint-disable @nx/enforce-module-boundaries */
 import { startTraining } from '../../apps/training-service/src/app';
 import { loadTrainingConfig } from '../../apps/training-service/src/config';
 import { FakeWorker } from '../../apps/training-service/src/core/testing/fakes';

@@ -90,7 +90,7 @@ describe('the local stack runs NATS with credentials and per-role permissions', 
     const worker = await connect({ servers: natsUrl, user: 'worker', pass: secret('worker'), reconnect: false });
     const registry = await connect({ servers: natsUrl, user: 'registry', pass: secret('registry') });
     const seen: string[] = [];
-    const sub = admin.subscribe('medtune.>', { callback: (_err, m) => seen.push(m.subject) });
+    const sub = admin.subscribe('medtune.>', { callback: (_err, m) => { seen.push(m.subject); } });
     await admin.flush();
     const violations: string[] = [];
     void (async () => {
