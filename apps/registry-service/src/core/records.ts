@@ -137,5 +137,11 @@ export function resolvePolicy(p: registry.PromotionPolicy | undefined, field = '
   if (!Number.isFinite(minDelta) || minDelta < 0) throw new InvalidArgumentError(`${field}.min_delta`, `must be >= 0 (got ${minDelta})`);
   const evalSet = p?.evalSet || 'seed-question';
   if (!/^[a-z0-9][a-z0-9._-]{0,99}$/.test(evalSet)) throw new InvalidArgumentError(`${field}.eval_set`, `not a valid set name: ${JSON.stringify(evalSet)}`);
-  return { alias, metric, higherIsBetter: p?.higherIsBetter ?? higher, evalSet, minDelta, disabled: p?.disabled ?? false };
+  // The paired test's level (the evaluation service applies it; 1 turns the test off). Kept unset
+  // when not given, so the evaluation service's default applies.
+  const significance = p?.significance;
+  if (significance !== undefined && !(Number.isFinite(significance) && significance > 0 && significance <= 1)) {
+    throw new InvalidArgumentError(`${field}.significance`, `must be in (0, 1] (got ${significance})`);
+  }
+  return { alias, metric, higherIsBetter: p?.higherIsBetter ?? higher, evalSet, minDelta, disabled: p?.disabled ?? false, ...(significance !== undefined ? { significance } : {}) };
 }
