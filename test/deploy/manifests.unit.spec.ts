@@ -25,9 +25,9 @@ describe('deploy/validate.sh', () => {
 describe('the compose check', () => {
   const compose = readCompose(path.join(root, 'deploy/compose/compose.yaml'));
 
-  it('accepts the file, with NATS JetStream, MongoDB, the five services and a GPU trainer', () => {
+  it('accepts the file, with NATS JetStream, MongoDB, the five services, the dashboard, a GPU trainer and the Ray profile', () => {
     expect(checkCompose(compose)).toEqual([]);
-    expect(Object.keys(compose.services).sort()).toEqual(['dataset', 'evaluation', 'mongo', 'nats', 'registry', 'tracking', 'trainer', 'training']);
+    expect(Object.keys(compose.services).sort()).toEqual(['dashboard', 'dataset', 'evaluation', 'mongo', 'nats', 'ray-gpu', 'ray-head', 'registry', 'tracking', 'trainer', 'training']);
     expect(compose.services.nats.command).toContain('--jetstream');
   });
 

@@ -22,6 +22,8 @@ import { medtune, startStack, type E2eStack } from './stack';
 
 const MODEL = 'e2e-medical';
 const STEPS = 3;
+/** Items of the demo's evaluation set (one JSON object a line). */
+const EVAL_ITEMS = readFileSync(path.join(repoRoot, 'examples/demo/data/eval.jsonl'), 'utf8').split('\n').filter((l) => l.trim()).length;
 let nats: TestNats;
 let mongo: TestMongo;
 let stack: E2eStack | undefined;
@@ -172,7 +174,7 @@ describe('medtune run examples-style pipeline, end to end', () => {
     try {
       const { comparison } = await evals.unary('getComparison', { comparisonId: summary.comparison.comparisonId });
       const c = comparison!;
-      expect(c).toMatchObject({ evalSet: 'e2e-mcq', items: 8, registryName: MODEL, registryVersion: 1, candidateEvaluationId: summary.evaluation.evaluationId });
+      expect(c).toMatchObject({ evalSet: 'e2e-mcq', items: EVAL_ITEMS, registryName: MODEL, registryVersion: 1, candidateEvaluationId: summary.evaluation.evaluationId });
       expect(c.baseline?.accuracy).toBeDefined();
       expect(c.candidate?.accuracy).toBeDefined();
       expect(c.deltas['accuracy']).toBeCloseTo(c.candidate!.accuracy! - c.baseline!.accuracy!, 9);

@@ -7,19 +7,18 @@
 // same run: bare StartJob calls from one client to the same worker servers, as fast as they go
 // (the floor any scheduler pays per dispatch).
 //
-//   tools/infra/infra.sh up && npx tsx bench/scheduler/scheduler-bench.ts
+//   tools/infra/infra.sh up && npx tsx bench/scheduler/run.ts
 //   BENCH_WORKERS=100 BENCH_JOBS=10000 BENCH_PHASE_S=30 BENCH_HOLD_MS=300 (defaults)
 import { createServer, type Server } from 'node:net';
 import { dataset, trainer, training } from '@medtune/contracts';
 import { createClient, createLogger } from '@medtune/kit';
 import { randomId, testMongo, testNats } from '@medtune/testing';
-// The bench measures the scheduler's CPU per pass in this process, so it composes the training
-// service in-process from its composition root (a bench, not a product module).
-/* eslint-disable @nx/enforce-module-boundaries */
-import { startTraining } from '../../apps/training-service/src/app';
-import { loadTrainingConfig } from '../../apps/training-service/src/config';
-import { FakeWorker } from '../../apps/training-service/src/core/testing/fakes';
-import { serveDatasetVersions, serveFakeWorker, type StandIn } from '../../apps/training-service/src/testing/stand-ins';
+// The bench measures the scheduler's CPU per pass in this process, so it lives in the training
+// service's project and composes the service in-process (bench/scheduler/ runs it).
+import { startTraining } from '../src/app';
+import { loadTrainingConfig } from '../src/config';
+import { FakeWorker } from '../src/core/testing/fakes';
+import { serveDatasetVersions, serveFakeWorker, type StandIn } from '../src/testing/stand-ins';
 
 const WORKERS = Number(process.env['BENCH_WORKERS'] ?? 100);
 const JOBS = Number(process.env['BENCH_JOBS'] ?? 10_000);
