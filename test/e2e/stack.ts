@@ -33,11 +33,11 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** A base port whose six ports (base … base+4, base+10) are free. */
+/** A base port whose ports (base … base+4, base+10, the dashboard base+19) are free. */
 async function freeBasePort(): Promise<number> {
   for (let i = 0; i < 50; i++) {
     const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const ports = [0, 1, 2, 3, 4, 10].map((d) => base + d);
+    const ports = [0, 1, 2, 3, 4, 10, 19].map((d) => base + d);
     if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
   }
   throw new Error('no free port range for the stack');

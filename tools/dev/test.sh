@@ -26,6 +26,8 @@ step() {
 step contracts tools/contracts/check.sh
 step lint sh -c "NX_DAEMON=false npx nx show projects >/dev/null && npx eslint ."
 step typecheck npx tsc -p tsconfig.json --noEmit
+# The dashboard's front end has its own tsconfig (DOM types, Preact JSX); the bundle must build.
+step dashboard-web sh -c "npx tsc -p apps/dashboard/web/tsconfig.json --noEmit && npx tsx apps/dashboard/src/assets.ts var/build/dashboard-web"
 step vitest npx vitest run
 step pytest python-services/.venv/bin/python -m pytest -q python-services/trainer/tests
 if [ -x deploy/validate.sh ]; then step deploy deploy/validate.sh; fi

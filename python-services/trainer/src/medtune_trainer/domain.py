@@ -262,7 +262,6 @@ class InferenceModel:
     adapter_uri: str = ""
     merged_uri: str = ""
     gguf_uri: str = ""  # a GGUF file run by llama.cpp (Generate only)
-    gguf_uri: str = ""  # a GGUF file run by llama.cpp (Generate only)
     load_in_4bit: bool = True
     max_seq_length: int = 4096
     backend: BackendName = BackendName.AUTO
