@@ -25,6 +25,7 @@ from medtune.trainer.v1 import trainer_pb2 as t
 from conftest import all_events, small_spec, wait_terminal
 
 STEPS = 6
+SEQ = 160  # the shortest row of the test data is 150 tokens; the processes' start, not the steps, is the cost
 RTOL = 1e-4
 
 
@@ -45,8 +46,8 @@ def _run(stub, job_id, spec, timeout_s=600):
 
 @pytest.fixture(scope="module")
 def curves(stub, tiny_model, rows_jsonl):
-    one = _run(stub, "mr-one", small_spec(tiny_model, rows_jsonl, gradient_accumulation_steps=4, max_steps=STEPS, logging_steps=1, gpus=1))
-    two = _run(stub, "mr-two", small_spec(tiny_model, rows_jsonl, gradient_accumulation_steps=2, max_steps=STEPS, logging_steps=1, save_steps=3, gpus=2))
+    one = _run(stub, "mr-one", small_spec(tiny_model, rows_jsonl, gradient_accumulation_steps=4, max_steps=STEPS, logging_steps=1, max_seq_length=SEQ, gpus=1))
+    two = _run(stub, "mr-two", small_spec(tiny_model, rows_jsonl, gradient_accumulation_steps=2, max_steps=STEPS, logging_steps=1, max_seq_length=SEQ, save_steps=3, gpus=2))
     return {"one": one, "two": two, "m1": _metrics(stub, "mr-one"), "m2": _metrics(stub, "mr-two")}
 
 
@@ -70,7 +71,7 @@ def test_two_ranks_follow_the_one_rank_curve_with_the_same_global_batch(curves, 
 
 def test_a_two_rank_checkpoint_resumes_on_one_rank_and_continues_the_curve(curves, stub, tiny_model, rows_jsonl):
     ck3 = stub.ListCheckpoints(t.ListCheckpointsRequest(job_id="mr-two"), timeout=10).checkpoints[0]
-    spec = small_spec(tiny_model, rows_jsonl, gradient_accumulation_steps=4, max_steps=STEPS, logging_steps=1, gpus=1)
+    spec = small_spec(tiny_model, rows_jsonl, gradient_accumulation_steps=4, max_steps=STEPS, logging_steps=1, max_seq_length=SEQ, gpus=1)
     spec.resume_from_checkpoint = ck3.uri
     _run(stub, "mr-resume", spec)
     resumed = _metrics(stub, "mr-resume")

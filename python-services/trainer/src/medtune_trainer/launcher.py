@@ -33,10 +33,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 from . import domain as d
-from .codec import from_jsonable, to_jsonable
+from .codec import _PAYLOADS, from_jsonable, to_jsonable  # payload classes by name, as events.jsonl
 
 log = logging.getLogger(__name__)
-_PAYLOADS = {cls.__name__: cls for cls in (d.StateChanged, d.Progress, d.MetricsLogged, d.CheckpointSaved, d.ArtifactReady, d.BackendSelected, d.Notice, d.ExecutionPlan)}
 LOG_TAIL_BYTES = 4000
 
 
