@@ -8,6 +8,7 @@
  *     the gateway's server-side downsampled history (the page as users get it) against the same
  *     page drawing every raw point (`?points=raw`, fetched in windows the tracking service returns
  *     whole), alternating, BENCH_RENDERS times each. Target < 1 s.
+ *     Also the runs table with BENCH_RUNS (1,200) runs: first page and next page.
  *  2. The gateway's added latency: an open-loop load at BENCH_RATE/s (default 200) for
  *     BENCH_SECONDS of (a) GetRun and GetMetricHistory (500 points of a 1,000-point run) straight
  *     over gRPC and (b) the same through the gateway's HTTP API, latency from each request's
@@ -31,6 +32,7 @@ const RENDERS = Number(env['BENCH_RENDERS'] ?? 5);
 const RATE = Number(env['BENCH_RATE'] ?? 200);
 const SECONDS = Number(env['BENCH_SECONDS'] ?? 10);
 const LATENCY_POINTS = Number(env['BENCH_LATENCY_POINTS'] ?? 1_000);
+const RUNS = Number(env['BENCH_RUNS'] ?? 1_200);
 const ns = randomId('bw');
 
 const stats = (xs: number[]) => {
@@ -149,12 +151,48 @@ try {
     raw.push(b.ms);
     drawn = { down: a.points, raw: b.points };
   }
+  // The runs table with RUNS training runs: first page, and the next page (server-side paging).
+  const tRuns = performance.now();
+  for (let i = 0; i < RUNS; i += 20) {
+    await Promise.all(
+      Array.from({ length: Math.min(20, RUNS - i) }, (_, j) =>
+        client.unary(
+          'createRun',
+          tracking.CreateRunRequest.fromPartial({
+            runId: `bench-web-run-${ns}-${i + j}`,
+            experiment: `bench-web-${ns}`,
+            name: `run ${i + j}`,
+            kind: tracking.RunKind.RUN_KIND_TRAINING,
+            params: { base_model: 'tiny-qwen2', backend: 'hf', learning_rate: String(1e-4 * (1 + ((i + j) % 10))) },
+            status: tracking.RunStatus.RUN_STATUS_FINISHED,
+          }),
+        ),
+      ),
+    );
+  }
+  console.log(`created ${RUNS.toLocaleString('en')} runs in ${Math.round(performance.now() - tRuns)} ms`);
+  const tableFirst: number[] = [];
+  const tableNext: number[] = [];
+  for (let i = 0; i < RENDERS; i++) {
+    const page = await browser.context.newPage();
+    await page.goto(`${base}/?experiment=bench-web-${ns}`, { waitUntil: 'commit' });
+    await page.waitForFunction(() => document.querySelectorAll('#runs-table tr[data-run]').length === 50, undefined, { timeout: 60_000, polling: 'raf' });
+    tableFirst.push(await page.evaluate(() => performance.now()));
+    const firstId = await page.locator('#runs-table tr[data-run]').first().getAttribute('data-run');
+    const t0 = await page.evaluate(() => performance.now());
+    await page.click('text=Next →');
+    await page.waitForFunction((id) => document.querySelector('#runs-table tr[data-run]')?.getAttribute('data-run') !== id, firstId, { timeout: 60_000, polling: 'raf' });
+    tableNext.push((await page.evaluate(() => performance.now())) - t0);
+    await page.close();
+  }
+  const table = { first: stats(tableFirst), next: stats(tableNext) };
   await browser.close();
   if (drawn.raw !== POINTS) throw new Error(`the raw page drew ${drawn.raw} points, expected ${POINTS}`);
   const fr = { downsampled: stats(down), raw: stats(raw) };
   console.log(`\nfirst render of the run page, ${POINTS.toLocaleString('en')} loss points, ${RENDERS} loads each (ms from navigation start):`);
   console.log(`  downsampled by the server (${drawn.down} points drawn): min ${r2(fr.downsampled.min)}  median ${r2(fr.downsampled.median)}  max ${r2(fr.downsampled.max)}   target < 1000`);
   console.log(`  raw baseline (${drawn.raw} points drawn):              min ${r2(fr.raw.min)}  median ${r2(fr.raw.median)}  max ${r2(fr.raw.max)}`);
+  console.log(`runs table, ${RUNS.toLocaleString('en')} runs in the experiment, 50 a page: first page min ${r2(table.first.min)}  median ${r2(table.first.median)}  max ${r2(table.first.max)} ms from navigation; next page min ${r2(table.next.min)}  median ${r2(table.next.median)}  max ${r2(table.next.max)} ms`);
 
   // 2. The gateway's added latency, on a run of LATENCY_POINTS points: the tracking service reads
   // every stored point of a history call, and 200 calls/s over 100,000 points would measure
@@ -188,7 +226,7 @@ try {
     console.log(`  ${call.padEnd(8)} added p99 per round: ${added.join(' / ')} ms   target <= 5`);
   }
   client.close();
-  console.log(`\n${JSON.stringify({ points: POINTS, latencyPoints: LATENCY_POINTS, rate: RATE, firstRenderMs: fr, latency: lat })}`);
+  console.log(`\n${JSON.stringify({ points: POINTS, latencyPoints: LATENCY_POINTS, rate: RATE, firstRenderMs: fr, runsTable: table, latency: lat })}`);
 } finally {
   for (const p of procs.reverse()) await p.stop().catch(() => undefined);
 }
