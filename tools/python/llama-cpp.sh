@@ -10,8 +10,12 @@
 # Installs cmake with apt-get when it is missing.
 #
 # Usage: tools/python/llama-cpp.sh [venv]   (default python-services/.venv; setup.sh calls it)
+#        tools/python/llama-cpp.sh --sdist [venv]   only fetch the verified sdist into the cache and
+#        print its path (setup.sh takes llama.cpp's GGUF converter from it: one download, one pin)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+sdist_only=0
+if [ "${1:-}" = --sdist ]; then sdist_only=1; shift; fi
 venv="${1:-$root/python-services/.venv}"
 say() { printf 'llama-cpp: %s\n' "$*"; }
 
@@ -32,6 +36,23 @@ cpu="$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || uname -m)"
 key="$(printf '%s\n' "$llama_sha256" "${cmake_flags[*]}" "$(c++ --version 2>/dev/null | head -1)" "$cpu" | sha256sum | cut -c1-16)"
 built="$cache/llama.cpp/0.3.36-$key"
 
+# The pinned sdist in the cache, downloaded once and sha256-checked on every use.
+sdist_dir="$cache/sdist"
+fetch_sdist() {
+  mkdir -p "$sdist_dir"
+  if [ ! -f "$sdist_dir/$llama_sdist" ] || [ "$(sha256sum "$sdist_dir/$llama_sdist" | cut -d' ' -f1)" != "$llama_sha256" ]; then
+    say "downloading the $llama_pkg sdist from PyPI" >&2
+    "$venv/bin/python" -m pip --disable-pip-version-check download -q --no-deps --no-binary=:all: "$llama_pkg" -d "$sdist_dir" >&2
+  fi
+  local got
+  got="$(sha256sum "$sdist_dir/$llama_sdist" | cut -d' ' -f1)"
+  if [ "$got" != "$llama_sha256" ]; then
+    echo "llama-cpp: $llama_sdist sha256 is $got, expected $llama_sha256; refusing to use it" >&2
+    exit 1
+  fi
+}
+if ((sdist_only)); then fetch_sdist; echo "$sdist_dir/$llama_sdist"; exit 0; fi
+
 site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 pkg="$site/llama_cpp"
 if [ -f "$pkg/.medtune-build" ] && [ "$(cat "$pkg/.medtune-build")" = "$key" ] && [ -f "$built/lib/libllama.so" ]; then
@@ -46,17 +67,7 @@ if [ ! -f "$built/lib/libllama.so" ]; then
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends cmake >&2 \
       || { "${sudo[@]}" apt-get update >&2 && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends cmake >&2; }
   fi
-  sdist_dir="$cache/sdist"
-  mkdir -p "$sdist_dir"
-  if [ ! -f "$sdist_dir/$llama_sdist" ] || [ "$(sha256sum "$sdist_dir/$llama_sdist" | cut -d' ' -f1)" != "$llama_sha256" ]; then
-    say "downloading the $llama_pkg sdist from PyPI"
-    "$venv/bin/python" -m pip --disable-pip-version-check download -q --no-deps --no-binary=:all: "$llama_pkg" -d "$sdist_dir"
-  fi
-  got="$(sha256sum "$sdist_dir/$llama_sdist" | cut -d' ' -f1)"
-  if [ "$got" != "$llama_sha256" ]; then
-    echo "llama-cpp: $llama_sdist sha256 is $got, expected $llama_sha256; refusing to use it" >&2
-    exit 1
-  fi
+  fetch_sdist
   tmp="$(mktemp -d)"
   trap 'rm -rf "$tmp"' EXIT
   tar xzf "$sdist_dir/$llama_sdist" -C "$tmp"

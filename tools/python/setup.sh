@@ -19,9 +19,8 @@ py_bin="${MEDTUNE_PYTHON_BIN:-python3.11}"
 
 # llama.cpp's converter, as shipped inside this registry package. Bump the ".2" to re-extract.
 converter_layout=2
-llama_pkg="llama-cpp-python==0.3.36"
-llama_sdist="llama_cpp_python-0.3.36.tar.gz"
-llama_sha256="832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e"
+# The sdist, its pin and sha256 live in llama-cpp.sh (one download serves the converter and the runtime).
+llama_sha256="$(sed -n 's/^llama_sha256="\(.*\)"$/\1/p' "$root/tools/python/llama-cpp.sh")"
 
 want_hash="$(cat "$svc/requirements.txt" "$svc/requirements.lock.txt" "$0" "$root/tools/python/llama-cpp.sh" | sha256sum | cut -d' ' -f1)"
 stamp="$venv/.medtune-requirements.sha256"
@@ -52,15 +51,11 @@ share="$venv/share/llama.cpp"
 if [ ! -f "$share/.sha256" ] || [ "$(cat "$share/.sha256")" != "$llama_sha256.$converter_layout" ]; then
   tmp="$(mktemp -d)"
   trap 'rm -rf "$tmp"' EXIT
-  echo "setup: fetching llama.cpp's GGUF converter from the $llama_pkg sdist"
-  "${pip[@]}" download -q --no-deps --no-binary=:all: "$llama_pkg" -d "$tmp"
-  got="$(sha256sum "$tmp/$llama_sdist" | cut -d' ' -f1)"
-  if [ "$got" != "$llama_sha256" ]; then
-    echo "setup: $llama_sdist sha256 is $got, expected $llama_sha256; refusing to use it" >&2
-    exit 1
-  fi
+  echo "setup: taking llama.cpp's GGUF converter from the pinned llama-cpp-python sdist"
+  sdist="$("$root/tools/python/llama-cpp.sh" --sdist "$venv")"
+  llama_sdist="$(basename "$sdist")"
   rm -rf "$share" && mkdir -p "$share"
-  tar xzf "$tmp/$llama_sdist" -C "$tmp" \
+  tar xzf "$sdist" -C "$tmp" \
     "${llama_sdist%.tar.gz}/vendor/llama.cpp/convert_hf_to_gguf.py" \
     "${llama_sdist%.tar.gz}/vendor/llama.cpp/conversion" \
     "${llama_sdist%.tar.gz}/vendor/llama.cpp/gguf-py" \
