@@ -3,7 +3,7 @@
  * store keeps; the contract messages (registry.v1) are built from them in convert.ts.
  */
 import { common, registry } from '@medtune/contracts';
-import { InvalidArgumentError, type PendingEvent as OutboxEvent } from '@medtune/kit';
+import { InvalidArgumentError, MODEL_NAME, type PendingEvent as OutboxEvent } from '@medtune/kit';
 
 /** An event written in the same document update as the state change it announces (the kit's outbox). */
 export interface PendingEvent extends OutboxEvent {
@@ -54,7 +54,6 @@ export interface AliasChangeRecord {
   time: Date;
 }
 
-const MODEL_NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/;
 const ALIAS_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -136,7 +135,7 @@ export function resolvePolicy(p: registry.PromotionPolicy | undefined, field = '
   const minDelta = p?.minDelta ?? 0;
   if (!Number.isFinite(minDelta) || minDelta < 0) throw new InvalidArgumentError(`${field}.min_delta`, `must be >= 0 (got ${minDelta})`);
   const evalSet = p?.evalSet || 'seed-question';
-  if (!/^[a-z0-9][a-z0-9._-]{0,99}$/.test(evalSet)) throw new InvalidArgumentError(`${field}.eval_set`, `not a valid set name: ${JSON.stringify(evalSet)}`);
+  if (!MODEL_NAME.test(evalSet)) throw new InvalidArgumentError(`${field}.eval_set`, `not a valid set name: ${JSON.stringify(evalSet)}`);
   // The paired test's level (the evaluation service applies it; 1 turns the test off). Kept unset
   // when not given, so the evaluation service's default applies.
   const significance = p?.significance;
