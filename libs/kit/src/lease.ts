@@ -342,14 +342,16 @@ export class Lease {
     this.revision = rev;
     this.validUntil = started + this.ttlMs - this.margin();
     this.seen = undefined;
+    // Held from here on (isHeld is true): tell the listeners now, not after the next await, so no
+    // one sees the lease held before its onAcquired callbacks ran.
+    this.log?.info({ owner: this.owner, token: rev }, 'lease acquired');
+    for (const fn of this.acquiredListeners) safely(() => fn(rev), this.log);
+    for (const w of this.waiters.splice(0)) w();
     try {
       this.revision = await this.kv.update(this.name, this.record(rev), rev);
     } catch {
       // Harmless: the record says token 0 until the next renewal; the token we use is rev.
     }
-    this.log?.info({ owner: this.owner, token: rev }, 'lease acquired');
-    for (const fn of this.acquiredListeners) safely(() => fn(rev), this.log);
-    for (const w of this.waiters.splice(0)) w();
   }
 
   private async renew(): Promise<void> {
