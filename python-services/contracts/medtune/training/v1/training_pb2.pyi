@@ -103,7 +103,7 @@ class StateTransition(_message.Message):
     def __init__(self, state: _Optional[_Union[JobState, str]] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("job_id", "idempotency_key", "display_name", "state", "history", "dataset_digest", "base_model", "hyperparameters", "lora", "backend", "backend_used", "priority", "exports", "experiment", "tracking_run_id", "register_as", "tags", "worker_id", "attempt", "max_retries", "progress", "latest_metrics", "artifacts", "failure", "last_sequence", "create_time", "update_time", "min_gpu_memory_bytes", "template_name", "execution_plan", "waiting_reason")
+    __slots__ = ("job_id", "idempotency_key", "display_name", "state", "history", "dataset_digest", "base_model", "hyperparameters", "lora", "backend", "backend_used", "priority", "exports", "experiment", "tracking_run_id", "register_as", "tags", "worker_id", "attempt", "max_retries", "progress", "latest_metrics", "artifacts", "failure", "last_sequence", "create_time", "update_time", "min_gpu_memory_bytes", "template_name", "execution_plan", "waiting_reason", "creator")
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -149,6 +149,7 @@ class Job(_message.Message):
     TEMPLATE_NAME_FIELD_NUMBER: _ClassVar[int]
     EXECUTION_PLAN_FIELD_NUMBER: _ClassVar[int]
     WAITING_REASON_FIELD_NUMBER: _ClassVar[int]
+    CREATOR_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     idempotency_key: str
     display_name: str
@@ -180,7 +181,8 @@ class Job(_message.Message):
     template_name: str
     execution_plan: _trainer_pb2.ExecutionPlan
     waiting_reason: str
-    def __init__(self, job_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., display_name: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., history: _Optional[_Iterable[_Union[StateTransition, _Mapping]]] = ..., dataset_digest: _Optional[str] = ..., base_model: _Optional[str] = ..., hyperparameters: _Optional[_Union[_common_pb2.Hyperparameters, _Mapping]] = ..., lora: _Optional[_Union[_common_pb2.LoraConfig, _Mapping]] = ..., backend: _Optional[_Union[_common_pb2.Backend, str]] = ..., backend_used: _Optional[_Union[_common_pb2.Backend, str]] = ..., priority: _Optional[int] = ..., exports: _Optional[_Union[_common_pb2.ExportOptions, _Mapping]] = ..., experiment: _Optional[str] = ..., tracking_run_id: _Optional[str] = ..., register_as: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., worker_id: _Optional[str] = ..., attempt: _Optional[int] = ..., max_retries: _Optional[int] = ..., progress: _Optional[_Union[_trainer_pb2.Progress, _Mapping]] = ..., latest_metrics: _Optional[_Mapping[str, float]] = ..., artifacts: _Optional[_Iterable[_Union[_common_pb2.Artifact, _Mapping]]] = ..., failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., last_sequence: _Optional[int] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., min_gpu_memory_bytes: _Optional[int] = ..., template_name: _Optional[str] = ..., execution_plan: _Optional[_Union[_trainer_pb2.ExecutionPlan, _Mapping]] = ..., waiting_reason: _Optional[str] = ...) -> None: ...
+    creator: str
+    def __init__(self, job_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., display_name: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., history: _Optional[_Iterable[_Union[StateTransition, _Mapping]]] = ..., dataset_digest: _Optional[str] = ..., base_model: _Optional[str] = ..., hyperparameters: _Optional[_Union[_common_pb2.Hyperparameters, _Mapping]] = ..., lora: _Optional[_Union[_common_pb2.LoraConfig, _Mapping]] = ..., backend: _Optional[_Union[_common_pb2.Backend, str]] = ..., backend_used: _Optional[_Union[_common_pb2.Backend, str]] = ..., priority: _Optional[int] = ..., exports: _Optional[_Union[_common_pb2.ExportOptions, _Mapping]] = ..., experiment: _Optional[str] = ..., tracking_run_id: _Optional[str] = ..., register_as: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., worker_id: _Optional[str] = ..., attempt: _Optional[int] = ..., max_retries: _Optional[int] = ..., progress: _Optional[_Union[_trainer_pb2.Progress, _Mapping]] = ..., latest_metrics: _Optional[_Mapping[str, float]] = ..., artifacts: _Optional[_Iterable[_Union[_common_pb2.Artifact, _Mapping]]] = ..., failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., last_sequence: _Optional[int] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., min_gpu_memory_bytes: _Optional[int] = ..., template_name: _Optional[str] = ..., execution_plan: _Optional[_Union[_trainer_pb2.ExecutionPlan, _Mapping]] = ..., waiting_reason: _Optional[str] = ..., creator: _Optional[str] = ...) -> None: ...
 
 class GetJobRequest(_message.Message):
     __slots__ = ("job_id",)

@@ -104,7 +104,8 @@ class TrainingServiceServicer(object):
     def CancelJob(self, request, context):
         """Cancels a job in any state: a queued job ends CANCELLED at once; a running one goes
         CANCEL_REQUESTED, checkpoints and ends CANCELLED. Idempotent; a finished job is returned as is.
-        Errors: NOT_FOUND.
+        A user may cancel only the jobs it created (Job.creator); an operator or a service, any.
+        Errors: NOT_FOUND, PERMISSION_DENIED (a user cancelling another's job; nothing changes).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

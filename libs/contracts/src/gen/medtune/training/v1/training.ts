@@ -343,6 +343,12 @@ export interface Job {
    * Ray cluster (submission medtune-job-...-a1)"; empty when nothing is known or it is not waiting.
    */
   waitingReason: string;
+  /**
+   * Who created it: the subject of the caller's signed token (e.g. "alice"), "shared-token" for
+   * a caller holding the one shared token, empty when the service runs without access control.
+   * A user may cancel only the jobs it created; an operator (or a service) any.
+   */
+  creator: string;
 }
 
 export interface Job_TagsEntry {
@@ -1237,6 +1243,7 @@ function createBaseJob(): Job {
     templateName: "",
     executionPlan: undefined,
     waitingReason: "",
+    creator: "",
   };
 }
 
@@ -1334,6 +1341,9 @@ export const Job: MessageFns<Job> = {
     }
     if (message.waitingReason !== "") {
       writer.uint32(250).string(message.waitingReason);
+    }
+    if (message.creator !== "") {
+      writer.uint32(258).string(message.creator);
     }
     return writer;
   },
@@ -1605,6 +1615,14 @@ export const Job: MessageFns<Job> = {
             message.waitingReason = reader.string();
             continue;
           }
+          case 32: {
+            if (tag !== 258) {
+              break;
+            }
+
+            message.creator = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1761,6 +1779,7 @@ export const Job: MessageFns<Job> = {
         : isSet(object.waiting_reason)
         ? globalThis.String(object.waiting_reason)
         : "",
+      creator: isSet(object.creator) ? globalThis.String(object.creator) : "",
     };
   },
 
@@ -1871,6 +1890,9 @@ export const Job: MessageFns<Job> = {
     if (message.waitingReason !== "") {
       obj.waitingReason = message.waitingReason;
     }
+    if (message.creator !== "") {
+      obj.creator = message.creator;
+    }
     return obj;
   },
 
@@ -1938,6 +1960,7 @@ export const Job: MessageFns<Job> = {
       ? ExecutionPlan.fromPartial(object.executionPlan)
       : undefined;
     message.waitingReason = object.waitingReason ?? "";
+    message.creator = object.creator ?? "";
     return message;
   },
 };
@@ -4575,7 +4598,8 @@ export const TrainingServiceService = {
   /**
    * Cancels a job in any state: a queued job ends CANCELLED at once; a running one goes
    * CANCEL_REQUESTED, checkpoints and ends CANCELLED. Idempotent; a finished job is returned as is.
-   * Errors: NOT_FOUND.
+   * A user may cancel only the jobs it created (Job.creator); an operator or a service, any.
+   * Errors: NOT_FOUND, PERMISSION_DENIED (a user cancelling another's job; nothing changes).
    */
   cancelJob: {
     path: "/medtune.training.v1.TrainingService/CancelJob" as const,
@@ -4644,7 +4668,8 @@ export interface TrainingServiceServer extends UntypedServiceImplementation {
   /**
    * Cancels a job in any state: a queued job ends CANCELLED at once; a running one goes
    * CANCEL_REQUESTED, checkpoints and ends CANCELLED. Idempotent; a finished job is returned as is.
-   * Errors: NOT_FOUND.
+   * A user may cancel only the jobs it created (Job.creator); an operator or a service, any.
+   * Errors: NOT_FOUND, PERMISSION_DENIED (a user cancelling another's job; nothing changes).
    */
   cancelJob: handleUnaryCall<CancelJobRequest, CancelJobResponse>;
   /**
@@ -4721,7 +4746,8 @@ export interface TrainingServiceClient extends Client {
   /**
    * Cancels a job in any state: a queued job ends CANCELLED at once; a running one goes
    * CANCEL_REQUESTED, checkpoints and ends CANCELLED. Idempotent; a finished job is returned as is.
-   * Errors: NOT_FOUND.
+   * A user may cancel only the jobs it created (Job.creator); an operator or a service, any.
+   * Errors: NOT_FOUND, PERMISSION_DENIED (a user cancelling another's job; nothing changes).
    */
   cancelJob(
     request: CancelJobRequest,
