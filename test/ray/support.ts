@@ -74,10 +74,10 @@ export async function startRay(dir: string, workers: number, gpus: number, env: 
     },
     job: (sid) => getJson(`/api/jobs/${encodeURIComponent(sid)}`),
     nodeIndex: async (nodeId) => {
-      type Node = { raylet?: { nodeId?: string; resourcesTotal?: Record<string, number> } };
-      const nodes = (await getJson<{ data: { summary: Node[] } }>('/nodes?view=summary'))?.data.summary ?? [];
-      const node = nodes.find((n) => n.raylet?.nodeId === nodeId);
-      const key = Object.keys(node?.raylet?.resourcesTotal ?? {}).find((r) => /^medtune_node_\d+$/.test(r));
+      type Node = { node_id?: string; resources_total?: Record<string, number> };
+      const nodes = (await getJson<{ data: { result: { result: Node[] } } }>('/api/v0/nodes?limit=10000&detail=1'))?.data.result.result ?? [];
+      const node = nodes.find((n) => n.node_id === nodeId);
+      const key = Object.keys(node?.resources_total ?? {}).find((r) => /^medtune_node_\d+$/.test(r));
       return key ? Number(key.slice('medtune_node_'.length)) : undefined;
     },
   };

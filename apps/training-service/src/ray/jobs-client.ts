@@ -1,13 +1,13 @@
 /**
  * The Ray Jobs REST API (the dashboard's /api/jobs/), as {@link RayJobsApi}: submit, status,
- * list, stop, logs. Plain HTTP with a deadline per call; a connection failure or a 5xx is an
+ * list, stop, logs, and the node list (each node's total resources). Plain HTTP with a deadline per call; a connection failure or a 5xx is an
  * UnavailableError (the scheduler retries with backoff), a 4xx other than "exists" / "not found"
  * is an error with Ray's text.
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { InternalError, UnavailableError } from '@medtune/kit';
-import type { RayJobInfo, RayJobStatus, RayJobsApi, RaySubmission } from '../core/executors/ray';
+import type { RayJobInfo, RayJobStatus, RayJobsApi, RayNodeInfo, RaySubmission } from '../core/executors/ray';
 
 /** Options of {@link rayJobsClient}. */
 export interface RayJobsClientOptions {
@@ -130,6 +130,15 @@ export function rayJobsClient(opts: RayJobsClientOptions): RayJobsApi {
       const res = await call('GET', `/api/jobs/${encodeURIComponent(submissionId)}/logs`);
       if (res.status !== 200) throw new InternalError(`Ray answered ${res.status} for the logs of ${submissionId}: ${res.text.slice(0, 300)}`);
       return json<{ logs?: string }>(res.text, 'logs').logs ?? '';
+    },
+    async nodes(): Promise<RayNodeInfo[]> {
+      // Ray's State API (what `ray list nodes` reads): each node's state and total resources under
+      // their own names (the dashboard's /nodes view camel-cases custom resource names).
+      const res = await call('GET', '/api/v0/nodes?limit=10000&detail=1');
+      if (res.status !== 200) throw new UnavailableError(`the Ray dashboard at ${base} answered ${res.status} to the node list: ${res.text.slice(0, 200)}`);
+      type Raw = { node_id?: string; state?: string; resources_total?: Record<string, number> };
+      const raw = json<{ data?: { result?: { result?: Raw[] } } }>(res.text, 'the node list').data?.result?.result ?? [];
+      return raw.map((n) => ({ nodeId: n.node_id ?? '', alive: n.state === 'ALIVE', resources: n.resources_total ?? {} }));
     },
     async version(): Promise<string> {
       const res = await call('GET', '/api/version');

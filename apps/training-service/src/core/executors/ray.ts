@@ -10,8 +10,11 @@
  *   submit finds the first one and never starts a second copy), and the start is answered
  *   RESOURCE_EXHAUSTED while Ray has not started it: the job stays QUEUED (or RECOVERING) with the
  *   reason ("waiting for 1 GPU on the Ray cluster (submission ...)") in `Job.waiting_reason` and
- *   a notice event. A submission pending for longer than `unsatisfiableAfterMs` is stopped and the
- *   job fails with FAILED_PRECONDITION (Ray itself would leave it pending forever).
+ *   a notice event. A pending submission is compared with the TOTAL resources of every alive node
+ *   (Ray's node list): while some node could ever run it, it waits for free resources as long as
+ *   it takes; once no node could, for longer than `unsatisfiableAfterMs` (counted from when that
+ *   was first seen, so an autoscaler has that long to add a node), it is stopped and the job fails
+ *   with FAILED_PRECONDITION (Ray itself would leave it pending forever).
  * - **trainer slots**: once Ray runs the entrypoint, the trainer registers with the worker
  *   registry under the submission id and heartbeats like any worker. The scheduler then places the
  *   job on that slot (it offers exactly the job's GPUs, so placement prefers it) and sends the
@@ -67,6 +70,13 @@ export interface RaySubmission {
   readonly resources: Readonly<Record<string, number>>;
 }
 
+/** One node of the Ray cluster: its total (not free) resources, as Ray counts them (memory in bytes). */
+export interface RayNodeInfo {
+  readonly nodeId: string;
+  readonly alive: boolean;
+  readonly resources: Readonly<Record<string, number>>;
+}
+
 /**
  * The Ray Jobs API as the executor uses it (the adapter is ray/jobs-client.ts). Errors: an
  * {@link UnavailableError} when the cluster cannot be reached; others as Ray answered them.
@@ -81,6 +91,8 @@ export interface RayJobsApi {
   stop(submissionId: string): Promise<boolean>;
   /** The driver log (the entrypoint's stdout and stderr). */
   logs(submissionId: string): Promise<string>;
+  /** The cluster's nodes with their total resources (the dashboard's node list). */
+  nodes(): Promise<RayNodeInfo[]>;
   /** Ray's version: a reachability check. */
   version(): Promise<string>;
 }
@@ -95,7 +107,7 @@ export interface RaySettings {
   readonly prefix: string;
   /** Submissions waiting for Ray resources at once (the rest wait in our queue, in order). */
   readonly maxPending: number;
-  /** A submission Ray keeps pending this long is stopped and its job fails (FAILED_PRECONDITION). */
+  /** A submission that no alive node could ever fit for this long is stopped and its job fails (FAILED_PRECONDITION). */
   readonly unsatisfiableAfterMs: number;
   /** CPUs asked for each job's entrypoint. */
   readonly cpusPerJob: number;
@@ -154,6 +166,9 @@ export class RayExecutor implements Executor {
   private readonly pending = new Set<string>();
   private readonly registered = new Map<string, number>();
   private readonly reasons = new Map<string, string>();
+  /** Submission id → when it was first seen that no alive node could ever fit it. */
+  private readonly unfitSince = new Map<string, number>();
+  private nodesSeen: { at: number; nodes: RayNodeInfo[] } | undefined;
 
   constructor(private readonly deps: RayExecutorDeps) {}
 
@@ -206,18 +221,30 @@ export class RayExecutor implements Executor {
       if (!info) throw new UnavailableError(`Ray does not show the submission ${sid} it just accepted`);
     }
     const gpus = Math.max(1, request.spec?.hyperparameters?.gpus ?? 1);
+    if (info.status !== 'PENDING') this.unfitSince.delete(sid);
     switch (info.status) {
       case 'PENDING': {
         this.pending.add(sid);
-        const waited = this.deps.clock().getTime() - info.startTimeMs;
-        if (waited > settings.unsatisfiableAfterMs) {
-          await this.stopQuietly(sid, 'pending for too long');
+        const fit = await this.fitOf(this.submission(sid, request, minMem));
+        if (fit.fits) {
+          this.unfitSince.delete(sid);
+          const reason = `waiting for ${gpusText(gpus)}${this.memoryText(minMem)} on the Ray cluster (submission ${sid})`;
+          await this.note(request.jobId, reason);
+          throw new ResourceExhaustedError(reason);
+        }
+        const now = this.deps.clock().getTime();
+        const since = this.unfitSince.get(sid) ?? now;
+        this.unfitSince.set(sid, since);
+        const limitS = Math.round(settings.unsatisfiableAfterMs / 1000);
+        if (now - since >= settings.unsatisfiableAfterMs) {
+          await this.stopQuietly(sid, 'no node can fit it');
           this.pending.delete(sid);
+          this.unfitSince.delete(sid);
           throw new FailedPreconditionError(
-            `hyperparameters.gpus: no node of the Ray cluster gave ${gpusText(gpus)}${this.memoryText(minMem)} within ${Math.round(settings.unsatisfiableAfterMs / 1000)} s (submission ${sid} stopped)`,
+            `hyperparameters.gpus: no node of the Ray cluster can run a job of ${gpusText(gpus)}${this.memoryText(minMem)} (${fit.why}; waited ${limitS} s for one to join; submission ${sid} stopped)`,
           );
         }
-        const reason = `waiting for ${gpusText(gpus)}${this.memoryText(minMem)} on the Ray cluster (submission ${sid})`;
+        const reason = `waiting for a Ray node that can fit ${gpusText(gpus)}${this.memoryText(minMem)}: ${fit.why} (fails after ${limitS} s unless one joins; submission ${sid})`;
         await this.note(request.jobId, reason);
         throw new ResourceExhaustedError(reason);
       }
@@ -322,6 +349,24 @@ export class RayExecutor implements Executor {
     };
   }
 
+  /**
+   * Whether some alive node's TOTAL resources could ever run the submission, and if not, why (the
+   * largest node's figures). The node list is read at most once a second; when it cannot be read,
+   * the submission counts as fitting (waiting is safe, failing a job on a glitch is not).
+   */
+  private async fitOf(s: RaySubmission): Promise<{ fits: boolean; why: string }> {
+    const now = this.deps.clock().getTime();
+    if (!this.nodesSeen || now - this.nodesSeen.at > 1_000) {
+      try {
+        this.nodesSeen = { at: now, nodes: await this.deps.ray.nodes() };
+      } catch (err) {
+        this.deps.log.warn({ err: (err as Error).message }, 'could not read the Ray node list; the submission keeps waiting');
+        return { fits: true, why: '' };
+      }
+    }
+    return fitsSomeNode(s, this.nodesSeen.nodes);
+  }
+
   private memoryText(minMem: number): string {
     return this.deps.settings.gpuMemoryResource && minMem > 0 ? ` with ${Math.ceil(minMem / GIB)} GiB each` : '';
   }
@@ -345,6 +390,33 @@ export class RayExecutor implements Executor {
       this.deps.log.warn({ err: (err as Error).message, submissionId: sid, why }, 'could not stop the Ray job; the next reconcile retries');
     }
   }
+}
+
+/** The resources a submission asks for, by Ray's names (memory in bytes). */
+export function requestOf(s: RaySubmission): Record<string, number> {
+  const want: Record<string, number> = { ...s.resources };
+  if (s.gpus > 0) want.GPU = s.gpus;
+  if (s.cpus > 0) want.CPU = s.cpus;
+  if (s.memoryBytes) want.memory = s.memoryBytes;
+  return want;
+}
+
+/** Whether some alive node's total resources hold the whole request; else why not (the largest node's figures). */
+export function fitsSomeNode(s: RaySubmission, nodes: readonly RayNodeInfo[]): { fits: boolean; why: string } {
+  const want = requestOf(s);
+  const alive = nodes.filter((n) => n.alive);
+  if (alive.some((n) => Object.entries(want).every(([k, v]) => (n.resources[k] ?? 0) >= v))) return { fits: true, why: '' };
+  if (alive.length === 0) return { fits: false, why: 'the Ray cluster has no alive node' };
+  const short = Object.entries(want)
+    .map(([k, v]) => ({ k, v, most: Math.max(...alive.map((n) => n.resources[k] ?? 0)) }))
+    .filter((x) => x.most < x.v)
+    .map((x) => `${x.k} ${fmt(x.v)} asked, the largest node has ${fmt(x.most)}`);
+  const what = short.length > 0 ? short.join('; ') : 'no single node has all of it';
+  return { fits: false, why: `${what} (${alive.length} alive node${alive.length === 1 ? '' : 's'})` };
+}
+
+function fmt(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(2);
 }
 
 /** Why a Ray job of (job, attempt) is no longer needed; undefined while it is. */
