@@ -1,4 +1,4 @@
-/** medtune train create | watch | cancel | list | show */
+/** medtune train create | watch | cancel | list | show | logs */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { common, training } from '@medtune/contracts';
@@ -7,6 +7,7 @@ import type { CliContext } from '../context';
 import { CliError, EXIT, usage } from '../exit';
 import { followJob } from '../follow';
 import { failureHint, failureText, jobDetails, jobsTable, jobStateName } from '../format/views';
+import { trainLogsCommand } from './train-logs';
 
 const BACKENDS: Record<string, common.Backend> = { auto: common.Backend.BACKEND_AUTO, unsloth: common.Backend.BACKEND_UNSLOTH, hf: common.Backend.BACKEND_HF };
 
@@ -132,4 +133,5 @@ export const trainCommands: CommandSpec<CliContext>[] = [
       ctx.out.result(training.GetJobResponse.toJSON(res), () => jobDetails(res.job!));
     },
   },
+  trainLogsCommand,
 ];

@@ -82,6 +82,7 @@ export function jobDetails(j: training.Job): string {
   const fields: [string, string | undefined][] = [
     ['job', j.jobId],
     ['state', jobStateName(j.state) + (j.failure ? ` — ${failureText(j.failure)}` : '')],
+    ['waiting', j.waitingReason || undefined],
     ['name', j.displayName || undefined],
     ['dataset', j.datasetDigest],
     ['base model', j.baseModel],
