@@ -82,7 +82,7 @@ def run_worker(a, spec_pb_builder, tmp: Path) -> dict:
             t0 = time.time()
             stub.StartJob(t.StartJobRequest(job_id="bench", spec=spec_pb_builder(), attempt=1), timeout=3600)
             points, peak, state, failure = [], 0.0, None, None
-            peak_reserved, step_tps, plan = 0.0, [], None
+            peak_reserved, step_tps, plan, losses = 0.0, [], None, []
             for r in stub.WatchJob(t.WatchJobRequest(job_id="bench"), timeout=7200):
                 ev = r.event
                 kind = ev.WhichOneof("payload")
@@ -93,6 +93,8 @@ def run_worker(a, spec_pb_builder, tmp: Path) -> dict:
                     peak_reserved = max(peak_reserved, v.get("peak_gpu_memory_reserved_bytes", 0.0))
                     if ev.metrics.step > a.warmup:
                         step_tps.append(v["tokens_per_second"])
+                    if "loss" in v:
+                        losses.append((ev.metrics.step, v["loss"]))
                 elif kind == "execution_plan":
                     p = ev.execution_plan
                     plan = {"micro_batch_size": p.micro_batch_size, "gradient_accumulation_steps": p.gradient_accumulation_steps, "gpus": p.gpus,
@@ -112,6 +114,7 @@ def run_worker(a, spec_pb_builder, tmp: Path) -> dict:
         "tokens_per_second": tps, "peak_gpu_memory_bytes": peak, "peak_gpu_memory_reserved_bytes": peak_reserved,
         "step_tokens_per_second": spread(step_tps), "measured_steps": len(step_tps),
         "step_times_s": times, "wall_s": time.time() - t0, "backend_reason": job.backend_reason, "execution_plan": plan,
+        "losses": losses,  # (step, training loss) at each logging step: the plans' curves compared in NOTES.md
     }
 
 
@@ -166,6 +169,33 @@ def run_bare(a, spec, tmp: Path) -> dict:
     }
 
 
+def use_liger(kernels: str) -> None:
+    """Issue 16's experiment: Liger's kernels on top of unsloth, in this process (worker mode runs
+    the worker in-process). unsloth already replaces Qwen2's RMSNorm, RoPE, SwiGLU-with-LoRA and
+    cross-entropy by its own Triton kernels through its decoder-layer, attention, MLP and CausalLM
+    forwards, so Liger's class-level patches of those modules are never reached; the one that can
+    take effect is the fused linear cross-entropy, set on the model instance ("flce"), which
+    replaces unsloth's chunked cross-entropy and keeps unsloth's layers. "swiglu" also swaps each
+    layer's MLP forward for Liger's (dropping unsloth's fused LoRA MLP)."""
+    from medtune_trainer.backends import unsloth as ub
+
+    wanted = set(kernels.split(","))
+    original = ub.UnslothBackend.prepare_training
+
+    def prepare_training(self, spec, notify):
+        tp = original(self, spec, notify)
+        from liger_kernel.transformers import apply_liger_kernel_to_qwen2
+
+        apply_liger_kernel_to_qwen2(
+            rope=False, rms_norm=False, cross_entropy=False, swiglu="swiglu" in wanted,
+            fused_linear_cross_entropy="flce" in wanted, model=tp.loaded.model.get_base_model(),
+        )
+        print(f"bench: Liger kernels {sorted(wanted)} applied on top of unsloth", flush=True)
+        return tp
+
+    ub.UnslothBackend.prepare_training = prepare_training
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default="14B", choices=["1.5B", "7B", "14B", "32B"])
@@ -184,6 +214,7 @@ def main() -> None:
     ap.add_argument("--plan", default="seed", choices=["seed", "auto"], help="execution plan (seed: the seed's layout exactly)")
     ap.add_argument("--checkpointing", default="unsloth", choices=["unsloth", "true", "false"], help="gradient checkpointing of the seed plan")
     ap.add_argument("--launcher", action="store_true", help="run even one rank through the launcher (torchrun), as N > 1 does")
+    ap.add_argument("--liger", default="", help="comma-separated Liger kernels on top of unsloth (flce, swiglu): issue 16's experiment")
     ap.add_argument("--model-root", type=Path, default=Path(os.environ.get("MEDTUNE_BENCH_MODELS", "/tmp/medtune-models")))
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
@@ -191,6 +222,8 @@ def main() -> None:
         import unsloth  # noqa: F401  (before transformers / trl / peft: it patches them)
     if a.launcher:
         os.environ["MEDTUNE_TRAINER_LAUNCHER"] = "always"
+    if a.liger:
+        use_liger(a.liger)
 
     from random_model import make_random_model
 

@@ -19,11 +19,26 @@ export MEDTUNE_TRAINER_LLAMA_CPP_DIR="$PWD/.wheels/llama.cpp" MEDTUNE_SHARED_DIR
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 UNSLOTH_STUDIO_DISABLED=1 PYTHONUNBUFFERED=1
 export MEDTUNE_BENCH_MODELS="${MEDTUNE_BENCH_MODELS:-/tmp/medtune-models}"
 echo "== env ($(( $(date +%s) - t0 )) s)"; cat "$work/env.txt" 2>/dev/null; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+# Every run's timeout is cut to what is left before CALL_DEADLINE_S (seconds from the call's
+# start; default 570, inside the device tool's 600 s), so the merged JSON is always written.
+deadline="${CALL_DEADLINE_S:-570}"
 for run in "$@"; do
   read -r name secs args <<<"$run"
+  left=$(( deadline - ($(date +%s) - t0) - 5 ))
+  [ "$secs" -le "$left" ] || secs=$left
+  if [ "$secs" -lt 30 ]; then
+    echo "== $name skipped: ${left}s left before the call's deadline"
+    echo '{"error": "skipped: the call deadline was near"}' > "$work/$name.json"
+    continue
+  fi
   echo "== $name (timeout ${secs}s) at $(( $(date +%s) - t0 )) s: $args"
   if [ "$name" = pytest-gpu ]; then
-    (cd python-services/trainer && timeout "$secs" python3 -m pytest -q -rs tests/test_gpu.py) && echo '{"pytest":"passed"}' > "$work/$name.json" || echo '{"pytest":"failed or timed out"}' > "$work/$name.json"
+    (cd python-services/trainer && timeout "$secs" python3 -m pytest -q -rs tests/test_gpu.py $args) && echo '{"pytest":"passed"}' > "$work/$name.json" || echo '{"pytest":"failed or timed out"}' > "$work/$name.json"
+    continue
+  fi
+  if [[ "$name" == gen* ]]; then
+    # shellcheck disable=SC2086
+    timeout "$secs" python3 bench/gpu/bench_generate.py $args --out "$work/$name.json" || [ -f "$work/$name.json" ] || echo "{\"error\": \"timed out or crashed after ${secs}s\"}" > "$work/$name.json"
     continue
   fi
   # shellcheck disable=SC2086
@@ -37,6 +52,6 @@ res["env"] = (work / "env.txt").read_text() if (work / "env.txt").exists() else 
 pathlib.Path(sys.argv[2]).write_text(json.dumps(res, indent=1))
 for k, v in res.items():
     if isinstance(v, dict):
-        print(k, {x: v.get(x) for x in ("tokens_per_second", "peak_gpu_memory_gib", "error", "wall_s", "model_write_s")})
+        print(k, {x: v.get(x) for x in ("tokens_per_second", "step_tokens_per_second", "peak_gpu_memory_gib", "peak_gpu_memory_reserved_gib", "error", "wall_s", "model_write_s", "speedup", "greedy_identical", "pytest") if x in v})
 PY
 echo "== done in $(( $(date +%s) - t0 )) s"

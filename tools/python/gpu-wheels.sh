@@ -21,6 +21,11 @@ echo "gpu-wheels: downloading ${#specs[@]} wheels for cp312 manylinux x86_64 int
   --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform manylinux1_x86_64 \
   -d "$out/wheels" "${specs[@]}"
 
+# bench/gpu only (issue 16's kernel experiments; the trainer does not import it): Liger's Triton
+# kernels, pure Python (about 0.9 MiB).
+"$venv_py" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+  -d "$out/wheels" liger-kernel==0.8.5
+
 # Rewrites a wheel without the members a predicate drops (RECORD updated to match).
 "$venv_py" - "$out/wheels" <<'PY'
 import os, re, sys, zipfile
