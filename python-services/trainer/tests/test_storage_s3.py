@@ -102,3 +102,101 @@ def _dir(tmp: Path) -> Path:
     src.mkdir(exist_ok=True)
     (src / "f").write_text("x")
     return src
+
+
+# -- the worker with an s3:// artifact root (one job, then its resume on "another node") ----------
+
+
+def _wait_step(stub, job_id, step, timeout_s=180):
+    import time
+
+    from medtune.trainer.v1 import trainer_pb2 as t
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if stub.GetJob(t.GetJobRequest(job_id=job_id), timeout=10).job.progress.step >= step:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{job_id} did not reach step {step}")
+
+
+def test_worker_writes_checkpoints_and_artifacts_to_s3_and_resumes_elsewhere(s3, store, tiny_model, rows_jsonl, tmp_path, monkeypatch):
+    import grpc
+
+    from medtune.common.v1 import common_pb2 as c
+    from medtune.trainer.v1 import trainer_pb2 as t
+    from medtune.trainer.v1 import trainer_pb2_grpc as t_grpc
+    from medtune_trainer.config import WorkerConfig
+    from medtune_trainer.server import build
+
+    from conftest import all_events, small_spec, wait_terminal
+
+    st, bucket = store
+    for k, v in s3.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("MEDTUNE_S3_ROOTS", f"s3://{bucket}/jobs")
+    root = f"s3://{bucket}/jobs"
+
+    def worker(name):
+        w = build("127.0.0.1:0", WorkerConfig(artifact_root=tmp_path / name, worker_id=name, shutdown_grace_s=30))
+        return w, grpc.insecure_channel(f"127.0.0.1:{w.port}")
+
+    # Node A: the job runs, is cancelled after a few steps; its checkpoint is on the bucket.
+    a, ch_a = worker("node-a")
+    try:
+        stub = t_grpc.TrainerServiceStub(ch_a)
+        outside = small_spec(tiny_model, rows_jsonl)
+        outside.artifact_root = f"s3://{bucket}/elsewhere"
+        with pytest.raises(grpc.RpcError) as err:
+            stub.StartJob(t.StartJobRequest(job_id="s3-out", spec=outside, attempt=1), timeout=30)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "spec.artifact_root" in err.value.details()
+
+        spec = small_spec(tiny_model, rows_jsonl, max_steps=200, logging_steps=1)
+        spec.artifact_root = root
+        stub.StartJob(t.StartJobRequest(job_id="s3-job", spec=spec, attempt=1), timeout=60)
+        _wait_step(stub, "s3-job", 3)
+        stub.CancelJob(t.CancelJobRequest(job_id="s3-job", reason="move it"), timeout=10)
+        first = wait_terminal(stub, "s3-job")
+        assert first.state == t.WORKER_JOB_STATE_CANCELLED
+        cks = stub.ListCheckpoints(t.ListCheckpointsRequest(job_id="s3-job"), timeout=10).checkpoints
+        assert cks and cks[-1].uri == f"{root}/s3-job/checkpoints/checkpoint-{cks[-1].step}"
+        ck = cks[-1]
+        events_a = all_events(stub, "s3-job")
+    finally:
+        ch_a.close()
+        a.shutdown(30)
+    # The checkpoint's sha256 is of what the bucket holds (downloaded and re-described).
+    back = st.get_dir(parse_s3_uri(ck.uri), tmp_path / "ck-back")
+    assert artifacts.describe(back, d.ArtifactKind.CHECKPOINT).sha256 == ck.artifact.sha256
+    assert not [o.object_name for o in st._c.list_objects(bucket, prefix="jobs/", recursive=True) if ".tmp-" in o.object_name]
+
+    # Node B (its own disk, nothing of node A's): attempt 2 resumes from the s3:// checkpoint.
+    b, ch_b = worker("node-b")
+    try:
+        stub = t_grpc.TrainerServiceStub(ch_b)
+        spec2 = small_spec(tiny_model, rows_jsonl, max_steps=ck.step + 2, logging_steps=1, exports=c.ExportOptions(adapter=True, merged_16bit=False, gguf=False))
+        spec2.artifact_root = root
+        spec2.resume_from_checkpoint = ck.uri
+        stub.StartJob(t.StartJobRequest(job_id="s3-job", spec=spec2, attempt=2), timeout=60)
+        done = wait_terminal(stub, "s3-job")
+        assert done.state == t.WORKER_JOB_STATE_SUCCEEDED, done.failure
+        events_b = all_events(stub, "s3-job")
+    finally:
+        ch_b.close()
+        b.shutdown(30)
+    steps = [e.metrics.step for e in events_b if e.WhichOneof("payload") == "metrics"]
+    assert steps == [ck.step + 1, ck.step + 2]
+    (adapter,) = [a for a in done.artifacts if a.kind == c.ARTIFACT_KIND_ADAPTER]
+    assert adapter.uri == f"{root}/s3-job/adapter"
+    got = st.get_dir(parse_s3_uri(adapter.uri), tmp_path / "adapter-back")
+    assert artifacts.describe(got, d.ArtifactKind.ADAPTER).sha256 == adapter.sha256
+    assert (got / "adapter_model.safetensors").is_file()
+    # The staged copy is gone from node B's disk; the artifact lives on the bucket only.
+    assert not (tmp_path / "node-b" / "s3-job" / "adapter").exists()
+    # No credential in any file a job wrote (job.json, events, checkpoints...) nor in an event.
+    secret, key_id = s3["AWS_SECRET_ACCESS_KEY"].encode(), s3["AWS_ACCESS_KEY_ID"].encode()
+    for f in [p for p in tmp_path.rglob("*") if p.is_file()]:
+        data = f.read_bytes()
+        assert secret not in data and key_id not in data, f
+    for e in events_a + events_b:
+        assert secret not in e.SerializeToString() and key_id not in e.SerializeToString()

@@ -24,6 +24,7 @@ from .artifacts import path_from_uri
 from .codec import from_jsonable, to_jsonable
 from .errors import AlreadyExists, FailedPrecondition, NotFound, OutOfRange, ResourceExhausted, Unavailable
 from .events import EventLog
+from .storage import is_s3
 from .validate import validate_job_id, validate_spec
 
 log = logging.getLogger(__name__)
@@ -167,7 +168,9 @@ class JobManager:
         return job, True
 
     def _new_attempt(self, existing: Optional[Job], job_id: str, spec: d.JobSpec, key: bytes, attempt: int) -> Job:
-        job_dir = path_from_uri(spec.artifact_root, "spec.artifact_root") / job_id
+        # An s3:// root: the job's files (and its staged artifacts) live under the worker's own root,
+        # its artifacts and checkpoints are uploaded (storage.JobStore).
+        job_dir = self.default_root / job_id if is_s3(spec.artifact_root) else path_from_uri(spec.artifact_root, "spec.artifact_root") / job_id
         job_dir.mkdir(parents=True, exist_ok=True)
         if existing is not None and existing.job_dir == job_dir:
             ev_log = existing.log

@@ -257,12 +257,14 @@ def rank_main(rdir: Path) -> int:
         notify = (lambda level, code, msg: emit(d.Notice(level, code, msg))) if rank == 0 else (lambda *a: None)
         tp, chosen, run_spec = prepare_with_plan(backend, spec, cfg["input_ids"], notify, agree=lambda ok: not reduce(not ok, dist.ReduceOp.MAX))
         emit(chosen)
-        from .artifacts import describe
+        from .runner import fetch_resume, publish_checkpoint
+        from .storage import JobStore
+
+        store = JobStore(spec.artifact_root, cfg["job_id"])
 
         def on_checkpoint(step: int, path: Path) -> None:
             if rank == 0 and path.is_dir():
-                art = describe(path, d.ArtifactKind.CHECKPOINT, {"step": str(step), "ranks": str(world)})
-                emit(d.CheckpointSaved(d.Checkpoint(step, art.uri, art, time.time())))
+                emit(publish_checkpoint(store, step, path, {"ranks": str(world)}))
 
         hooks = RunHooks(
             cancel=watch.cancel,
@@ -274,9 +276,7 @@ def rank_main(rdir: Path) -> int:
             any_rank=any_rank,
             all_ranks_tokens=all_tokens,
         )
-        from .artifacts import path_from_uri
-
-        resume = path_from_uri(spec.resume_from_checkpoint) if spec.resume_from_checkpoint else None
+        resume = fetch_resume(spec, job_dir)  # the worker fetched an s3:// one already: the local copy
         outcome = train(backend, tp, run_spec, cfg["input_ids"], job_dir / "checkpoints", hooks, resume)
         dist.barrier()
         dist.destroy_process_group()

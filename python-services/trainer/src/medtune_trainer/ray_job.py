@@ -15,8 +15,9 @@ It is the ordinary worker (same server, runner and event log) with three differe
 
 Environment (set by the executor; never a secret, since Ray stores a submission's environment):
 MEDTUNE_TRAINER_WORKER_ID, MEDTUNE_TRAINER_REGISTRY_ADDR, MEDTUNE_TRAINER_ONE_JOB,
-MEDTUNE_TRAINER_ONE_JOB_ATTEMPT, MEDTUNE_TRAINER_GPU_COUNT. Credentials (MEDTUNE_TRAINER_AUTH_TOKEN,
-AWS_*) come from the Ray node's own environment.
+MEDTUNE_TRAINER_ONE_JOB_ATTEMPT, MEDTUNE_TRAINER_GPU_COUNT. Credentials (MEDTUNE_TRAINER_AUTH_TOKEN or
+MEDTUNE_TRAINER_TOKEN_FILE, AWS_* / MEDTUNE_S3_*) and TLS settings come from the Ray node's own
+environment, read by WorkerConfig.from_env and storage.ObjectStore exactly as for a registered worker.
 """
 
 from __future__ import annotations
@@ -111,7 +112,9 @@ def main() -> int:
             return job
         return worker.manager.cancel(jid, reason)
 
-    registrar = Registrar(registry, info, on_cancel, cfg.auth_token)
+    # The worker's own config: TLS to the training service (MEDTUNE_TLS_*), its token file or
+    # token, as the registered worker's path uses them (__main__.py).
+    registrar = Registrar(registry, info, on_cancel, cfg.auth_token, config=cfg)
     registrar.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

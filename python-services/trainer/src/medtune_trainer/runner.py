@@ -15,14 +15,15 @@ from typing import Any
 
 from . import domain as d
 from . import merged_export
-from .artifacts import atomic_dir, atomic_file, describe, path_from_uri
+from .artifacts import atomic_dir, atomic_file
 from .backends import selection as backends
 from . import launcher
-from .backends.common import RunHooks, train
+from .backends.common import SAVE_TOTAL_LIMIT, RunHooks, train
 from .plan import is_oom, prepare_with_plan, seed_plan
 from .data import read_local, stream_dataset
 from .errors import FailedPrecondition, InvalidArgument, JobFailure
 from .jobs import Job, Prepared
+from .storage import JobStore, is_s3, local_checkpoint
 from .validate import check_lengths
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,9 @@ class Runner:
                 return self._stopped_early(job)
             if self.before_training is not None:
                 self.before_training()
+            # An s3:// checkpoint (a job resumed on another node) is fetched here, once, before
+            # any rank starts: every rank then finds the local copy.
+            resume = fetch_resume(spec, job.job_dir)
             if launcher.wanted(spec):
                 return launcher.run_job(job, prepared)
             backend = backends.make(prepared.backend)
@@ -117,7 +121,6 @@ class Runner:
                 on_metrics=lambda step, epoch, values: job.emit(d.MetricsLogged(step, epoch, values)),
                 on_checkpoint=lambda step, path: self._checkpoint(job, step, path),
             )
-            resume = path_from_uri(spec.resume_from_checkpoint) if spec.resume_from_checkpoint else None
             try:
                 outcome = train(backend, plan, run_spec, prepared.input_ids, job.job_dir / "checkpoints", hooks, resume)
             except BaseException as e:
@@ -132,7 +135,7 @@ class Runner:
                 plan = backend.prepare_training(spec, notify)
                 job.emit(seed_plan(spec, "auto fell back to the seed's layout after running out of memory"))
                 last = job.checkpoints[-1] if job.checkpoints else None
-                outcome = train(backend, plan, spec, prepared.input_ids, job.job_dir / "checkpoints", hooks, path_from_uri(last.uri) if last else resume)
+                outcome = train(backend, plan, spec, prepared.input_ids, job.job_dir / "checkpoints", hooks, _local_copy(job, last) if last else resume)
             if outcome.status == "interrupted":
                 return d.StateChanged(d.JobState.INTERRUPTED, f"worker shutdown; checkpoint at step {outcome.step}")
             if outcome.status == "cancelled":
@@ -158,11 +161,11 @@ class Runner:
     def _checkpoint(self, job: Job, step: int, path: Path) -> None:
         if not path.is_dir():
             return
-        art = describe(path, d.ArtifactKind.CHECKPOINT, {"step": str(step)})
-        job.emit(d.CheckpointSaved(d.Checkpoint(step, art.uri, art, time.time())))
+        job.emit(publish_checkpoint(JobStore(job.spec.artifact_root, job.job_id), step, path))
 
     def _export(self, job: Job, backend, loaded) -> None:
         spec, ex = job.spec, job.spec.exports
+        store = JobStore(spec.artifact_root, job.job_id)
         scratch = Path(tempfile.mkdtemp(prefix=".export-", dir=job.job_dir))
         try:
             adapter_dir = job.job_dir / "adapter" if ex.adapter else scratch / "adapter"
@@ -170,7 +173,7 @@ class Runner:
                 loaded.model.save_pretrained(str(tmp))
                 loaded.tokenizer.save_pretrained(str(tmp))
             if ex.adapter:
-                job.emit(d.ArtifactReady(describe(adapter_dir, d.ArtifactKind.ADAPTER, {"base_model": spec.base_model, "r": str(spec.lora.r)})))
+                job.emit(d.ArtifactReady(store.publish(adapter_dir, "adapter", d.ArtifactKind.ADAPTER, {"base_model": spec.base_model, "r": str(spec.lora.r)})))
             if not (ex.merged_16bit or ex.gguf):
                 return
             merged_dir = job.job_dir / "merged_16bit" if ex.merged_16bit else scratch / "merged_16bit"
@@ -182,16 +185,47 @@ class Runner:
                 if fixes:
                     details["layout_fixes"] = "; ".join(fixes)
             if ex.merged_16bit:
-                job.emit(d.ArtifactReady(describe(merged_dir, d.ArtifactKind.MERGED_16BIT, details)))
+                job.emit(d.ArtifactReady(store.publish(merged_dir, "merged_16bit", d.ArtifactKind.MERGED_16BIT, details)))
             if ex.gguf:
                 if self.gguf_export is None:
                     raise JobFailure(d.FailureClass.SETUP.value, "GGUF export is not configured on this worker")
                 target = job.job_dir / "gguf" / f"model-{ex.gguf_quantization}.gguf"
                 with atomic_file(target) as tmp:
                     gdetails = self.gguf_export(merged_dir, tmp, ex.gguf_quantization)
-                job.emit(d.ArtifactReady(describe(target, d.ArtifactKind.GGUF, gdetails)))
+                job.emit(d.ArtifactReady(store.publish(target, f"gguf/{target.name}", d.ArtifactKind.GGUF, gdetails)))
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+            if store.remote is not None:
+                # Uploaded: the staged copies are not artifacts (their URIs name the bucket).
+                for staged in ("adapter", "merged_16bit", "gguf"):
+                    shutil.rmtree(job.job_dir / staged, ignore_errors=True)
+
+
+def _local_copy(job: Job, ck: d.Checkpoint) -> Path:
+    """A checkpoint this job wrote: its staged copy when still there, else from its URI."""
+    staged = job.job_dir / "checkpoints" / f"checkpoint-{ck.step}"
+    if is_s3(ck.uri) and (staged / "trainer_state.json").is_file():
+        return staged
+    return local_checkpoint(ck.uri, job.job_dir, "checkpoint")
+
+
+def fetch_resume(spec: d.JobSpec, job_dir: Path) -> Path | None:
+    """The local directory of the checkpoint a job resumes from (None: a fresh start); an s3://
+    one downloaded into the job's directory (storage.local_checkpoint)."""
+    if not spec.resume_from_checkpoint:
+        return None
+    try:
+        return local_checkpoint(spec.resume_from_checkpoint, job_dir)
+    except (FailedPrecondition, InvalidArgument) as e:
+        raise JobFailure(d.FailureClass.USER_ERROR.value, str(e)) from e
+
+
+def publish_checkpoint(store: JobStore, step: int, path: Path, details: dict[str, str] | None = None) -> d.CheckpointSaved:
+    """The event of a checkpoint just written (uploaded first when the root is s3://: the event
+    names only a complete checkpoint); older remote ones pruned as save_total_limit does locally."""
+    art = store.publish(path, f"checkpoints/{path.name}", d.ArtifactKind.CHECKPOINT, {"step": str(step), **(details or {})})
+    store.prune_checkpoints(SAVE_TOTAL_LIMIT)
+    return d.CheckpointSaved(d.Checkpoint(step, art.uri, art, time.time()))
 
 
 def _user_input_cause(e: BaseException) -> str | None:

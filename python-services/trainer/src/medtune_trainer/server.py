@@ -23,6 +23,7 @@ from .jobs import Job, JobManager
 from .runner import Runner, TokenizerCache
 from .security import check_bind, interceptors as auth_interceptors, server_credentials, set_process_config
 from .servicer import TrainerServicer
+from .storage import s3_roots_from_env
 
 log = logging.getLogger(__name__)
 SERVICE = "medtune.trainer.v1.TrainerService"
@@ -73,6 +74,7 @@ def build(addr: str, config: Optional[WorkerConfig] = None) -> TrainerWorker:
 
     servicer = TrainerServicer(manager, inference, cfg.worker_id, advertised)
     servicer.artifact_roots = cfg.artifact_roots or (cfg.artifact_root,)
+    servicer.s3_roots = s3_roots_from_env()
     t_grpc.add_TrainerServiceServicer_to_server(servicer, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

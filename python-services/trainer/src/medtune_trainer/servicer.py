@@ -21,6 +21,7 @@ from .inference import Inference
 from .artifacts import path_from_uri
 from .jobs import Job, JobManager
 from .security import confine
+from .storage import confine_s3
 from .system import gpu_info, host_memory_bytes
 
 log = logging.getLogger(__name__)
@@ -113,13 +114,17 @@ class TrainerServicer(t_grpc.TrainerServiceServicer):
         self.address = address
         # Where a StartJob may write (server.build sets the configured roots).
         self.artifact_roots: tuple = (manager.default_root,)
+        # The s3:// prefixes a StartJob may write under (MEDTUNE_S3_ROOTS; none: s3:// refused).
+        self.s3_roots: tuple = ()
 
     @mapped
     def StartJob(self, request: t.StartJobRequest, context) -> t.StartJobResponse:
         if not request.HasField("spec"):
             raise e.InvalidArgument("spec", "required")
         spec = cv.spec_from_pb(request.spec, self.manager.default_root.as_uri())
-        if "://" not in spec.artifact_root or spec.artifact_root.startswith("file://"):
+        if spec.artifact_root.startswith("s3://"):
+            confine_s3(spec.artifact_root, self.s3_roots, "spec.artifact_root")
+        elif "://" not in spec.artifact_root or spec.artifact_root.startswith("file://"):
             confine(str(path_from_uri(spec.artifact_root, "spec.artifact_root")), self.artifact_roots, "spec.artifact_root")
         key = spec_key(request.spec)
         job, created = self.manager.start(request.job_id, spec, key, request.attempt)

@@ -13,6 +13,14 @@ The rules (common.proto's Artifact rule, as for files):
   message, a log line or an event: errors name the bucket and key only.
 
 Endpoint: MEDTUNE_S3_ENDPOINT (e.g. http://127.0.0.1:8333) or AWS_ENDPOINT_URL; default AWS.
+Where a job may write: MEDTUNE_S3_ROOTS (or MEDTUNE_TRAINER_S3_ROOTS), s3://bucket[/prefix] entries
+separated by commas or spaces; an s3:// artifact root outside them is refused (INVALID_ARGUMENT).
+
+JobStore is what the runner uses: with a file:// root (the default, or a shared filesystem every
+node mounts) an artifact is described where it was written; with an s3:// root the job's local
+directory is the staging area and each artifact and checkpoint is streamed up under
+`s3://bucket/prefix/<job_id>/` (adapter/, merged_16bit/, gguf/model-<type>.gguf,
+checkpoints/checkpoint-<step>/), its event sent only once the upload is complete.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -32,7 +41,7 @@ from .errors import FailedPrecondition, InvalidArgument
 
 PART_SIZE = 16 << 20
 MANIFEST = ".medtune-manifest"
-_BUCKET_RE = __import__("re").compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
 @dataclass(frozen=True)
@@ -191,6 +200,23 @@ class ObjectStore:
             shutil.rmtree(tmp, ignore_errors=True)
         return dest
 
+    def remove_dir(self, target: S3Uri) -> None:
+        """Deletes a directory: its manifest first, so a reader never trusts what is left."""
+        base = target.key.rstrip("/")
+        self._c.remove_object(target.bucket, f"{base}/{MANIFEST}")
+        for obj in self._c.list_objects(target.bucket, prefix=base + "/", recursive=True):
+            self._c.remove_object(target.bucket, obj.object_name)
+
+    def list_dirs(self, parent: S3Uri) -> list[str]:
+        """The names of the complete directories (those with a manifest) right under `parent/`."""
+        base = parent.key.rstrip("/") + "/"
+        names = []
+        for obj in self._c.list_objects(parent.bucket, prefix=base, recursive=True):
+            rel = obj.object_name[len(base) :]
+            if rel.count("/") == 1 and rel.endswith("/" + MANIFEST):
+                names.append(rel.split("/", 1)[0])
+        return names
+
     def _need_bucket(self, bucket: str, field: str) -> None:
         if not self._c.bucket_exists(bucket):
             raise FailedPrecondition(f"{field}: bucket {bucket!r} does not exist on the object store")
@@ -206,3 +232,74 @@ def _client_from_env(env: Mapping[str, str]):
     access = env.get("MEDTUNE_S3_ACCESS_KEY") or env.get("AWS_ACCESS_KEY_ID") or ""
     secret = env.get("MEDTUNE_S3_SECRET_KEY") or env.get("AWS_SECRET_ACCESS_KEY") or ""
     return Minio(p.netloc, access_key=access or None, secret_key=secret or None, secure=p.scheme == "https", region=env.get("AWS_REGION") or None)
+
+
+def s3_roots_from_env(env: Mapping[str, str] = os.environ) -> tuple[S3Uri, ...]:
+    raw = env.get("MEDTUNE_TRAINER_S3_ROOTS") or env.get("MEDTUNE_S3_ROOTS") or ""
+    return tuple(parse_s3_uri(r, "MEDTUNE_S3_ROOTS") for r in re.split(r"[,\s]+", raw) if r)
+
+
+def confine_s3(uri: str, roots: tuple[S3Uri, ...], field: str) -> S3Uri:
+    """The parsed URI when it lies in one of `roots` (same bucket, under its prefix)."""
+    u = parse_s3_uri(uri, field)
+    for r in roots:
+        prefix = r.key.strip("/")
+        if u.bucket == r.bucket and (not prefix or u.key.strip("/") == prefix or u.key.startswith(prefix + "/")):
+            return u
+    allowed = ", ".join(str(r) for r in roots) or "none (set MEDTUNE_S3_ROOTS)"
+    raise InvalidArgument(field, f"{uri} is outside the object-storage roots this worker may use ({allowed})")
+
+
+class JobStore:
+    """Where one job's artifacts and checkpoints end up (see the module comment)."""
+
+    def __init__(self, artifact_root: str, job_id: str, env: Mapping[str, str] = os.environ, store: Optional[ObjectStore] = None):
+        self.remote = parse_s3_uri(artifact_root, "spec.artifact_root").child(job_id) if is_s3(artifact_root) else None
+        self._env = env
+        self._store = store
+
+    @property
+    def store(self) -> ObjectStore:
+        if self._store is None:
+            self._store = ObjectStore(env=self._env)
+        return self._store
+
+    def publish(self, local: Path, rel: str, kind: d.ArtifactKind, details: Optional[dict[str, str]] = None) -> d.Artifact:
+        """The artifact record of `local` (a file or a directory), after uploading it to
+        `<remote>/<rel>` when the root is s3://; the sha256 recorded is the same either way."""
+        from .artifacts import describe
+
+        if self.remote is None:
+            return describe(local, kind, details)
+        target = self.remote.child(rel)
+        if local.is_file():
+            # One PUT (or one multipart upload) is atomic: the object appears only once complete.
+            digest, size = self.store.put_file(local, target)
+            return d.Artifact(kind, str(target), digest, size, [d.ArtifactFile(local.name, digest, size)], dict(details or {}))
+        return self.store.put_dir(local, target, kind, details)
+
+    def prune_checkpoints(self, keep: int) -> None:
+        """Keeps the newest `keep` checkpoints under <remote>/checkpoints (as save_total_limit does locally)."""
+        if self.remote is None:
+            return
+        parent = self.remote.child("checkpoints")
+        steps = sorted((int(m.group(1)), n) for n in self.store.list_dirs(parent) if (m := re.fullmatch(r"checkpoint-(\d+)", n)))
+        for _, name in steps[:-keep] if keep > 0 else []:
+            self.store.remove_dir(parent.child(name))
+
+
+def local_checkpoint(uri: str, job_dir: Path, field: str = "spec.resume_from_checkpoint", env: Mapping[str, str] = os.environ) -> Path:
+    """A checkpoint to resume from, as a local directory: a file:// path as it is; an s3://
+    checkpoint downloaded (every file sha256-checked against its manifest) into
+    <job_dir>/.resume/<name> once — a later call (another rank, a retry) reuses that copy."""
+    from .artifacts import path_from_uri
+
+    if not is_s3(uri):
+        return path_from_uri(uri, field)
+    src = parse_s3_uri(uri, field)
+    name = src.key.rstrip("/").rsplit("/", 1)[-1] or "checkpoint"
+    dest = job_dir / ".resume" / name
+    if dest.is_dir():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    return ObjectStore(env=env).get_dir(src, dest, field)

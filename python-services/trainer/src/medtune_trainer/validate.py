@@ -9,6 +9,7 @@ from pathlib import Path
 from . import domain as d
 from .artifacts import path_from_uri
 from .errors import FailedPrecondition, InvalidArgument
+from .storage import is_s3, parse_s3_uri
 
 JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 OPTIMIZERS = {"adamw_8bit", "paged_adamw_8bit", "adamw_torch", "adamw_torch_fused", "adamw_bnb_8bit", "sgd", "adafactor"}
@@ -82,8 +83,14 @@ def validate_spec(spec: d.JobSpec) -> None:
         raise InvalidArgument(f + "gradient_checkpointing", f"must be unsloth, true or false (got {lo.gradient_checkpointing!r})")
     if ex.gguf and ex.gguf_quantization not in GGUF_TYPES:
         raise InvalidArgument("spec.exports.gguf_quantization", f"one of {', '.join(sorted(GGUF_TYPES))} (got {ex.gguf_quantization!r})")
-    path_from_uri(spec.artifact_root, "spec.artifact_root")
-    if spec.resume_from_checkpoint:
+    if is_s3(spec.artifact_root):
+        parse_s3_uri(spec.artifact_root, "spec.artifact_root")
+    else:
+        path_from_uri(spec.artifact_root, "spec.artifact_root")
+    if is_s3(spec.resume_from_checkpoint):
+        # Fetched (and its manifest checked) when the job runs: storage.local_checkpoint.
+        parse_s3_uri(spec.resume_from_checkpoint, "spec.resume_from_checkpoint")
+    elif spec.resume_from_checkpoint:
         ck = path_from_uri(spec.resume_from_checkpoint, "spec.resume_from_checkpoint")
         if not (ck / "trainer_state.json").is_file():
             raise FailedPrecondition(f"spec.resume_from_checkpoint: no checkpoint at {spec.resume_from_checkpoint} (trainer_state.json missing)")
