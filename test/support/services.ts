@@ -19,8 +19,9 @@ const GRPC = { dataset: 'DatasetService', training: 'TrainingService', tracking:
 /** Starts apps/<name>-service with the test's NATS / Mongo and extra env. */
 export async function startService(
   name: keyof typeof GRPC,
-  nats: TestNats,
-  mongo: TestMongo,
+  // Only the URL and namespace are read: a NATS cluster's node passes { url, id } itself.
+  nats: Pick<TestNats, 'url' | 'id'>,
+  mongo: Pick<TestMongo, 'uri' | 'dbNameFor'>,
   env: Record<string, string> = {},
   // A TLS server cannot be probed by the plaintext health check: wait for its log line instead.
   opts: { readyLog?: RegExp } = {},
