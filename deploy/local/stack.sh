@@ -44,6 +44,9 @@ export MEDTUNE_VAR_DIR=$VAR_DIR
 # The stack's own nats-server requires credentials: one user per role with its publish/subscribe
 # permissions (tools/infra/secrets.sh; passwords generated on first start under var/secrets/nats).
 export MEDTUNE_NATS_AUTH=${MEDTUNE_NATS_AUTH:-1}
+# …and its own FerretDB requires a user and password (tools/infra/infra.sh: the new SCRAM
+# authentication; the password generated on first start under var/secrets/mongo).
+export MEDTUNE_MONGO_AUTH=${MEDTUNE_MONGO_AUTH:-1}
 BASE_PORT=${MEDTUNE_STACK_BASE_PORT:-50051}
 READY_TIMEOUT_S=${MEDTUNE_STACK_READY_TIMEOUT_S:-90}
 MODEL_DIR=${MEDTUNE_STACK_MODEL_DIR:-$VAR_DIR/models/tiny-qwen2}
@@ -156,7 +159,8 @@ part_env() {
   echo "MEDTUNE_STACK_ID=$STACK_ID"
   echo "MEDTUNE_STACK_PART=$self"
   echo "MEDTUNE_NATS_URL=$NATS_URL"
-  echo "MEDTUNE_MONGODB_URI=$MONGODB_URI"
+  # With the stack's FerretDB credentials the URI is built in the part's subshell (mongo_credentials).
+  [[ -n ${MEDTUNE_MONGO_SECRETS_DIR:-} ]] || echo "MEDTUNE_MONGODB_URI=$MONGODB_URI"
   case $part in
     trainer)
       if secure; then
@@ -176,6 +180,9 @@ part_env() {
       echo "MEDTUNE_DASHBOARD_HTTP_ADDR=$(addr_of dashboard)"
       local s
       for s in dataset training tracking evaluation registry; do echo "MEDTUNE_DASHBOARD_$(upper "$s")_ADDR=$(addr_of "$s")"; done
+      # Secure: TLS to the services (MEDTUNE_TLS_CA / _CLIENT_CERT / _CLIENT_KEY, exported by
+      # access_setup) and its own signed token, by path.
+      if secure; then echo "MEDTUNE_DASHBOARD_TOKEN_FILE=$SECRETS/dashboard.token"; fi
       ;;
     *)
       local P
@@ -231,7 +238,7 @@ start_part() {
     echo "=== $(date -u +%FT%TZ) starting $part: ${cmd[*]}"
   } >>"$LOG_DIR/$part.log"
   # setsid: its own process group, so `down` can also reach anything it spawned.
-  (cd "$ROOT" && nats_credentials "${part%@*}" && exec setsid env TSX_TSCONFIG_PATH="$ROOT/tsconfig.json" "${env_args[@]}" "${cmd[@]}" >>"$LOG_DIR/$part.log" 2>&1 </dev/null) &
+  (cd "$ROOT" && nats_credentials "${part%@*}" && mongo_credentials && exec setsid env TSX_TSCONFIG_PATH="$ROOT/tsconfig.json" "${env_args[@]}" "${cmd[@]}" >>"$LOG_DIR/$part.log" 2>&1 </dev/null) &
   pid=$!
   echo "$pid" >"$RUN_DIR/$part.pid"
   local t0=$SECONDS
@@ -293,6 +300,17 @@ nats_credentials() {
   export MEDTUNE_NATS_PASSWORD
 }
 
+# The FerretDB user's password in MEDTUNE_MONGODB_URI, exported in the part's subshell only (as
+# nats_credentials): never on a command line, in part_env's output, a log or an event.
+mongo_credentials() {
+  [[ -n ${MEDTUNE_MONGO_SECRETS_DIR:-} ]] || return 0
+  local pass rest=${MONGODB_URI#mongodb://}
+  pass=$(<"$MEDTUNE_MONGO_SECRETS_DIR/medtune.pass")
+  [[ $rest == */* ]] || rest="$rest/"
+  MEDTUNE_MONGODB_URI="mongodb://medtune:$pass@${rest%%\?*}?authSource=admin&authMechanism=SCRAM-SHA-256"
+  export MEDTUNE_MONGODB_URI
+}
+
 secure() { [[ -f $SECRETS/secure ]]; }
 
 # Credentials the stack keeps (var/secrets, 0700; files 0600; never printed): the shared token it
@@ -317,11 +335,13 @@ access_setup() {
   if secure; then
     "$ROOT/tools/dev/certs/make.sh" "$PKI" >/dev/null
     local t
-    for t in worker cli; do
+    for t in worker cli dashboard; do
       # Re-minted when older than a day (they live 30 days).
       if [[ ! -s $SECRETS/$t.token || -n $(find "$SECRETS/$t.token" -mtime +1 2>/dev/null) ]]; then
         local role=worker sub="${MEDTUNE_TRAINER_WORKER_ID:-$(hostname)-cpu}"
         [[ $t == cli ]] && role=operator sub=${USER:-operator}
+        # The dashboard reads with a user token; its actions carry the signed-in user's own.
+        [[ $t == dashboard ]] && role=user sub=dashboard
         (umask 077 && "$ROOT/tools/dev/certs/token.sh" --role "$role" --sub "$sub" --ttl 30d --key "$PKI/jwt.key" >"$SECRETS/$t.token.tmp") && mv "$SECRETS/$t.token.tmp" "$SECRETS/$t.token"
       fi
     done

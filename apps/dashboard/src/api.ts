@@ -161,6 +161,15 @@ export function createApi(clients: GatewayClients, opts: { maxHistoryPoints: num
       return { events: out };
     },
 
+    /**
+     * The tail of a job's log as its executor keeps it (with the Ray executor: the Ray job's
+     * driver log). An executor that keeps none answers FAILED_PRECONDITION, passed through.
+     */
+    async getJobLogs(jobId: string, tailBytes: number) {
+      const res = await read.training.unary('getJobLogs', { jobId, tailBytes });
+      return training.GetJobLogsResponse.toJSON(res);
+    },
+
     async listEvaluations(registryName: string, pageSize: number, pageToken: string) {
       const res = await read.evaluation.unary('listEvaluations', { registryName, evalSet: '', pageSize, pageToken });
       return evaluation.ListEvaluationsResponse.toJSON(res);

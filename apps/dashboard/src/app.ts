@@ -18,7 +18,8 @@ export interface Dashboard {
 /** Starts the gateway. */
 export async function startDashboard(cfg: DashboardConfig, log: Logger): Promise<Dashboard> {
   const clients = createGatewayClients(cfg, log.child({ component: 'grpc' }));
-  const authRequired = cfg.authToken !== undefined;
+  // A stack with a token (shared or signed) requires one for actions too.
+  const authRequired = cfg.authToken !== undefined || cfg.tokenFile !== undefined;
   const api = createApi(clients, { maxHistoryPoints: cfg.maxHistoryPoints, authRequired });
   const assets = await bundleWeb();
   const server = createHttpServer({ api, services: clients.read, assets, log: log.child({ component: 'http' }), secureCookie: cfg.secureCookie }, authRequired);
@@ -30,7 +31,7 @@ export async function startDashboard(cfg: DashboardConfig, log: Logger): Promise
   });
   const a = server.address() as AddressInfo;
   const url = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}/`;
-  log.info({ url, authRequired }, 'dashboard serving');
+  log.info({ url, authRequired, tls: Boolean(cfg.tlsCa) }, 'dashboard serving');
   return {
     url,
     async stop() {

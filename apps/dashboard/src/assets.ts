@@ -37,6 +37,17 @@ export async function bundleWeb(options: { minify?: boolean } = {}): Promise<Map
     logLevel: 'silent',
     loader: { '.css': 'css' },
   });
+  // The run page's early requests, inlined into the HTML as a classic script (boot.ts).
+  const boot = await build({
+    entryPoints: [path.join(WEB, 'src/boot.ts')],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    target: 'es2022',
+    minify: options.minify ?? true,
+    logLevel: 'silent',
+  });
+  const bootJs = boot.outputFiles[0]!.text.trim().replace(/<\/script/gi, '<\\/script');
   const files = new Map<string, Asset>();
   let js = '';
   let css = '';
@@ -53,6 +64,8 @@ export async function bundleWeb(options: { minify?: boolean } = {}): Promise<Map
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>medtune</title>
+<script>${bootJs}</script>
+<link rel="modulepreload" href="${js}">
 ${css ? `<link rel="stylesheet" href="${css}">` : ''}
 </head>
 <body>

@@ -2,7 +2,7 @@
  * The dashboard gateway's configuration (env prefix MEDTUNE_DASHBOARD_; the service addresses and
  * the bearer token fall back to the MEDTUNE_<SERVICE>_ADDR / MEDTUNE_AUTH_TOKEN the CLI reads).
  */
-import { addr, bool, duration, enumOf, int, loadConfig, LOG_LEVELS, secret, type ConfigOf } from '@medtune/kit';
+import { addr, bool, duration, enumOf, int, loadConfig, LOG_LEVELS, secret, str, type ConfigOf } from '@medtune/kit';
 
 /** Every variable the gateway reads. */
 export const dashboardConfigSpec = {
@@ -18,6 +18,14 @@ export const dashboardConfigSpec = {
     optional: true,
     description: "the stack's bearer token: the gateway reads with it; actions (cancel, move alias) need the user's own copy, entered in the page",
   }),
+  tokenFile: str({
+    env: 'TOKEN_FILE',
+    optional: true,
+    description: "file holding the gateway's own signed token (a `user`-role JWT on a secure stack; re-read every minute); takes precedence over AUTH_TOKEN",
+  }),
+  tlsCa: str({ env: 'TLS_CA', shared: true, optional: true, description: 'PEM CA of the services: the gateway calls them over TLS, verified with it' }),
+  tlsClientCert: str({ env: 'TLS_CLIENT_CERT', shared: true, optional: true, description: 'PEM client certificate (services that require mutual TLS)' }),
+  tlsClientKey: str({ env: 'TLS_CLIENT_KEY', shared: true, optional: true, description: 'its private key' }),
   secureCookie: bool({ env: 'SECURE_COOKIE', default: false, description: 'mark the session cookie Secure (set when served over HTTPS)' }),
   deadlineMs: duration({ env: 'DEADLINE', default: 15_000, description: 'deadline of each gRPC call' }),
   maxHistoryPoints: int({ env: 'MAX_HISTORY_POINTS', default: 2_000, min: 2, max: 10_000, description: 'most points of one metric curve sent to the browser' }),

@@ -3,10 +3,14 @@
  * feed's resume (catch-up from the history, then the watch, nothing missed and nothing twice)
  * over in-memory service stand-ins. The real services and a real browser: test/e2e/dashboard.e2e.spec.ts.
  */
+import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { tracking, training } from '@medtune/contracts';
 import { InvalidArgumentError, NotFoundError, UnauthenticatedError } from '@medtune/kit';
 import { describe, expect, it } from 'vitest';
 import { parseRunFilter } from './api';
+import { readCredential } from './clients';
 import { errorBody } from './http';
 import { followRun, formatCursor, parseCursor, type LiveMessage } from './live';
 
@@ -110,5 +114,24 @@ describe('the live feed', () => {
     await followRun(f.services, 'job_1', parseCursor(''), (m) => got.push(m), new AbortController().signal);
     expect(got.map((m) => m.type)).toEqual(['run', 'points', 'end']);
     expect(f.historyCalls).toEqual([{ startStep: 0 }]);
+  });
+});
+
+describe('the gateway’s read credential', () => {
+  it('prefers the token file, re-reads it when it changes (at most once a minute), else the shared token', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dash-cred-'));
+    const file = path.join(dir, 'dashboard.token');
+    writeFileSync(file, 'first-token\n');
+    let now = 0;
+    const cred = readCredential({ authToken: 'shared', tokenFile: file }, () => now) as () => string;
+    expect(cred()).toBe('first-token');
+    writeFileSync(file, 'second-token\n');
+    utimesSync(file, new Date(), new Date(Date.now() + 5_000));
+    expect(cred()).toBe('first-token');
+    now = 61_000;
+    expect(cred()).toBe('second-token');
+    expect(readCredential({ authToken: 'shared' })).toBe('shared');
+    writeFileSync(file, '  \n');
+    expect(() => readCredential({ authToken: undefined, tokenFile: file })).toThrow(/token file .* is empty/);
   });
 });

@@ -116,6 +116,7 @@ function routes(deps: HttpDeps, needToken: (token: string | undefined) => void):
       api.getHistory(dec(id!), list(url, 'key'), intParam(url, 'max_points', 1_000, 2, 10_000), intParam(url, 'start_step', 0, 0, Number.MAX_SAFE_INTEGER), intParam(url, 'end_step', 0, 0, Number.MAX_SAFE_INTEGER))],
     ['GET', /^\/api\/compare$/, async (_r, url) => api.compareRuns(list(url, 'run'), url.searchParams.get('key') || 'loss', intParam(url, 'max_points', 1_000, 2, 10_000))],
     ['GET', /^\/api\/jobs\/([^/]+)\/events$/, async (_r, url, [id]) => api.listJobEvents(dec(id!), intParam(url, 'from_sequence', 0, 0, Number.MAX_SAFE_INTEGER), intParam(url, 'limit', 200, 1, 2_000))],
+    ['GET', /^\/api\/jobs\/([^/]+)\/logs$/, async (_r, url, [id]) => api.getJobLogs(dec(id!), intParam(url, 'tail_bytes', 16 * 1024, 1, 1024 * 1024))],
     ['GET', /^\/api\/evaluations$/, async (_r, url) => api.listEvaluations(url.searchParams.get('model') ?? '', pageSize(url), pageToken(url))],
     ['GET', /^\/api\/evaluations\/([^/]+)$/, async (_r, _u, [id]) => api.getEvaluation(dec(id!))],
     ['GET', /^\/api\/comparisons$/, async (_r, url) => api.listComparisons(url.searchParams.get('model') ?? '', pageSize(url), pageToken(url))],

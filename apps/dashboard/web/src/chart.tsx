@@ -118,6 +118,7 @@ export function Chart({ id, title, curves, smoothing = 0, height = 220, onZoom, 
         ],
       },
     };
+    performance.mark(`medtune:chart-init:${id}`);
     const plot = new uPlot(opts, toData(curves, smoothing), el);
     h.current = { plot, curves };
     handle.current = h.current;

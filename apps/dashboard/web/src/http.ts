@@ -12,10 +12,15 @@ export class ApiError extends Error {
   }
 }
 
-async function parse<T>(res: Response): Promise<T> {
-  const body = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string; field?: string } };
-  if (!res.ok) throw new ApiError(body.error?.code ?? `HTTP_${res.status}`, body.error?.message ?? res.statusText, res.status, body.error?.field);
+/** A body the gateway sent, or its error as an {@link ApiError}. */
+export function unwrap<T>(r: { ok: boolean; status: number; body: unknown }, statusText = ''): T {
+  const body = r.body as { error?: { code: string; message: string; field?: string } };
+  if (!r.ok) throw new ApiError(body.error?.code ?? `HTTP_${r.status}`, body.error?.message ?? statusText, r.status, body.error?.field);
   return body as T;
+}
+
+async function parse<T>(res: Response): Promise<T> {
+  return unwrap<T>({ ok: res.ok, status: res.status, body: await res.json().catch(() => ({})) }, res.statusText);
 }
 
 /** GET /api/... as JSON. */

@@ -4,8 +4,9 @@
  * tail, all updated live from the gateway's event stream (which resumes after a reconnect).
  */
 import { useContext, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { curvePoints, takeBoot } from '../boot-shared';
 import { Chart, type Curve } from '../chart';
-import { duration, enumText, fmt, get, send } from '../http';
+import { ApiError, duration, enumText, fmt, get, send, unwrap } from '../http';
 import { ErrorBox, KeyValues, SessionContext, type Json } from '../ui';
 
 interface SeriesJson {
@@ -60,7 +61,40 @@ const CHARTS: { key: RegExp; title: string; log?: boolean }[] = [
   { key: /gpu_memory/, title: 'GPU memory (bytes)' },
   { key: /^system\/rss_bytes$/, title: 'worker memory (bytes)' },
 ];
-const POINTS = 1_000;
+/** Points per curve for this window (two per pixel column of a chart). */
+const POINTS = curvePoints(window.innerWidth);
+const TERMINAL_JOB = new Set(['JOB_STATE_SUCCEEDED', 'JOB_STATE_FAILED', 'JOB_STATE_CANCELLED']);
+
+interface JobLogJson {
+  text?: string;
+  source?: string;
+  attempt?: number;
+  truncated?: boolean;
+  error?: unknown;
+}
+
+/** Per key, the summary that has seen the later step (a run snapshot may trail the live points). */
+function mergeSummaries(mine: MetricSummary[] | undefined, theirs: MetricSummary[] | undefined): MetricSummary[] {
+  const out = new Map<string, MetricSummary>();
+  for (const m of [...(theirs ?? []), ...(mine ?? [])]) {
+    const cur = out.get(m.key);
+    if (!cur || (m.lastStep ?? 0) > (cur.lastStep ?? 0)) out.set(m.key, m);
+  }
+  return [...out.values()];
+}
+
+/** The live stream's test hook: drops the connection and resumes from the last event id. */
+export interface LiveHandle {
+  drop(): void;
+  /** Events received, reconnects made. */
+  readonly events: number;
+  readonly reconnects: number;
+}
+declare global {
+  interface Window {
+    medtuneLive?: LiveHandle;
+  }
+}
 
 type Curves = Record<string, { steps: number[]; values: number[]; total: number; zoomed?: boolean }>;
 
@@ -115,6 +149,7 @@ export function RunPage({ runId, raw = false }: { runId: string; raw?: boolean }
   const [actionError, setActionError] = useState<unknown>();
   const [smoothing, setSmoothing] = useState(0);
   const [live, setLive] = useState<'connecting' | 'live' | 'reconnecting' | 'ended'>('connecting');
+  const [log, setLog] = useState<JobLogJson>();
   const { session } = useContext(SessionContext);
   const loaded = useRef(false);
 
@@ -128,32 +163,41 @@ export function RunPage({ runId, raw = false }: { runId: string; raw?: boolean }
     let es: EventSource | undefined;
     let closed = false;
     loaded.current = false;
+    const boot = raw ? undefined : takeBoot(runId);
+    const points = boot?.points ?? POINTS;
     (async () => {
-      const historyOf = (keys: string[]) => get<{ series: SeriesJson[] }>(`/runs/${encodeURIComponent(runId)}/history`, { key: keys, max_points: POINTS });
+      const historyOf = (keys: string[]) => get<{ series: SeriesJson[] }>(`/runs/${encodeURIComponent(runId)}/history`, { key: keys, max_points: points });
       // The loss curve is asked for together with the run (every training run has one), so the
-      // first chart does not wait for the run's round trip; the other curves follow.
-      const [r, loss] = await Promise.all([get<{ run: RunJson; job?: JobJson }>(`/runs/${encodeURIComponent(runId)}`), raw ? undefined : historyOf(['loss']).catch(() => undefined)]);
+      // first chart does not wait for the run's round trip; the other curves follow. On a first
+      // visit the HTML's boot script has already sent both requests.
+      const [r, loss] = await Promise.all([
+        boot ? boot.run.then((b) => unwrap<{ run: RunJson; job?: JobJson }>(b)) : get<{ run: RunJson; job?: JobJson }>(`/runs/${encodeURIComponent(runId)}`),
+        raw ? undefined : (boot ? boot.loss.then((b) => unwrap<{ series: SeriesJson[] }>(b)) : historyOf(['loss'])).catch(() => undefined),
+      ]);
+      performance.mark('medtune:first-data');
       const c: Curves = {};
       for (const s of loss?.series ?? []) if (s.steps.length) c[s.key] = { steps: s.steps, values: s.values, total: s.total };
       setRun(r.run);
       setJob(r.job);
       setCurves({ ...c });
+      // The secondary curves after the first chart has had its frame.
+      await new Promise((res) => requestAnimationFrame(() => setTimeout(res, 0)));
       const wanted = (r.run.metrics ?? []).map((m) => m.key).filter((k) => CHARTS.some((ch) => ch.key.test(k)) && !c[k]);
       const h = !wanted.length ? { series: [] } : raw ? await rawHistory(runId, r.run.metrics ?? [], wanted) : await historyOf(wanted);
       for (const s of h.series) c[s.key] = { steps: s.steps, values: s.values, total: s.total };
       for (const s of [...(loss?.series ?? []), ...h.series]) if (!c[s.key]) c[s.key] = { steps: s.steps, values: s.values, total: s.total };
-      setCurves(c);
+      setCurves({ ...c });
       loaded.current = true;
       if (closed) return;
-      // The cursor: the last step we have of each key; the stream sends what comes after.
+      // The cursor: the last step we have of each key; the stream sends what comes after. After a
+      // drop the browser sends the last event id (Last-Event-ID), which is the same cursor, moved on.
       const cursor = new URLSearchParams({ j: '0' });
       for (const [key, s] of Object.entries(c)) if (s.steps.length) cursor.set(`m.${key}`, String(s.steps[s.steps.length - 1]));
-      es = new EventSource(`/api/runs/${encodeURIComponent(runId)}/live?after=${encodeURIComponent(cursor.toString())}`);
-      es.onopen = () => setLive('live');
-      es.onerror = () => setLive((s) => (s === 'ended' ? s : 'reconnecting'));
-      es.addEventListener('run', (m) => setRun(JSON.parse((m as MessageEvent).data) as RunJson));
-      es.addEventListener('points', (m) => {
-        const { points } = JSON.parse((m as MessageEvent).data) as { points: { key: string; step: number; value: number }[] };
+      let lastId = cursor.toString();
+      let events = 0;
+      let reconnects = 0;
+      const onPoints = (m: MessageEvent) => {
+        const { points } = JSON.parse(m.data as string) as { points: { key: string; step: number; value: number }[] };
         setCurves((old) => {
           const next: Curves = { ...old };
           for (const p of points) {
@@ -167,9 +211,23 @@ export function RunPage({ runId, raw = false }: { runId: string; raw?: boolean }
           }
           return next;
         });
-      });
-      es.addEventListener('job', (m) => {
-        const e = JSON.parse((m as MessageEvent).data) as JobEventJson;
+        // The summaries (last value, step, count) follow the points as they come.
+        setRun((old) => {
+          if (!old) return old;
+          const metrics = [...(old.metrics ?? [])];
+          for (const p of points) {
+            const i = metrics.findIndex((x) => x.key === p.key);
+            const cur = i >= 0 ? metrics[i]! : { key: p.key, count: 0 };
+            if ((cur.lastStep ?? -1) >= p.step) continue;
+            const next = { ...cur, last: p.value, lastStep: p.step, count: (cur.count ?? 0) + 1 };
+            if (i >= 0) metrics[i] = next;
+            else metrics.push(next);
+          }
+          return { ...old, metrics };
+        });
+      };
+      const onJob = (m: MessageEvent) => {
+        const e = JSON.parse(m.data as string) as JobEventJson;
         setEvents((old) => [...old.slice(-199), e]);
         // Events the first GetJob already folded into the job (its lastSequence) only go to the tail.
         setJob((j) => {
@@ -180,21 +238,80 @@ export function RunPage({ runId, raw = false }: { runId: string; raw?: boolean }
           if (e.workerEvent?.progress) next.progress = e.workerEvent.progress;
           return next;
         });
-      });
-      es.addEventListener('end', () => {
-        setLive('ended');
-        es?.close();
-      });
-      es.addEventListener('failure', (m) => {
-        setError(new Error((JSON.parse((m as MessageEvent).data) as { error: { message: string } }).error.message));
-        es?.close();
-      });
+      };
+      const connect = () => {
+        const source = new EventSource(`/api/runs/${encodeURIComponent(runId)}/live?after=${encodeURIComponent(lastId)}`);
+        es = source;
+        const track = (f: (m: MessageEvent) => void) => (m: Event) => {
+          const me = m as MessageEvent;
+          if (me.lastEventId) lastId = me.lastEventId;
+          events++;
+          f(me);
+        };
+        source.onopen = () => setLive('live');
+        source.onerror = () => setLive((s) => (s === 'ended' ? s : 'reconnecting'));
+        source.addEventListener('run', track((m) => setRun((old) => ({ ...(JSON.parse(m.data as string) as RunJson), metrics: mergeSummaries(old?.metrics, (JSON.parse(m.data as string) as RunJson).metrics) }))));
+        source.addEventListener('points', track(onPoints));
+        source.addEventListener('job', track(onJob));
+        source.addEventListener('end', () => {
+          setLive('ended');
+          source.close();
+        });
+        source.addEventListener('failure', (m) => {
+          setError(new Error((JSON.parse((m as MessageEvent).data as string) as { error: { message: string } }).error.message));
+          source.close();
+        });
+      };
+      connect();
+      window.medtuneLive = {
+        drop() {
+          es?.close();
+          reconnects++;
+          setLive('reconnecting');
+          if (!closed) connect();
+        },
+        get events() {
+          return events;
+        },
+        get reconnects() {
+          return reconnects;
+        },
+      };
     })().catch(setError);
     return () => {
       closed = true;
       es?.close();
+      window.medtuneLive = undefined;
     };
   }, [runId, raw]);
+
+  // The job's log as its executor keeps it (the Ray job's driver log under Ray), after the first
+  // chart, and again every few seconds while the job runs. An executor that keeps no logs says so.
+  const jobId = job?.jobId;
+  const jobState = job?.state;
+  useEffect(() => {
+    if (!jobId) return;
+    let stop = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const load = () =>
+      get<JobLogJson>(`/jobs/${encodeURIComponent(jobId)}/logs`, { tail_bytes: 16 * 1024 })
+        .then((l) => {
+          if (stop) return;
+          setLog(l);
+          if (!TERMINAL_JOB.has(jobState ?? '')) timer = setTimeout(load, 3_000);
+        })
+        .catch((err: unknown) => {
+          if (stop) return;
+          setLog({ error: err });
+          // FAILED_PRECONDITION: this executor keeps no logs; asking again will not change that.
+          if (!(err instanceof ApiError && err.code === 'FAILED_PRECONDITION') && !TERMINAL_JOB.has(jobState ?? '')) timer = setTimeout(load, 5_000);
+        });
+    timer = setTimeout(load, 300);
+    return () => {
+      stop = true;
+      clearTimeout(timer);
+    };
+  }, [jobId, jobState]);
 
   const zoom = (key: string) => (range: { min: number; max: number } | undefined) => {
     get<{ series: SeriesJson[] }>(`/runs/${encodeURIComponent(runId)}/history`, { key, max_points: POINTS, start_step: range ? Math.max(0, range.min) : 0, end_step: range ? Math.max(1, range.max) : 0 })
@@ -216,6 +333,7 @@ export function RunPage({ runId, raw = false }: { runId: string; raw?: boolean }
   const pct = p?.totalSteps ? Math.min(100, (100 * (p.step ?? 0)) / p.totalSteps) : undefined;
   const state = job ? enumText(job.state, 'JOB_STATE_') : enumText(run?.status, 'RUN_STATUS_');
   const terminal = ['succeeded', 'failed', 'cancelled'].includes(state);
+  const loss = run?.metrics?.find((m) => m.key === 'loss');
 
   return (
     <section>
@@ -252,6 +370,22 @@ export function RunPage({ runId, raw = false }: { runId: string; raw?: boolean }
               )}
             </div>
           )}
+          <table class="kv summary" id="run-summary">
+            <tbody>
+              <tr>
+                <th>state</th>
+                <td id="summary-state">{state}</td>
+                <th>step</th>
+                <td id="summary-step">{p?.step ?? loss?.lastStep ?? 0}{p?.totalSteps ? ` / ${p.totalSteps}` : ''}</td>
+                <th>last loss</th>
+                <td id="summary-loss">{fmt(loss?.last)}</td>
+                <th>tokens / s</th>
+                <td id="summary-tps">{fmt(p?.tokensPerSecond, 3)}</td>
+                <th>ETA</th>
+                <td id="summary-eta">{terminal ? '–' : duration(p?.etaSeconds)}</td>
+              </tr>
+            </tbody>
+          </table>
           <div id="action-error">
             <ErrorBox error={actionError} />
           </div>
@@ -314,6 +448,28 @@ export function RunPage({ runId, raw = false }: { runId: string; raw?: boolean }
               )}
             </article>
           </div>
+          {job && (
+            <article id="job-log">
+              <h4>
+                Job log{' '}
+                {log?.source && (
+                  <small class="muted mono">
+                    {log.source} · attempt {log.attempt ?? 0}
+                    {log.truncated ? ' · last 16 KiB' : ''}
+                  </small>
+                )}
+              </h4>
+              {!log && <p class="muted">loading…</p>}
+              {log?.error instanceof ApiError && log.error.code === 'FAILED_PRECONDITION' ? (
+                <p class="muted" id="job-log-none" data-code="FAILED_PRECONDITION">
+                  {log.error.message}
+                </p>
+              ) : log?.error ? (
+                <ErrorBox error={log.error} />
+              ) : null}
+              {log?.text !== undefined && <pre class="log mono small" id="job-log-text">{log.text || '(empty)'}</pre>}
+            </article>
+          )}
           {job && (
             <article>
               <h4>Live event tail</h4>
