@@ -30,7 +30,8 @@ import {
   systemClock,
 } from '@medtune/kit';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { confinedArtifactReader } from './artifacts/digest';
+import { ObjectStore, parseS3Roots } from '@medtune/kit/storage';
+import { artifactReader, confinedArtifactReader, s3ArtifactReader } from './artifacts/digest';
 import type { RegistryConfig } from './config';
 import { AliasCore } from './core/aliases';
 import { REGISTRY_SCOPES } from './grpc/scopes';
@@ -71,9 +72,12 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger, clock: Clo
   });
   const cache = new ResolveCache(cfg.resolveCacheTtlMs, clock, { log: log.child({ component: 'resolve-cache' }) });
   const roots = dataRoots(cfg);
+  // s3:// artifacts: read only under MEDTUNE_S3_ROOTS, from the configured endpoint.
+  const s3Roots = parseS3Roots(cfg.s3Roots);
+  const s3Store = s3Roots.length > 0 ? new ObjectStore(cfg) : null;
   const verifier = new Verifier({
     store,
-    reader: confinedArtifactReader(roots),
+    reader: artifactReader(confinedArtifactReader(roots), s3Store && s3ArtifactReader(s3Store, s3Roots)),
     outbox,
     cache,
     clock,
@@ -110,7 +114,7 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger, clock: Clo
   const deadLetters = createDeadLetterStore(mongo.db);
   const security = await serviceSecurity(cfg, 'registry-service');
   const server = createGrpcServer({ log, auth: security.auth, tls: security.serverTls });
-  server.add(registry.RegistryServiceService, registryHandlers(core, aliases, roots), REGISTRY_SCOPES);
+  server.add(registry.RegistryServiceService, registryHandlers(core, aliases, roots, { roots: s3Roots, store: s3Store }), REGISTRY_SCOPES);
   server.add(admin.AdminServiceService, adminHandlers({ deadLetters, nc, log }), ADMIN_SCOPES);
   // A training.job.succeeded is a claim; the training service's GetJob is the fact it is checked against.
   const trainingJobs = cfg.confirmJobs === 'training' ? trainingJobsClient(cfg.trainingAddr, { authToken: () => security.credential.current(), tls: security.clientTls, log: log.child({ component: 'training-client' }) }) : undefined;
@@ -134,6 +138,7 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger, clock: Clo
       await outbox.flush();
       await stopRelay();
       trainingJobs?.close();
+      s3Store?.close();
     },
   };
 }

@@ -1,9 +1,11 @@
 /** The registry service's configuration (env prefix MEDTUNE_REGISTRY_). */
 import { addr, duration, int, loadConfig, serviceConfigSpec, str, type ConfigOf } from '@medtune/kit';
+import { s3ConfigSpec } from '@medtune/kit/storage';
 
 /** Every variable the registry reads. */
 export const registryConfigSpec = {
   ...serviceConfigSpec({ grpcAddr: '127.0.0.1:50055', db: 'medtune_registry' }),
+  ...s3ConfigSpec(),
   maxDeliver: int({ env: 'MAX_DELIVER', default: 5, min: 1, description: 'deliveries of a training event before it is dead-lettered' }),
   verifyConcurrency: int({ env: 'VERIFY_CONCURRENCY', default: 2, min: 1, description: 'versions verified at once' }),
   resolveCacheTtlMs: duration({ env: 'RESOLVE_CACHE_TTL', default: 2_000, description: 'ResolveModel cache lifetime (0 = off); bounds staleness across replicas' }),

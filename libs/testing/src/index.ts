@@ -8,6 +8,7 @@ export { randomId } from './ids';
 export { testMongo, type TestMongo, type TestMongoOptions } from './mongo';
 export { testNats, type TestNats, type TestNatsOptions } from './nats';
 export { freePort } from './ports';
+export { testS3, type TestS3 } from './s3';
 export { startNatsCluster, type NatsCluster, type NatsNode } from './nats-cluster';
 export {
   printLogsOnFailure,

@@ -4,6 +4,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { isConfined, type DataRoots } from '@medtune/kit';
+import { insideS3Roots, isS3Uri, parseS3Uri, S3_MANIFEST, type ObjectStore, type S3Location } from '@medtune/kit/storage';
 import type { ArtifactDigest, FileDigest } from '../core/verify';
 import type { ArtifactReader } from '../core/ports';
 
@@ -88,3 +89,40 @@ export const fileArtifactReader: ArtifactReader = {
     }
   },
 };
+
+/**
+ * The reader of s3:// artifacts, confined to `roots` (anything else reads as null, as outside the
+ * file roots does). An object at the key is a single-file artifact; otherwise the key is a
+ * directory, complete only when its manifest object (written last by the trainer) is there — an
+ * upload that died half-way reads as null, never as an artifact. Every object is hashed as it
+ * streams; the manifest object itself is not one of the files.
+ */
+export function s3ArtifactReader(store: ObjectStore, roots: readonly S3Location[]): ArtifactReader {
+  return {
+    async digest(uri: string): Promise<ArtifactDigest | null> {
+      const loc = parseS3Uri(uri, 'uri');
+      if (!insideS3Roots(loc, roots)) return null;
+      if (loc.key && (await store.head(loc))) {
+        const d = await store.sha256(loc);
+        return d ? { sha256: d.sha256, size: d.size, files: [{ path: '', ...d }], directory: false } : null;
+      }
+      const objects = await store.list(loc);
+      if (!objects.some((o) => o.key === S3_MANIFEST)) return null;
+      const files: FileDigest[] = [];
+      for (const o of objects.filter((x) => x.key !== S3_MANIFEST).sort((a, b) => comparePaths(a.key, b.key))) {
+        const d = await store.sha256({ bucket: loc.bucket, key: loc.key ? `${loc.key}/${o.key}` : o.key });
+        if (!d) return null; // deleted while we read: not a complete artifact
+        files.push({ path: o.key, ...d });
+      }
+      const sha256 = createHash('sha256').update(manifestOf(files), 'utf8').digest('hex');
+      return { sha256, size: files.reduce((n, f) => n + f.size, 0), files, directory: true };
+    },
+  };
+}
+
+/** file:// paths to `files`, s3:// URIs to `s3` (null when object storage is not configured). */
+export function artifactReader(files: ArtifactReader, s3: ArtifactReader | null): ArtifactReader {
+  return {
+    digest: (location: string) => (isS3Uri(location) ? (s3 ? s3.digest(location) : Promise.resolve(null)) : files.digest(location)),
+  };
+}

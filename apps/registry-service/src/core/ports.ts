@@ -117,6 +117,6 @@ export interface EventSink {
 
 /** Reads an artifact from where its URI points. */
 export interface ArtifactReader {
-  /** The digest of the file or directory at `path`, or null when nothing is there. */
+  /** The digest of the file or directory at `path` (a local path, or an s3:// URI), or null when nothing is there. */
   digest(path: string): Promise<ArtifactDigest | null>;
 }

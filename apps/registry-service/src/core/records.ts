@@ -4,6 +4,7 @@
  */
 import { common, registry } from '@medtune/contracts';
 import { InvalidArgumentError, MODEL_NAME, type PendingEvent as OutboxEvent } from '@medtune/kit';
+import { isS3Uri, parseS3Uri } from '@medtune/kit/storage';
 
 /** An event written in the same document update as the state change it announces (the kit's outbox). */
 export interface PendingEvent extends OutboxEvent {
@@ -82,7 +83,7 @@ export function checkTags(tags: Record<string, string>, field: string): void {
   }
 }
 
-/** Checks the artifacts of a new version: kind, a file:// URI with an absolute path, a hex sha256. */
+/** Checks the artifacts of a new version: kind, a file:// URI with an absolute path or an s3://bucket/key URI, a hex sha256. */
 export function checkArtifacts(artifacts: readonly common.Artifact[]): void {
   if (artifacts.length === 0) throw new InvalidArgumentError('artifacts', 'at least one artifact is required');
   const kinds = new Set<common.ArtifactKind>();
@@ -93,7 +94,7 @@ export function checkArtifacts(artifacts: readonly common.Artifact[]): void {
     }
     if (kinds.has(a.kind)) throw new InvalidArgumentError(`${f}.kind`, `${common.artifactKindToJSON(a.kind)} appears twice`);
     kinds.add(a.kind);
-    filePathOfUri(a.uri, `${f}.uri`);
+    artifactLocation(a.uri, `${f}.uri`);
     if (!SHA256.test(a.sha256)) throw new InvalidArgumentError(`${f}.sha256`, `must be 64 lowercase hex digits (got ${JSON.stringify(a.sha256)})`);
     a.files.forEach((file, j) => {
       if (!SHA256.test(file.sha256)) throw new InvalidArgumentError(`${f}.files[${j}].sha256`, `must be 64 lowercase hex digits (got ${JSON.stringify(file.sha256)})`);
@@ -101,7 +102,19 @@ export function checkArtifacts(artifacts: readonly common.Artifact[]): void {
   });
 }
 
-/** The local path of a file:// URI; other schemes are not supported yet. */
+/**
+ * Where an artifact's bytes are, for an ArtifactReader: the local path of a file:// URI, or the
+ * s3:// URI itself (checked: bucket name, key). INVALID_ARGUMENT naming `field` otherwise.
+ */
+export function artifactLocation(uri: string, field = 'uri'): string {
+  if (isS3Uri(uri)) {
+    parseS3Uri(uri, field);
+    return uri;
+  }
+  return filePathOfUri(uri, field);
+}
+
+/** The local path of a file:// URI. */
 export function filePathOfUri(uri: string, field = 'uri'): string {
   let url: URL;
   try {
@@ -109,7 +122,7 @@ export function filePathOfUri(uri: string, field = 'uri'): string {
   } catch {
     throw new InvalidArgumentError(field, `not a URI: ${JSON.stringify(uri)}`);
   }
-  if (url.protocol !== 'file:') throw new InvalidArgumentError(field, `only file:// URIs are supported (got ${JSON.stringify(uri)})`);
+  if (url.protocol !== 'file:') throw new InvalidArgumentError(field, `only file:// and s3:// URIs are supported (got ${JSON.stringify(uri)})`);
   if (url.host && url.host !== 'localhost') throw new InvalidArgumentError(field, `file:// URIs must name a local absolute path (got host ${JSON.stringify(url.host)})`);
   const path = decodeURIComponent(url.pathname);
   if (!path.startsWith('/') || path === '/') throw new InvalidArgumentError(field, `file:// URIs must name an absolute path (got ${JSON.stringify(uri)})`);

@@ -9,7 +9,7 @@ import { events, registry, SUBJECTS } from '@medtune/contracts';
 import type { Clock, Logger, OutboxRelay } from '@medtune/kit';
 import { toVersion } from './convert';
 import type { ArtifactReader, RegistryStore } from './ports';
-import { filePathOfUri } from './records';
+import { artifactLocation } from './records';
 import { pendingEvent, type VerificationScheduler } from './registry';
 import type { ResolveCache } from './resolve-cache';
 import { mismatchReason } from './verify';
@@ -129,7 +129,7 @@ export class Verifier implements VerificationScheduler {
     if (!v || v.status !== ModelVersionStatus.MODEL_VERSION_STATUS_PENDING_REGISTRATION) return;
     let failure: string | null = null;
     for (const artifact of v.artifacts) {
-      const digest = await this.d.reader.digest(filePathOfUri(artifact.uri));
+      const digest = await this.d.reader.digest(artifactLocation(artifact.uri));
       failure = mismatchReason(artifact, digest);
       if (failure) break;
     }
