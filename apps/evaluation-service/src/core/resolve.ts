@@ -114,7 +114,7 @@ export async function resolveModel(
     const art = version.artifacts.find((a) => a.kind === kind);
     if (!art) {
       const has = version.artifacts.map((a) => K[a.kind] ?? String(a.kind)).join(', ') || 'none';
-      throw new FailedPreconditionError(`${version.name} version ${version.version} has no ${K[kind]} artifact (it has: ${has})`);
+      throw new FailedPreconditionError(`artifact_kind: ${version.name} version ${version.version} has no ${K[kind]} artifact (it has: ${has})`);
     }
     if (kind === K.ARTIFACT_KIND_ADAPTER && !baseModel) throw new InvalidArgumentError('model.registry', `${version.name} version ${version.version} has an adapter but no base model in its lineage`);
     const uri = (k: common.ArtifactKind) => (kind === k ? art.uri : '');
