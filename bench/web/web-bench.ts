@@ -16,6 +16,7 @@
  * Prints min / median / max of every figure and a JSON line at the end.
  */
 import { request, Agent } from 'node:http';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +34,7 @@ const RATE = Number(env['BENCH_RATE'] ?? 200);
 const SECONDS = Number(env['BENCH_SECONDS'] ?? 10);
 const LATENCY_POINTS = Number(env['BENCH_LATENCY_POINTS'] ?? 1_000);
 const RUNS = Number(env['BENCH_RUNS'] ?? 1_200);
+const ROUNDS = Number(env['BENCH_ROUNDS'] ?? 3);
 const ns = randomId('bw');
 
 const stats = (xs: number[]) => {
@@ -96,6 +98,8 @@ function httpGet(url: string): Promise<void> {
 }
 
 const procs: RunningProcess[] = [];
+const loadStart = loadavg();
+console.log(`load average at start: ${loadStart.map((x) => x.toFixed(2)).join(' ')}`);
 try {
   const trackingAddr = `127.0.0.1:${await freePort()}`;
   const httpPort = await freePort();
@@ -128,27 +132,63 @@ try {
 
   // 1. Time to first render.
   const browser = await launchChromium();
-  const render = async (pathname: string) => {
+  /** Where a load's time went (ms from navigation start, read from the page's performance timeline). */
+  type Phases = Record<'html' | 'css' | 'js' | 'appStart' | 'runData' | 'lossData' | 'firstData' | 'chartInit' | 'firstDraw', number> & { lossBytes: number };
+  const render = async (pathname: string, cold = false) => {
     const page = await browser.context.newPage();
+    if (cold) {
+      // A first visit: nothing of the bundle or the stylesheet in the browser's cache.
+      const cdp = await browser.context.newCDPSession(page);
+      await cdp.send('Network.clearBrowserCache');
+      await cdp.detach();
+    }
     await page.goto(base + pathname, { waitUntil: 'commit' });
     await page.waitForSelector('#chart-loss[data-rendered="true"]', { timeout: 120_000 });
     const r = await page.evaluate(() => {
       const h = (window as unknown as { medtuneCharts: Record<string, { firstDrawMs: number; curves: { x: number[] }[] }> }).medtuneCharts['loss']!;
-      return { ms: h.firstDrawMs, points: h.curves[0]!.x.length };
+      // The page's performance timeline (typed here: this file compiles without the DOM types).
+      type Entry = { name: string; startTime: number; responseEnd: number; encodedBodySize: number };
+      const perf = performance as unknown as { getEntriesByType(t: string): Entry[]; getEntriesByName(n: string): Entry[] };
+      const nav = perf.getEntriesByType('navigation')[0]!;
+      const res = perf.getEntriesByType('resource');
+      const end = (f: (e: Entry) => boolean) => res.find(f)?.responseEnd ?? NaN;
+      const mark = (name: string) => perf.getEntriesByName(name)[0]?.startTime ?? NaN;
+      const loss = res.find((e) => e.name.includes('/history') && e.name.includes('key=loss'));
+      return {
+        ms: h.firstDrawMs,
+        points: h.curves[0]!.x.length,
+        phases: {
+          html: nav.responseEnd,
+          css: end((e) => /\/assets\/.*\.css$/.test(e.name)),
+          js: end((e) => /\/assets\/.*\.js$/.test(e.name)),
+          appStart: mark('medtune:app-start'),
+          runData: end((e) => /\/api\/runs\/[^/?]+$/.test(e.name)),
+          lossData: loss?.responseEnd ?? NaN,
+          firstData: mark('medtune:first-data'),
+          chartInit: mark('medtune:chart-init:loss'),
+          firstDraw: h.firstDrawMs,
+          lossBytes: loss?.encodedBodySize ?? NaN,
+        },
+      };
     });
     await page.close();
-    return r;
+    return r as { ms: number; points: number; phases: Phases };
   };
   const pagePath = `/runs/${encodeURIComponent(runId)}`;
   await render(pagePath); // warm: the gateway's channel, the browser's cache of the bundle
   const down: number[] = [];
+  const cold: number[] = [];
   const raw: number[] = [];
+  const phases: Phases[] = [];
   let drawn = { down: 0, raw: 0 };
   for (let i = 0; i < RENDERS; i++) {
     const a = await render(pagePath);
+    const c = await render(pagePath, true);
     const b = await render(`${pagePath}?points=raw`);
     down.push(a.ms);
+    cold.push(c.ms);
     raw.push(b.ms);
+    phases.push(a.phases);
     drawn = { down: a.points, raw: b.points };
   }
   // The runs table with RUNS training runs: first page, and the next page (server-side paging).
@@ -188,10 +228,14 @@ try {
   const table = { first: stats(tableFirst), next: stats(tableNext) };
   await browser.close();
   if (drawn.raw !== POINTS) throw new Error(`the raw page drew ${drawn.raw} points, expected ${POINTS}`);
-  const fr = { downsampled: stats(down), raw: stats(raw) };
+  const fr = { downsampled: stats(down), downsampledCold: stats(cold), raw: stats(raw) };
+  const phaseMedians = Object.fromEntries(Object.keys(phases[0] ?? {}).map((k) => [k, r2(stats(phases.map((p) => p[k as keyof Phases])).median)]));
   console.log(`\nfirst render of the run page, ${POINTS.toLocaleString('en')} loss points, ${RENDERS} loads each (ms from navigation start):`);
   console.log(`  downsampled by the server (${drawn.down} points drawn): min ${r2(fr.downsampled.min)}  median ${r2(fr.downsampled.median)}  max ${r2(fr.downsampled.max)}   target < 1000`);
+  console.log(`  the same, first visit (browser cache cleared):          min ${r2(fr.downsampledCold.min)}  median ${r2(fr.downsampledCold.median)}  max ${r2(fr.downsampledCold.max)}`);
   console.log(`  raw baseline (${drawn.raw} points drawn):              min ${r2(fr.raw.min)}  median ${r2(fr.raw.median)}  max ${r2(fr.raw.max)}`);
+  console.log(`  where the downsampled load's time goes (median ms from navigation start; lossBytes = loss response size):`);
+  console.log(`    ${Object.entries(phaseMedians).map(([k, v]) => `${k} ${v}`).join('  ')}`);
   console.log(`runs table, ${RUNS.toLocaleString('en')} runs in the experiment, 50 a page: first page min ${r2(table.first.min)}  median ${r2(table.first.median)}  max ${r2(table.first.max)} ms from navigation; next page min ${r2(table.next.min)}  median ${r2(table.next.median)}  max ${r2(table.next.max)} ms`);
 
   // 2. The gateway's added latency, on a run of LATENCY_POINTS points: the tracking service reads
@@ -211,22 +255,25 @@ try {
   const lat: Record<string, { direct: Awaited<ReturnType<typeof openLoop>>[]; gateway: Awaited<ReturnType<typeof openLoop>>[] }> = {};
   for (const call of ['run', 'history'] as const) {
     lat[call] = { direct: [], gateway: [] };
-    for (let round = 0; round < 2; round++) {
+    for (let round = 0; round < ROUNDS; round++) {
       lat[call].direct.push(await openLoop(direct[call], RATE, SECONDS));
       lat[call].gateway.push(await openLoop(via[call], RATE, SECONDS));
     }
   }
-  console.log(`\nlatency at ${RATE}/s open loop, ${SECONDS} s per round, 2 rounds (ms from scheduled start):`);
+  console.log(`\nlatency at ${RATE}/s open loop, ${SECONDS} s per round, ${ROUNDS} rounds, direct and gateway alternating (ms from scheduled start):`);
+  const addedP99: Record<string, ReturnType<typeof stats>> = {};
   for (const [call, r] of Object.entries(lat)) {
     for (const side of ['direct', 'gateway'] as const) {
       const rows = r[side];
       console.log(`  ${call.padEnd(8)} ${side.padEnd(8)} p50 ${rows.map((x) => x.p50).join(' / ')}  p90 ${rows.map((x) => x.p90).join(' / ')}  p99 ${rows.map((x) => x.p99).join(' / ')}  max ${rows.map((x) => x.max).join(' / ')}  errors ${rows.map((x) => x.errors).join(' / ')}`);
     }
     const added = r.gateway.map((g, i) => r2(g.p99 - r.direct[i]!.p99));
-    console.log(`  ${call.padEnd(8)} added p99 per round: ${added.join(' / ')} ms   target <= 5`);
+    const a = stats(added);
+    addedP99[call] = a;
+    console.log(`  ${call.padEnd(8)} added p99 per round: ${added.join(' / ')} ms; min ${a.min}  median ${a.median}  max ${a.max}   target <= 5`);
   }
   client.close();
-  console.log(`\n${JSON.stringify({ points: POINTS, latencyPoints: LATENCY_POINTS, rate: RATE, firstRenderMs: fr, runsTable: table, latency: lat })}`);
+  console.log(`\n${JSON.stringify({ points: POINTS, latencyPoints: LATENCY_POINTS, rate: RATE, firstRenderMs: fr, phases: phaseMedians, runsTable: table, latency: lat, addedP99, load: { start: loadStart, end: loadavg() } })}`);
 } finally {
   for (const p of procs.reverse()) await p.stop().catch(() => undefined);
 }

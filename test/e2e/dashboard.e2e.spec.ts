@@ -7,7 +7,7 @@
  * answers of an item, <think> apart; a cancel without the token is refused in the page, and goes
  * through once the token is entered. Screenshots go to var/test-output/dashboard-e2e/.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { evaluation, tracking, training, common } from '@medtune/contracts';
@@ -71,6 +71,9 @@ afterAll(async () => {
   await nats?.cleanup();
   await mongo?.cleanup();
 }, 300_000);
+
+/** The page's number format (web/src/http.ts fmt, 4 significant digits). */
+const fmtLike = (v: number) => (Number.isInteger(v) ? v.toLocaleString('en') : Math.abs(v) !== 0 && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e6) ? v.toExponential(2) : v.toPrecision(4));
 
 async function open(pathname: string): Promise<Page> {
   const page = await browser!.context.newPage();
@@ -169,6 +172,41 @@ describe('the dashboard in a real browser', () => {
     grown.x.forEach((s, i) => expect(byStep.get(s)).toBe(grown.y[i]));
     await shot(page, 'live-run');
 
+    // The summary row follows too: its step and last loss move with the points, and end on the
+    // stored last loss.
+    const summaryStep = async () => Number((await page.locator('#summary-step').innerText()).split('/')[0]!.replace(/,/g, '').trim());
+    const step0 = await summaryStep();
+    await waitFor(async () => ((await summaryStep()) > step0 ? true : undefined), 120_000, { intervalMs: 250, message: 'the summary’s step to move' });
+    await waitFor(
+      async () => {
+        const { run } = await trackingClient.unary('getRun', { runId: jobId });
+        const last = run!.metrics.find((m) => m.key === 'loss')!;
+        const shown = (await page.locator('#summary-loss').innerText()).trim();
+        const drawnNow = (await chartPoints(page, 'loss'))!;
+        // Same point: the page's last loss is the last drawn one, which tracking has stored.
+        return drawnNow.x.at(-1)! <= last.lastStep && shown === fmtLike(drawnNow.y.at(-1)!) ? true : undefined;
+      },
+      60_000,
+      { intervalMs: 250, message: 'the summary’s last loss to be the last drawn point' },
+    );
+    expect((await page.locator('#summary-state').innerText()).trim()).toBe('running');
+    // The job's log panel: this stack's workers executor keeps none and says so (FAILED_PRECONDITION);
+    // a Ray-placed job shows the Ray job's driver log there.
+    await textOf(page, '#job-log', 'keeps no job logs');
+
+    // A dropped stream resumes from its last event id: no step missing, none twice.
+    type Live = { medtuneLive: { events: number; reconnects: number; drop(): void } };
+    const events0 = await page.evaluate(() => (window as unknown as Live).medtuneLive.events);
+    await page.evaluate(() => (window as unknown as Live).medtuneLive.drop());
+    const atDrop = (await chartPoints(page, 'loss'))!.x.length;
+    await waitFor(async () => (((await chartPoints(page, 'loss'))?.x.length ?? 0) >= atDrop + 3 ? true : undefined), 120_000, { intervalMs: 250, message: 'the curve to grow after the reconnect' });
+    expect(await page.evaluate(() => (window as unknown as Live).medtuneLive.reconnects)).toBe(1);
+    expect(await page.evaluate(() => (window as unknown as Live).medtuneLive.events)).toBeGreaterThan(events0);
+    const after = (await chartPoints(page, 'loss'))!;
+    const storedAfter = await trackingClient.unary('getMetricHistory', { runId: jobId, key: 'loss', maxPoints: 10_000, startStep: 0, endStep: after.x.at(-1)! });
+    expect(after.x).toEqual(storedAfter.points.map((p) => p.step));
+    expect(after.y).toEqual(storedAfter.points.map((p) => p.value));
+
     // Without the token: refused in the page, the job keeps running.
     await page.click('#cancel-job');
     const alert = page.locator('#action-error [role=alert]');
@@ -193,5 +231,10 @@ describe('the dashboard in a real browser', () => {
       { intervalMs: 500, message: 'the job to be cancelled' },
     );
     await shot(page, 'cancelled');
+    // Nor in any log line of the stack's parts (the gateway logs paths only; the services redact).
+    const logDir = path.join(stack!.varDir, 'log');
+    const logs = readdirSync(logDir).filter((f) => f.endsWith('.log'));
+    expect(logs).toContain('dashboard.log');
+    for (const f of logs) expect(readFileSync(path.join(logDir, f), 'utf8'), f).not.toContain(TOKEN);
   });
 });

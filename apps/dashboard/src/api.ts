@@ -4,6 +4,7 @@
  * service adds reaches the page). Nothing is stored here and no rule of a service is repeated:
  * states, downsampling, comparisons and statistics all come from the service that owns them.
  */
+import { createHash } from 'node:crypto';
 import { dataset, evaluation, registry, tracking, training } from '@medtune/contracts';
 import { InvalidArgumentError, NotFoundError } from '@medtune/kit';
 import { extractAnswer } from '@medtune/prompting';
@@ -126,6 +127,22 @@ export function createApi(clients: GatewayClients, opts: { maxHistoryPoints: num
         job: job && training.Job.toJSON(job),
         serverTime: new Date().toISOString(),
       };
+    },
+
+    /**
+     * A validator of a run's stored history of `keys` (an HTTP entity tag): the run's status and,
+     * per key, the tracking service's summary (count, last step, last value), which change
+     * whenever a point of that key is stored. One cheap GetRun instead of reading the history.
+     */
+    async historyTag(runId: string, keys: string[], query: string): Promise<string> {
+      const { run } = await read.tracking.unary('getRun', { runId });
+      if (!run) throw new NotFoundError(`run ${runId} not found`);
+      const h = createHash('sha256').update(`${run.status}\n${query}\n`);
+      for (const k of keys) {
+        const m = run.metrics.find((x) => x.key === k);
+        h.update(`${k}\0${m ? `${m.count}\0${m.lastStep}\0${m.last}` : '-'}\n`);
+      }
+      return `W/"${h.digest('base64url').slice(0, 27)}"`;
     },
 
     /** Downsampled curves of several keys of a run (zoom asks again with a step range). */

@@ -85,7 +85,8 @@ beforeAll(async () => {
   [trk, trn] = await Promise.all([service('tracking', {}), service('training', { MEDTUNE_TRAINING_DATASET_ADDR: `127.0.0.1:${await freePort()}` })]);
   const admin = await signToken(key, { subject: 'test-admin', role: 'service' });
   const client = createClient(tracking.TrackingServiceClient, trk.addr, { defaultDeadlineMs: 10_000, authToken: admin, tls: { caFile: path.join(pki, 'ca.pem') } });
-  await client.unary('createRun', tracking.CreateRunRequest.fromPartial({ runId, experiment: 'dash-secure', name: 'secure', kind: tracking.RunKind.RUN_KIND_OTHER, status: tracking.RunStatus.RUN_STATUS_FINISHED }));
+  await client.unary('createRun', tracking.CreateRunRequest.fromPartial({ runId, experiment: 'dash-secure', name: 'secure', kind: tracking.RunKind.RUN_KIND_OTHER, status: tracking.RunStatus.RUN_STATUS_RUNNING }));
+  await client.unary('logMetrics', { runId, points: [1, 2].map((step) => ({ key: 'loss', step, value: 1 / step, time: new Date() })) });
   client.close();
 }, 180_000);
 
@@ -107,6 +108,21 @@ describe('the gateway on a secure stack', () => {
     expect(res.status).toBe(200);
     expect(((await res.json()) as { run: { runId: string } }).run.runId).toBe(runId);
     expect(((await (await fetch(`${url}/api/session`)).json()) as { authRequired: boolean }).authRequired).toBe(true);
+
+    // The history revalidates: the same stored points answer 304, a new point a fresh body.
+    const hist = `${url}/api/runs/${runId}/history?key=loss&max_points=100`;
+    const first = await fetch(hist);
+    expect(first.status).toBe(200);
+    const etag = first.headers.get('etag')!;
+    expect(etag).toMatch(/^W\/"/);
+    expect((await fetch(hist, { headers: { 'if-none-match': etag } })).status).toBe(304);
+    const admin = createClient(tracking.TrackingServiceClient, trk.addr, { defaultDeadlineMs: 10_000, authToken: await signToken(key, { subject: 'test-admin', role: 'service' }), tls: { caFile: path.join(pki, 'ca.pem') } });
+    await admin.unary('logMetrics', { runId, points: [{ key: 'loss', step: 3, value: 0.5, time: new Date() }] });
+    admin.close();
+    const fresh = await fetch(hist, { headers: { 'if-none-match': etag } });
+    expect(fresh.status).toBe(200);
+    expect(fresh.headers.get('etag')).not.toBe(etag);
+    expect(((await fresh.json()) as { series: { steps: number[] }[] }).series[0]!.steps.at(-1)).toBe(3);
 
     const plain = await gateway({ MEDTUNE_DASHBOARD_TOKEN_FILE: tokenFile });
     const refused = await fetch(`${plain}/api/runs/${runId}`);

@@ -112,8 +112,6 @@ function routes(deps: HttpDeps, needToken: (token: string | undefined) => void):
     ['GET', /^\/api\/runs$/, async (_r, url) =>
       api.listRuns({ statuses: list(url, 'status'), experiments: list(url, 'experiment'), filters: url.searchParams.getAll('filter').filter(Boolean), kind: url.searchParams.get('kind') ?? '', orderBy: url.searchParams.get('order_by') ?? '', pageSize: pageSize(url), pageToken: pageToken(url) })],
     ['GET', /^\/api\/runs\/([^/]+)$/, async (_r, _u, [id]) => api.getRun(dec(id!))],
-    ['GET', /^\/api\/runs\/([^/]+)\/history$/, async (_r, url, [id]) =>
-      api.getHistory(dec(id!), list(url, 'key'), intParam(url, 'max_points', 1_000, 2, 10_000), intParam(url, 'start_step', 0, 0, Number.MAX_SAFE_INTEGER), intParam(url, 'end_step', 0, 0, Number.MAX_SAFE_INTEGER))],
     ['GET', /^\/api\/compare$/, async (_r, url) => api.compareRuns(list(url, 'run'), url.searchParams.get('key') || 'loss', intParam(url, 'max_points', 1_000, 2, 10_000))],
     ['GET', /^\/api\/jobs\/([^/]+)\/events$/, async (_r, url, [id]) => api.listJobEvents(dec(id!), intParam(url, 'from_sequence', 0, 0, Number.MAX_SAFE_INTEGER), intParam(url, 'limit', 200, 1, 2_000))],
     ['GET', /^\/api\/jobs\/([^/]+)\/logs$/, async (_r, url, [id]) => api.getJobLogs(dec(id!), intParam(url, 'tail_bytes', 16 * 1024, 1, 1024 * 1024))],
@@ -172,6 +170,8 @@ export function createHttpServer(deps: HttpDeps, authRequired: boolean): Server 
         return send(res, 200, deps.api.session(true), { 'set-cookie': cookie(t, 12 * 3600) });
       }
       if (url.pathname === '/api/session' && req.method === 'DELETE') return send(res, 200, deps.api.session(false), { 'set-cookie': cookie('', 0) });
+      const history = /^\/api\/runs\/([^/]+)\/history$/.exec(url.pathname);
+      if (history && req.method === 'GET') return await historyRoute(req, res, decodeURIComponent(history[1]!), url);
       const live = /^\/api\/runs\/([^/]+)\/live$/.exec(url.pathname);
       if (live && req.method === 'GET') return await sse(req, res, decodeURIComponent(live[1]!), url);
       for (const [method, re, h] of table) {
@@ -190,6 +190,26 @@ export function createHttpServer(deps: HttpDeps, authRequired: boolean): Server 
     } finally {
       log.trace({ path: url.pathname, ms: performance.now() - t0 }, 'request');
     }
+  };
+
+  /**
+   * A run's curves, with HTTP revalidation: the response carries an entity tag computed from the
+   * run's metric summaries (one GetRun); a browser that has this history already sends it back
+   * and gets 304 without the history being read again. A first visit pays the full read.
+   */
+  const historyRoute = async (req: IncomingMessage, res: ServerResponse, runId: string, url: URL) => {
+    const keys = list(url, 'key');
+    const maxPoints = intParam(url, 'max_points', 1_000, 2, 10_000);
+    const start = intParam(url, 'start_step', 0, 0, Number.MAX_SAFE_INTEGER);
+    const end = intParam(url, 'end_step', 0, 0, Number.MAX_SAFE_INTEGER);
+    if (keys.length === 0) throw new InvalidArgumentError('keys', 'name at least one metric key');
+    const tag = await deps.api.historyTag(runId, keys, `${maxPoints}:${start}:${end}`);
+    const cache = { etag: tag, 'cache-control': 'private, no-cache' };
+    if (req.headers['if-none-match'] === tag) {
+      res.writeHead(304, cache);
+      return res.end();
+    }
+    return send(res, 200, await deps.api.getHistory(runId, keys, maxPoints, start, end), cache);
   };
 
   const asset = (res: ServerResponse, path: string) => {

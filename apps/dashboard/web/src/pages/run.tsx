@@ -376,7 +376,10 @@ export function RunPage({ runId, raw = false }: { runId: string; raw?: boolean }
                 <th>state</th>
                 <td id="summary-state">{state}</td>
                 <th>step</th>
-                <td id="summary-step">{p?.step ?? loss?.lastStep ?? 0}{p?.totalSteps ? ` / ${p.totalSteps}` : ''}</td>
+                <td id="summary-step">
+                  {Math.max(p?.step ?? 0, loss?.lastStep ?? 0).toLocaleString('en')}
+                  {p?.totalSteps ? ` / ${p.totalSteps.toLocaleString('en')}` : ''}
+                </td>
                 <th>last loss</th>
                 <td id="summary-loss">{fmt(loss?.last)}</td>
                 <th>tokens / s</th>
