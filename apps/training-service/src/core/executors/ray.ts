@@ -10,11 +10,13 @@
  *   submit finds the first one and never starts a second copy), and the start is answered
  *   RESOURCE_EXHAUSTED while Ray has not started it: the job stays QUEUED (or RECOVERING) with the
  *   reason ("waiting for 1 GPU on the Ray cluster (submission ...)") in `Job.waiting_reason` and
- *   a notice event. A pending submission is compared with the TOTAL resources of every alive node
- *   (Ray's node list): while some node could ever run it, it waits for free resources as long as
- *   it takes; once no node could, for longer than `unsatisfiableAfterMs` (counted from when that
- *   was first seen, so an autoscaler has that long to add a node), it is stopped and the job fails
- *   with FAILED_PRECONDITION (Ray itself would leave it pending forever).
+ *   a notice event. The request is compared with the TOTAL resources of every alive node (Ray's
+ *   State API node list): while some node could ever run it, it is submitted and waits for free
+ *   resources as long as it takes; while no node could, it is not submitted (Ray cannot drop a
+ *   pending job before placing it), and once that has lasted `unsatisfiableAfterMs` (counted from
+ *   when it was first seen, so an autoscaler has that long to add a node) the job fails with
+ *   FAILED_PRECONDITION (Ray itself would leave it pending). A submitted job whose nodes all left
+ *   is stopped and fails the same way.
  * - **trainer slots**: once Ray runs the entrypoint, the trainer registers with the worker
  *   registry under the submission id and heartbeats like any worker. The scheduler then places the
  *   job on that slot (it offers exactly the job's GPUs, so placement prefers it) and sends the
@@ -169,6 +171,7 @@ export class RayExecutor implements Executor {
   /** Submission id → when it was first seen that no alive node could ever fit it. */
   private readonly unfitSince = new Map<string, number>();
   private nodesSeen: { at: number; nodes: RayNodeInfo[] } | undefined;
+  private readonly stopAsked = new Set<string>();
 
   constructor(private readonly deps: RayExecutorDeps) {}
 
@@ -210,6 +213,11 @@ export class RayExecutor implements Executor {
     const minMem = (await this.deps.jobs.get(request.jobId))?.job.minGpuMemoryBytes ?? 0;
     let info = await this.deps.ray.get(sid);
     if (!info) {
+      // Not submitted while no alive node could ever run it: Ray cannot drop a pending job before
+      // it is placed (a stop waits for the placement), so such a submission would linger.
+      const fit = await this.fitOf(this.submission(sid, request, minMem));
+      if (!fit.fits) return this.unfit(sid, request, minMem, fit.why, false);
+      this.unfitSince.delete(sid);
       if (this.pending.size >= settings.maxPending) {
         const reason = `waiting for room on the Ray cluster: ${this.pending.size} submissions already wait for resources`;
         await this.note(request.jobId, reason);
@@ -232,21 +240,13 @@ export class RayExecutor implements Executor {
           await this.note(request.jobId, reason);
           throw new ResourceExhaustedError(reason);
         }
+        // Submitted when a node could fit it, and that node has gone since.
         const now = this.deps.clock().getTime();
-        const since = this.unfitSince.get(sid) ?? now;
-        this.unfitSince.set(sid, since);
-        const limitS = Math.round(settings.unsatisfiableAfterMs / 1000);
-        if (now - since >= settings.unsatisfiableAfterMs) {
+        if (now - (this.unfitSince.get(sid) ?? now) >= settings.unsatisfiableAfterMs) {
           await this.stopQuietly(sid, 'no node can fit it');
           this.pending.delete(sid);
-          this.unfitSince.delete(sid);
-          throw new FailedPreconditionError(
-            `hyperparameters.gpus: no node of the Ray cluster can run a job of ${gpusText(gpus)}${this.memoryText(minMem)} (${fit.why}; waited ${limitS} s for one to join; submission ${sid} stopped)`,
-          );
         }
-        const reason = `waiting for a Ray node that can fit ${gpusText(gpus)}${this.memoryText(minMem)}: ${fit.why} (fails after ${limitS} s unless one joins; submission ${sid})`;
-        await this.note(request.jobId, reason);
-        throw new ResourceExhaustedError(reason);
+        return this.unfit(sid, request, minMem, fit.why, true);
       }
       case 'RUNNING': {
         this.pending.delete(sid);
@@ -304,8 +304,7 @@ export class RayExecutor implements Executor {
         if (j.status === 'PENDING') this.pending.add(j.submissionId);
         continue;
       }
-      log.info({ submissionId: j.submissionId, jobId, attempt, why }, 'stopping a Ray job that no medtune job needs');
-      await this.stopQuietly(j.submissionId, why);
+      await this.stopQuietly(j.submissionId, `${why} (job ${jobId}, attempt ${attempt})`);
     }
   }
 
@@ -350,6 +349,29 @@ export class RayExecutor implements Executor {
   }
 
   /**
+   * A job no alive node could run: waits (RESOURCE_EXHAUSTED, with the reason) until the limit,
+   * counted from when that was first seen, then fails (FAILED_PRECONDITION). Always throws.
+   */
+  private async unfit(sid: string, request: trainer.StartJobRequest, minMem: number, why: string, submitted: boolean): Promise<never> {
+    const { settings } = this.deps;
+    const gpus = Math.max(1, request.spec?.hyperparameters?.gpus ?? 1);
+    const now = this.deps.clock().getTime();
+    const since = this.unfitSince.get(sid) ?? now;
+    this.unfitSince.set(sid, since);
+    const limitS = Math.round(settings.unsatisfiableAfterMs / 1000);
+    const what = `${gpusText(gpus)}${this.memoryText(minMem)}`;
+    if (now - since >= settings.unsatisfiableAfterMs) {
+      this.unfitSince.delete(sid);
+      throw new FailedPreconditionError(
+        `hyperparameters.gpus: no node of the Ray cluster can run a job of ${what} (${why}; waited ${limitS} s for one to join; ${submitted ? `submission ${sid} stopped` : 'nothing was submitted'})`,
+      );
+    }
+    const reason = `waiting for a Ray node that can fit ${what}: ${why} (fails after ${limitS} s unless one joins; ${submitted ? `submission ${sid}` : 'not submitted yet'})`;
+    await this.note(request.jobId, reason);
+    throw new ResourceExhaustedError(reason);
+  }
+
+  /**
    * Whether some alive node's TOTAL resources could ever run the submission, and if not, why (the
    * largest node's figures). The node list is read at most once a second; when it cannot be read,
    * the submission counts as fitting (waiting is safe, failing a job on a glitch is not).
@@ -384,6 +406,11 @@ export class RayExecutor implements Executor {
   }
 
   private async stopQuietly(sid: string, why: string): Promise<void> {
+    // Ray queues a stop of a job it has not placed yet until it places it: ask again on each
+    // reconcile, log it once.
+    if (!this.stopAsked.has(sid)) this.deps.log.info({ submissionId: sid, why }, 'stopping a Ray job that no medtune job needs');
+    this.stopAsked.add(sid);
+    if (this.stopAsked.size > 10_000) this.stopAsked.clear();
     try {
       await this.deps.ray.stop(sid);
     } catch (err) {

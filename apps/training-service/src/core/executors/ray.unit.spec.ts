@@ -25,8 +25,10 @@ function executor(nodes: RayNodeInfo[]) {
   let now = 1_000_000;
   const jobs = new Map<string, RayJobInfo>();
   const stopped: string[] = [];
+  const submitted: string[] = [];
   const ray: RayJobsApi = {
     submit: async (s) => {
+      submitted.push(s.submissionId);
       jobs.set(s.submissionId, { submissionId: s.submissionId, status: 'PENDING', message: '', startTimeMs: now, metadata: s.metadata });
       return true;
     },
@@ -57,7 +59,7 @@ function executor(nodes: RayNodeInfo[]) {
       (e: unknown) => e as Error,
     );
   };
-  return { start, stopped, advance: (ms: number) => (now += ms) };
+  return { start, stopped, submitted, advance: (ms: number) => (now += ms) };
 }
 
 describe('RayExecutor waiting', () => {
@@ -72,17 +74,31 @@ describe('RayExecutor waiting', () => {
     expect(t.stopped).toEqual([]);
   });
 
-  it('a job no node can fit fails FAILED_PRECONDITION after the limit, counted from when it was first seen, and its submission is stopped', async () => {
+  it('a job no node can fit is not submitted, and fails FAILED_PRECONDITION after the limit counted from when it was first seen', async () => {
     const t = executor([node(0), node(1), node(1)]);
     const first = await t.start(4);
     expect(first).toBeInstanceOf(ResourceExhaustedError);
-    expect(first!.message).toBe('waiting for a Ray node that can fit 4 GPUs: GPU 4 asked, the largest node has 1 (3 alive nodes) (fails after 10 s unless one joins; submission medtune-job-4-a1)');
+    expect(first!.message).toBe('waiting for a Ray node that can fit 4 GPUs: GPU 4 asked, the largest node has 1 (3 alive nodes) (fails after 10 s unless one joins; not submitted yet)');
     t.advance(9_000);
     expect(await t.start(4)).toBeInstanceOf(ResourceExhaustedError);
     t.advance(1_000);
     const failed = await t.start(4);
     expect(failed).toBeInstanceOf(FailedPreconditionError);
-    expect(failed!.message).toBe('hyperparameters.gpus: no node of the Ray cluster can run a job of 4 GPUs (GPU 4 asked, the largest node has 1 (3 alive nodes); waited 10 s for one to join; submission medtune-job-4-a1 stopped)');
-    expect(t.stopped).toEqual(['medtune-job-4-a1']);
+    expect(failed!.message).toBe('hyperparameters.gpus: no node of the Ray cluster can run a job of 4 GPUs (GPU 4 asked, the largest node has 1 (3 alive nodes); waited 10 s for one to join; nothing was submitted)');
+    expect(t.submitted).toEqual([]);
+  });
+
+  it('a submitted job whose nodes all left fails after the limit and its submission is stopped', async () => {
+    const nodes = [node(1)];
+    const t = executor(nodes);
+    expect((await t.start(1))!.message).toBe('waiting for 1 GPU on the Ray cluster (submission medtune-job-1-a1)');
+    nodes[0] = node(1, false);
+    t.advance(2_000);
+    expect((await t.start(1))!.message).toBe('waiting for a Ray node that can fit 1 GPU: the Ray cluster has no alive node (fails after 10 s unless one joins; submission medtune-job-1-a1)');
+    t.advance(10_000);
+    const failed = await t.start(1);
+    expect(failed).toBeInstanceOf(FailedPreconditionError);
+    expect(failed!.message).toMatch(/no node of the Ray cluster can run a job of 1 GPU \(the Ray cluster has no alive node; waited 10 s for one to join; submission medtune-job-1-a1 stopped\)$/);
+    expect(t.stopped).toEqual(['medtune-job-1-a1']);
   });
 });
