@@ -1,19 +1,33 @@
 /**
  * The table of attacks (issue 14) against real service processes — dataset, training and
  * registry, started with TLS (certificates from tools/dev/certs/make.sh), signed caller tokens
- * (ES256) and data roots confined to one directory. Each row tries one thing a caller should not
- * be able to do and expects the documented refusal; afterwards nothing was stored (read back
- * with a service credential), and no credential in use appears in any service log.
+ * (ES256) and data roots confined to one directory (base models included). Each row tries one
+ * thing a caller should not be able to do and expects the documented refusal; afterwards nothing
+ * was stored (read back with a service credential), and no credential in use appears in any
+ * service log. The last rows use a real dataset version (imported here) and a forged worker (a
+ * gRPC TrainerService in this process, registered with a worker credential).
  */
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
-import { dataset, registry, training } from '@medtune/contracts';
-import { createClient, fromServiceError, signJobDataToken, signToken, type Role, type TlsFiles } from '@medtune/kit';
-import { printLogsOnFailure, testMongo, testNats, type TestMongo, type TestNats } from '@medtune/testing';
+import { dataset, registry, trainer, training } from '@medtune/contracts';
+import {
+  createClient,
+  createGrpcServer,
+  createLogger,
+  fromServiceError,
+  serverStream,
+  signJobDataToken,
+  signToken,
+  unary,
+  type KitGrpcServer,
+  type Role,
+  type TlsFiles,
+} from '@medtune/kit';
+import { printLogsOnFailure, testMongo, testNats, waitFor, type TestMongo, type TestNats } from '@medtune/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, startService, type StartedService } from '../support/services';
 
@@ -30,6 +44,7 @@ let ds: StartedService;
 let tr: StartedService;
 let reg: StartedService;
 const tokens: Partial<Record<Role, string>> = {};
+let evil: KitGrpcServer | undefined;
 const secrets: string[] = [];
 
 const env = (svc: string): Record<string, string> => ({
@@ -39,7 +54,8 @@ const env = (svc: string): Record<string, string> => ({
   MEDTUNE_TLS_CA: path.join(pki, 'ca.pem'),
   MEDTUNE_DATA_ROOTS: allowed,
   MEDTUNE_LOG_LEVEL: 'debug',
-  ...(svc === 'training' ? { MEDTUNE_TRAINING_MODEL_CHECK: 'off', MEDTUNE_TRAINING_DATASET_ADDR: ds.addr } : {}),
+  // MODEL_CHECK local (the default): base_model paths are confined to the data roots.
+  ...(svc === 'training' ? { MEDTUNE_TRAINING_DATASET_ADDR: ds.addr, MEDTUNE_TRAINING_SCHEDULE_INTERVAL: '200ms' } : {}),
   ...(svc === 'registry' ? { MEDTUNE_REGISTRY_CONFIRM_JOBS: 'off' } : {}),
 });
 const ready = /gRPC server listening/;
@@ -61,6 +77,7 @@ beforeAll(async () => {
   secrets.push(...Object.values(tokens));
 }, 240_000);
 afterAll(async () => {
+  await evil?.shutdown({ graceMs: 100 });
   await Promise.all([ds?.proc.stop(), tr?.proc.stop(), reg?.proc.stop()]);
   await nats?.cleanup();
   await mongo?.cleanup();
@@ -91,6 +108,30 @@ const createJob = (token: string | undefined) =>
   );
 const register = (token: string | undefined) =>
   wrc(token).unary('registerWorker', training.RegisterWorkerRequest.fromPartial({ info: { workerId: 'forged-worker', address: '10.6.6.6:50061' } }));
+
+/** A CreateJob request on `digest` with a config-only model directory under the allowed root. */
+function jobRequest(digest: string): Parameters<typeof training.CreateJobRequest.fromPartial>[0] {
+  const model = path.join(allowed, 'model');
+  if (!existsSync(path.join(model, 'config.json'))) {
+    mkdirSync(model, { recursive: true });
+    writeFileSync(path.join(model, 'config.json'), JSON.stringify({ model_type: 'qwen2' }));
+  }
+  return { datasetDigest: digest, baseModel: model, experiment: 'attack', idempotencyKey: `k-${Math.random()}`, hyperparameters: { maxSteps: 1 } };
+}
+
+let version: string | undefined;
+/** A READY dataset version (imported once, from a file under the allowed root). */
+async function importVersion(): Promise<string> {
+  if (version) return version;
+  const file = path.join(allowed, 'rows.jsonl');
+  writeFileSync(file, [1, 2, 3, 4, 5].map((i) => JSON.stringify({ Question: `question ${i} about chest pain`, Complex_CoT: `reasoning ${i}`, Response: `answer ${i}` })).join('\n'));
+  const options = dataset.ImportOptions.fromPartial({ datasetName: 'attack-rows', tokenizerDir: path.join(repoRoot, '../shared/models/deepseek-r1-distill-qwen/bpe') });
+  for await (const m of dsc(tokens.user).serverStream('importDataset', dataset.ImportDatasetRequest.fromPartial({ path: file, options }))) {
+    if (m.event?.$case === 'result') version = m.event.result.version!.digest;
+  }
+  if (!version) throw new Error('import gave no version');
+  return version;
+}
 
 describe('the table of attacks', () => {
   it('transport: a plaintext client gets nothing from a TLS service', async () => {
@@ -178,6 +219,103 @@ describe('the table of attacks', () => {
     );
     expect((await outcome(dsc(tokens.user).unary('getDataset', dataset.GetDatasetRequest.fromPartial({ name: big })))).code).toBe(status.RESOURCE_EXHAUSTED);
     expect((await outcome(rgc(tokens.service).unary('getRegisteredModel', registry.GetRegisteredModelRequest.fromPartial({ name: 'big' })))).code).toBe(status.NOT_FOUND);
+  });
+
+  it.each([
+    ['traversal', () => path.join(allowed, '..', 'outside', 'model')],
+    ['a symlinked directory', () => path.join(allowed, 'model-link')],
+    ['a path through a symlinked parent', () => path.join(allowed, 'dir', 'model')],
+    ['an absolute path elsewhere', () => '/etc'],
+    ['a relative path', () => './model'],
+  ])('paths: a base model through %s is INVALID_ARGUMENT naming `base_model`, and no job is stored', async (_n, p) => {
+    mkdirSync(path.join(outside, 'model'), { recursive: true });
+    writeFileSync(path.join(outside, 'model', 'config.json'), JSON.stringify({ model_type: 'qwen2' }));
+    if (!existsSync(path.join(allowed, 'model-link'))) symlinkSync(path.join(outside, 'model'), path.join(allowed, 'model-link'));
+    const r = await outcome(trc(tokens.user).unary('createJob', training.CreateJobRequest.fromPartial({ ...jobRequest('x'), baseModel: p() })));
+    expect(r.code).toBe(status.INVALID_ARGUMENT);
+    expect(r.message).toMatch(/^base_model: /);
+    expect((await trc(tokens.service).unary('listJobs', training.ListJobsRequest.fromPartial({}))).jobs).toHaveLength(0);
+  });
+
+  it('ownership: a user cannot cancel another user\'s job (PERMISSION_DENIED, nothing changes); its creator and an operator can', async () => {
+    const digest = await importVersion();
+    const [alice, bob] = await Promise.all([signToken(key, { subject: 'alice', role: 'user' }), signToken(key, { subject: 'bob', role: 'user' })]);
+    secrets.push(alice, bob);
+    // No worker has 1 PiB of GPU memory: the jobs stay QUEUED.
+    const create = async (token: string) =>
+      (await trc(token).unary('createJob', training.CreateJobRequest.fromPartial({ ...jobRequest(digest), minGpuMemoryBytes: 2 ** 50 }))).job!;
+    const [a, b] = [await create(alice), await create(bob)];
+    expect([a.creator, b.creator]).toEqual(['alice', 'bob']);
+    const listed = (await trc(tokens.user).unary('listJobs', training.ListJobsRequest.fromPartial({}))).jobs;
+    expect(Object.fromEntries(listed.map((j) => [j.jobId, j.creator]))).toMatchObject({ [a.jobId]: 'alice', [b.jobId]: 'bob' });
+
+    const denied = await outcome(trc(bob).unary('cancelJob', training.CancelJobRequest.fromPartial({ jobId: a.jobId, reason: 'mine now' })));
+    expect(denied.code).toBe(status.PERMISSION_DENIED);
+    expect(denied.message).toContain(`job ${a.jobId} was created by "alice"; a user may cancel only the jobs it created`);
+    const untouched = (await trc(tokens.service).unary('getJob', training.GetJobRequest.fromPartial({ jobId: a.jobId }))).job!;
+    expect(untouched.state).toBe(training.JobState.JOB_STATE_QUEUED);
+    expect(untouched.history).toHaveLength(a.history.length);
+
+    const own = (await trc(alice).unary('cancelJob', training.CancelJobRequest.fromPartial({ jobId: a.jobId, reason: 'done with it' }))).job!;
+    expect(own.state).toBe(training.JobState.JOB_STATE_CANCELLED);
+    const byOperator = (await trc(tokens.operator).unary('cancelJob', training.CancelJobRequest.fromPartial({ jobId: b.jobId, reason: 'maintenance' }))).job!;
+    expect(byOperator.state).toBe(training.JobState.JOB_STATE_CANCELLED);
+  });
+
+  it('worker events: a forged worker replaying an event and sending another job\'s events gets nothing stored; the job leaves it', async () => {
+    const digest = await importVersion();
+    const started: trainer.StartJobRequest[] = [];
+    const foreignJob = 'job-someone-else';
+    evil = createGrpcServer({ log: createLogger({ service: 'forged-worker', level: 'warn' }), tls: { certFile: path.join(pki, 'worker.pem'), keyFile: path.join(pki, 'worker.key') } });
+    const view = (jobId: string, state = trainer.WorkerJobState.WORKER_JOB_STATE_RUNNING) => trainer.WorkerJob.fromPartial({ jobId, state, attempt: 1 });
+    evil.add(trainer.TrainerServiceService, {
+      startJob: unary(async (req: trainer.StartJobRequest) => {
+        started.push(req);
+        if (req.spec?.data?.$case === 'dataset' && req.spec.data.dataset.authToken) secrets.push(req.spec.data.dataset.authToken);
+        return { job: view(req.jobId), created: true };
+      }),
+      watchJob: serverStream(async function* (req: trainer.WatchJobRequest, ctx) {
+        const at = (sequence: number, jobId: string, payload: trainer.JobEvent['payload']) =>
+          trainer.WatchJobResponse.fromPartial({ event: { jobId, sequence, attempt: 1, time: new Date(), payload } });
+        const running = at(1, req.jobId, { $case: 'stateChanged', stateChanged: { state: trainer.WorkerJobState.WORKER_JOB_STATE_RUNNING, reason: 'go', failure: undefined } });
+        yield running;
+        yield running; // replayed: the same event again
+        // Another job's artifact and success, on this job's stream.
+        yield at(2, foreignJob, { $case: 'artifactReady', artifactReady: { kind: 1, uri: 'file:///elsewhere/adapter', sha256: 'b'.repeat(64), sizeBytes: 1, files: [], details: {} } });
+        yield at(3, foreignJob, { $case: 'stateChanged', stateChanged: { state: trainer.WorkerJobState.WORKER_JOB_STATE_SUCCEEDED, reason: 'replayed', failure: undefined } });
+        await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+      }),
+      getJob: unary(async (req: trainer.GetJobRequest) => ({ job: view(req.jobId) })),
+      cancelJob: unary(async (req: trainer.CancelJobRequest) => ({ job: view(req.jobId, trainer.WorkerJobState.WORKER_JOB_STATE_CANCELLED) })),
+      listCheckpoints: unary(async () => ({ checkpoints: [] })),
+      generate: serverStream(async function* () {
+        yield* [];
+      }),
+      evaluateLoss: unary(async () => trainer.EvaluateLossResponse.fromPartial({})),
+      getWorkerInfo: unary(async () => ({ info: undefined })),
+    });
+    const port = await evil.start('127.0.0.1:0');
+    const info = { workerId: 'evil-worker', address: `127.0.0.1:${port}`, gpuCount: 1, gpuMemoryBytes: 2 ** 45 };
+    await wrc(tokens.worker).unary('registerWorker', training.RegisterWorkerRequest.fromPartial({ info }));
+    // Only this worker has 16 TiB: the job goes to it; no retries, so one refusal ends it.
+    const job = (await trc(tokens.user).unary('createJob', training.CreateJobRequest.fromPartial({ ...jobRequest(digest), minGpuMemoryBytes: 2 ** 44, maxRetries: 0 }))).job!;
+    const ended = await waitFor(
+      async () => {
+        const j = (await trc(tokens.service).unary('getJob', training.GetJobRequest.fromPartial({ jobId: job.jobId }))).job!;
+        return j.state === training.JobState.JOB_STATE_FAILED ? j : undefined;
+      },
+      60_000,
+      { intervalMs: 200, message: () => `job ${job.jobId} FAILED` },
+    );
+    expect(started.map((r) => r.jobId)).toContain(job.jobId);
+    expect(ended.failure?.message).toContain(`worker evil-worker sent an event of job "${foreignJob}" on the stream of job ${job.jobId}`);
+    expect(ended.artifacts).toEqual([]);
+    // The stored events: the RUNNING once (the replay was dropped), nothing of the other job.
+    const stored: training.JobEvent[] = [];
+    for await (const m of trc(tokens.service).serverStream('watchJob', training.WatchJobRequest.fromPartial({ jobId: job.jobId }))) if (m.event) stored.push(m.event);
+    const fromWorker = stored.flatMap((e) => (e.payload?.$case === 'workerEvent' ? [e.payload.workerEvent] : []));
+    expect(fromWorker.map((e) => [e.jobId, e.sequence])).toEqual([[job.jobId, 1]]);
+    expect(stored.map((e) => (e.payload?.$case === 'stateChanged' ? training.JobState[e.payload.stateChanged.state] : undefined)).filter(Boolean)).not.toContain('JOB_STATE_SUCCEEDED');
   });
 
   it('no credential in use appears in any service log', () => {

@@ -2,10 +2,13 @@
  * Reads what CreateJob can know about a base model before any GPU sees it, from the model's
  * directory on this host (the local stack and single-host deployments share one filesystem with
  * the workers; MEDTUNE_TRAINING_MODEL_CHECK=off where they do not). Cheap: config.json and the
- * safetensors header or index, never the weights.
+ * safetensors header or index, never the weights. A base model path must resolve — symlinks
+ * resolved — under the model roots (INVALID_ARGUMENT naming base_model otherwise), before anything
+ * in it is read.
  */
 import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { confinePath, type DataRoots } from '@medtune/kit';
 import type { ModelFacts, ModelInspector } from '../core/ports';
 
 // Decoder architectures whose module names are known without reading the weights (a directory of
@@ -19,12 +22,14 @@ export function isModelPath(baseModel: string): boolean {
   return path.isAbsolute(baseModel) || baseModel.startsWith('./') || baseModel.startsWith('../');
 }
 
-/** The inspector for model directories on this host. */
-export function localModelInspector(): ModelInspector {
+/** The inspector for model directories on this host, confined to `roots` (see paths.ts). */
+export function localModelInspector(roots: DataRoots): ModelInspector {
   return {
     async inspect(baseModel: string): Promise<ModelFacts | undefined> {
       if (!isModelPath(baseModel)) return undefined; // a hub id: the workers resolve it
-      const dir = path.resolve(baseModel);
+      // Throws INVALID_ARGUMENT (base_model) for a relative path, traversal or a symlink escape;
+      // a path that does not exist is resolved through its parent and reported missing below.
+      const dir = confinePath(baseModel, roots.roots, 'base_model', { mustExist: false, deny: roots.deny });
       const s = await stat(dir).catch(() => undefined);
       if (!s) return { kind: 'missing', reason: `no model directory at ${dir}` };
       if (!s.isDirectory()) return { kind: 'missing', reason: `${dir} is not a directory` };

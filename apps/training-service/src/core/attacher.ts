@@ -2,7 +2,9 @@
  * Follows the event stream of every job that runs on a worker: WatchJob from the last worker
  * sequence stored + 1, each event stored (and published) before the next is read. After a restart
  * of this service, or a broken stream, it re-attaches from the stored position, so no event is lost
- * or stored twice. A worker that no longer knows the job (it restarted) counts as lost.
+ * or stored twice. A worker that no longer knows the job (it restarted) counts as lost, and so
+ * does one whose stream carries an event of another job (a replayed or forged event): that event
+ * is refused — never stored, published or applied — and the job resumes elsewhere.
  */
 import { type Clock, NotFoundError, OutOfRangeError } from '@medtune/kit';
 import { trainer } from '@medtune/contracts';
@@ -107,6 +109,12 @@ export class Attacher {
           if (!result) return this.detach(jobId); // the job is gone
           if (result.earlierUpTo > 0) skipped = { attempt, upTo: result.earlierUpTo };
           if (result.stop === 'stale') return this.detach(jobId);
+          if (result.stop === 'foreign') {
+            const reason = `worker ${workerId} sent an event of job ${JSON.stringify(result.foreignJobId ?? '')} on the stream of job ${jobId}; refused, the job leaves that worker`;
+            log.error({ jobId, workerId, eventJobId: result.foreignJobId, sequence: batch[result.consumed]?.sequence }, 'worker event names another job; refused');
+            await ledger.update(jobId, (current) => loseWorker(current, workerId, reason, clock()));
+            return this.detach(jobId);
+          }
           if (result.stop === 'gap') {
             log.warn({ jobId, workerId, sequence: batch[result.consumed]?.sequence }, 'worker event out of order; re-attaching');
             resync = true;

@@ -3,7 +3,7 @@
  * ListJobs, CancelJob, WatchJob and ListCheckpoints. Errors are the kit's DomainError classes; the
  * gRPC adapter maps them to status codes.
  */
-import { AlreadyExistsError, type Clock, FailedPreconditionError, InvalidArgumentError, NotFoundError, decodePageToken, encodePageToken, pageSize } from '@medtune/kit';
+import { AlreadyExistsError, type Clock, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, decodePageToken, encodePageToken, pageSize } from '@medtune/kit';
 import { dataset, type trainer, training } from '@medtune/contracts';
 import type { Logger } from 'pino';
 import { DEFAULT_EXPERIMENT, DEFAULT_MAX_RETRIES, resolveBackend, resolveExports, resolveHyperparameters, resolveLora } from './defaults';
@@ -36,6 +36,18 @@ export interface JobServiceDeps {
   watchPollMs?: number;
 }
 
+/**
+ * Who calls (the gRPC adapter's authenticated principal); absent when the service runs without
+ * access control. `subject` is recorded as Job.creator; `role` decides whose jobs it may cancel.
+ */
+export interface Caller {
+  readonly subject: string;
+  readonly role: string;
+}
+
+/** Roles that may cancel any job; a `user` may cancel only the jobs it created. */
+const CANCEL_ANY: ReadonlySet<string> = new Set(['operator', 'service']);
+
 /** ListJobs page size bounds (larger requests are lowered to the maximum, as AIP-158 asks). */
 const PAGE = { default: 50, max: 500 } as const;
 
@@ -44,7 +56,7 @@ export class JobService {
   constructor(private readonly deps: JobServiceDeps) {}
 
   /** CreateJob: see training.proto for the contract. */
-  async createJob(req: training.CreateJobRequest): Promise<training.CreateJobResponse> {
+  async createJob(req: training.CreateJobRequest, caller?: Caller): Promise<training.CreateJobResponse> {
     const { clock, log } = this.deps;
     const validatedSince = clock();
     const spec: ResolvedSpec = {
@@ -69,7 +81,10 @@ export class JobService {
     if (refuted.length > 0) throw new FieldErrorsError(refuted);
     const digest = version.digest;
     const templateName = version.lineage?.template?.name ?? '';
-    const record = newJobRecord({ jobId: this.deps.newJobId(), request: req, spec, requestHash: hash, datasetDigest: digest, templateName, validatedSince }, clock());
+    const record = newJobRecord(
+      { jobId: this.deps.newJobId(), request: req, spec, requestHash: hash, datasetDigest: digest, templateName, validatedSince, creator: caller?.subject ?? '' },
+      clock(),
+    );
     try {
       await this.deps.ledger.create(record);
     } catch (err) {
@@ -163,8 +178,21 @@ export class JobService {
     return { jobs: page.map((r) => r.job), nextPageToken: rows.length > limit && last ? encodePageToken({ after: last.job.jobId }) : '' };
   }
 
-  /** CancelJob: see training.proto. A running job's worker is asked to stop; failure to reach it is retried by heartbeats. */
-  async cancelJob(jobId: string, reason: string): Promise<training.Job> {
+  /**
+   * CancelJob: see training.proto. A running job's worker is asked to stop; failure to reach it is
+   * retried by heartbeats. A `user` caller may cancel only the jobs it created (PERMISSION_DENIED,
+   * nothing changes); an operator or a service any; without access control (no caller) anyone.
+   */
+  async cancelJob(jobId: string, reason: string, caller?: Caller): Promise<training.Job> {
+    if (caller && !CANCEL_ANY.has(caller.role)) {
+      // The creator never changes, so checking before the update cannot race with it.
+      const { creator } = (await this.load(jobId)).job;
+      if (creator !== caller.subject) {
+        throw new PermissionDeniedError(
+          `job ${jobId} was created by ${creator ? JSON.stringify(creator) : 'an unknown caller'}; a ${caller.role} may cancel only the jobs it created (an operator may cancel any)`,
+        );
+      }
+    }
     const now = this.deps.clock();
     const { record, result } = await this.deps.ledger.update<boolean>(jobId, (current) => {
       const decision = requestCancel(current, reason, now);

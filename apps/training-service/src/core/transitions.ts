@@ -24,6 +24,8 @@ export interface NewJobInput {
   templateName?: string;
   /** When validation began (VALIDATING's timestamp). */
   validatedSince: Date;
+  /** Job.creator: the caller's subject ('' without access control). */
+  creator?: string;
 }
 
 /**
@@ -58,6 +60,7 @@ export function newJobRecord(input: NewJobInput, now: Date): JobRecord {
     updateTime: now,
     minGpuMemoryBytes: req.minGpuMemoryBytes,
     templateName: input.templateName ?? '',
+    creator: input.creator ?? '',
   });
   const draft = new JobDraft({ job, rev: 0, requestHash: input.requestHash, queuedAt: now, workerSeq: 0, outbox: [] });
   draft.transition(S.JOB_STATE_VALIDATING, 'checking the request and the dataset version', input.validatedSince);
@@ -100,7 +103,12 @@ export type WorkerEventResult =
    */
   | { kind: 'earlier' }
   /** A sequence was skipped: re-attach from `expected`. */
-  | { kind: 'gap'; expected: number };
+  | { kind: 'gap'; expected: number }
+  /**
+   * Names another job than the stream it came on (a worker replaying or forging another job's
+   * events, e.g. its artifacts or its SUCCEEDED): refused, never stored.
+   */
+  | { kind: 'foreign'; jobId: string };
 
 /**
  * Stores a worker's event under the next orchestrator sequence and follows the worker's state:
@@ -122,7 +130,9 @@ export interface WorkerBatchResult {
   /** Highest worker sequence skipped as an earlier attempt's (0 if none). */
   earlierUpTo: number;
   /** Why the batch stopped early, if it did. */
-  stop?: 'stale' | 'gap';
+  stop?: 'stale' | 'gap' | 'foreign';
+  /** With stop 'foreign': the job id the refused event named. */
+  foreignJobId?: string;
 }
 
 /**
@@ -136,6 +146,7 @@ export function applyWorkerEvents(record: JobRecord, source: { workerId: string;
   for (const ev of evs) {
     const r = applyWorkerEventTo(draft, source, ev, now);
     if (r.kind === 'stale' || r.kind === 'gap') return { ...(draft.changed ? { draft } : {}), consumed, earlierUpTo, stop: r.kind };
+    if (r.kind === 'foreign') return { ...(draft.changed ? { draft } : {}), consumed, earlierUpTo, stop: r.kind, foreignJobId: r.jobId };
     consumed++;
     if (r.kind === 'earlier') earlierUpTo = ev.sequence;
   }
@@ -147,6 +158,7 @@ function applyWorkerEventTo(draft: JobDraft, source: { workerId: string; attempt
   const record = draft.record;
   const job = record.job;
   if (!isOnWorker(job.state) || job.workerId !== source.workerId || job.attempt !== source.attempt) return { kind: 'stale' };
+  if (ev.jobId !== job.jobId) return { kind: 'foreign', jobId: ev.jobId };
   if (ev.attempt !== 0 && ev.attempt < job.attempt) return { kind: 'earlier' };
   if (ev.attempt > job.attempt) return { kind: 'stale' };
   if (ev.sequence <= record.workerSeq) return { kind: 'duplicate' };

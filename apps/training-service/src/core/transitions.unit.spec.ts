@@ -132,6 +132,17 @@ describe('applyWorkerEvent', () => {
     expect(applyWorkerEvent(next, { workerId: 'w1', attempt: 1 }, workerEvent(3, metrics.payload, 7), t1).kind).toBe('stale');
   });
 
+  it("refuses an event naming another job (replayed or forged on this job's stream): nothing of it is applied", () => {
+    const r = running();
+    const metric = (seq: number) => workerEvent(seq, { $case: 'metrics', metrics: { step: seq, epoch: 0, values: { loss: seq } } });
+    const foreign: trainer.JobEvent = { ...workerEvent(3, { $case: 'stateChanged', stateChanged: { state: W.WORKER_JOB_STATE_SUCCEEDED, reason: 'replayed', failure: undefined } }), jobId: 'job_other' };
+    expect(applyWorkerEvent(r, { workerId: 'w1', attempt: 1 }, { ...metric(2), jobId: 'job_other' }, t1)).toEqual({ kind: 'foreign', jobId: 'job_other' });
+    const batch = applyWorkerEvents(r, { workerId: 'w1', attempt: 1 }, [metric(2), foreign, metric(4)], t1);
+    expect(batch).toMatchObject({ consumed: 1, stop: 'foreign', foreignJobId: 'job_other' });
+    expect(batch.draft?.record.workerSeq).toBe(2); // the event before it is kept, the foreign one and what follows are not
+    expect(batch.draft?.job.state).toBe(S.JOB_STATE_RUNNING);
+  });
+
   it('applies a batch in one draft and stops at the first event out of order', () => {
     const r = running();
     const metric = (seq: number, attempt = 1) => workerEvent(seq, { $case: 'metrics', metrics: { step: seq, epoch: 0, values: { loss: seq } } }, attempt);

@@ -10,10 +10,10 @@ import type { Orchestrator } from '../core/orchestrator';
 /** medtune.training.v1.TrainingService. */
 export function trainingHandlers(core: Orchestrator): ServiceHandlers<typeof training.TrainingServiceService> {
   return {
-    createJob: unary((req) => core.jobs.createJob(req)),
+    createJob: unary((req, ctx) => core.jobs.createJob(req, ctx.principal)),
     getJob: unary(async (req) => ({ job: await core.jobs.getJob(req.jobId) })),
     listJobs: unary((req) => core.jobs.listJobs(req)),
-    cancelJob: unary(async (req) => ({ job: await core.jobs.cancelJob(req.jobId, req.reason) })),
+    cancelJob: unary(async (req, ctx) => ({ job: await core.jobs.cancelJob(req.jobId, req.reason, ctx.principal) })),
     watchJob: serverStream(async function* (req, ctx) {
       // End the stream when the client goes away or the server begins to stop.
       const signal = AbortSignal.any([ctx.signal, ctx.stopping]);
