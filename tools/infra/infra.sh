@@ -35,6 +35,16 @@ PING="$ROOT/tools/infra/ping.mjs"
 # per role, with publish/subscribe permissions (tools/infra/secrets.sh); the test run leaves it off.
 NATS_AUTH=${MEDTUNE_NATS_AUTH:-0}
 NATS_SECRETS=$VAR_DIR/secrets/nats
+# MEDTUNE_MONGO_AUTH=1 (deploy/local/stack.sh's default): FerretDB requires a user and password
+# (its new authentication, SCRAM-SHA-256, users stored by FerretDB itself so it works on SQLite:
+# --test-enable-new-auth); every command but hello / ping / the SASL handshake is refused to an
+# anonymous client. The one user `medtune` lives in the `admin` database, its password under
+# secrets/mongo/medtune.pass (0600), generated on first start and handed to FerretDB through its
+# environment only (FERRETDB_SETUP_PASSWORD), never on a command line or in a log. The test run
+# leaves it off.
+MONGO_AUTH=${MEDTUNE_MONGO_AUTH:-0}
+MONGO_SECRETS=$VAR_DIR/secrets/mongo
+MONGO_USER=medtune
 # shellcheck source=tools/infra/secrets.sh
 source "$ROOT/tools/infra/secrets.sh"
 SERVICES=(nats mongo)
@@ -91,6 +101,9 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 nats_auth_on() { # our nats-server was started with authorization
   ! external nats && [[ -f $RUN_DIR/nats.auth ]]
+}
+mongo_auth_on() { # our FerretDB was started with authentication
+  ! external mongo && [[ -f $RUN_DIR/mongo.auth ]]
 }
 
 ping_once() { # service -> 0 when the server answers a real protocol ping
@@ -202,13 +215,28 @@ start() { # service
       mkdir -p "$FERRET_DATA" "$FERRET_STATE"
       cmd=("$FERRETDB_BIN" --handler=sqlite "--sqlite-url=file:$FERRET_DATA" "--listen-addr=127.0.0.1:$MONGO_PORT"
         "--state-dir=$FERRET_STATE" --telemetry=disable --debug-addr=- --log-level=error)
+      rm -f "$RUN_DIR/mongo.auth"
+      if [[ $MONGO_AUTH == 1 ]]; then
+        ensure_secret "$MONGO_SECRETS/$MONGO_USER.pass"
+        # The user is created on the first start only (when the admin database does not exist yet).
+        cmd+=(--test-enable-new-auth --setup-database=admin "--setup-username=$MONGO_USER")
+        mkdir -p "$RUN_DIR"
+        echo "$MONGO_SECRETS" >"$RUN_DIR/mongo.auth"
+      fi
       ;;
   esac
   mkdir -p "$LOG_DIR" "$RUN_DIR"
   echo "--- $(date -Is) ${cmd[*]}" >>"$log"
   # setsid: the server outlives this script and ignores the caller's Ctrl-C; 9>&- keeps the
   # server from inheriting (and holding forever) the lock on fd 9.
-  setsid "${cmd[@]}" </dev/null >>"$log" 2>&1 9>&- &
+  # The FerretDB user's password reaches it through its environment only (a subshell that execs).
+  (
+    if [[ $1 == mongo && $MONGO_AUTH == 1 ]]; then
+      FERRETDB_SETUP_PASSWORD=$(<"$MONGO_SECRETS/$MONGO_USER.pass")
+      export FERRETDB_SETUP_PASSWORD
+    fi
+    exec setsid "${cmd[@]}" </dev/null >>"$log" 2>&1 9>&-
+  ) &
   local pid=$!
   echo "$pid" >"$RUN_DIR/$1.pid"
   local deadline=$((SECONDS + READY_TIMEOUT_S)) out=""
@@ -304,6 +332,9 @@ cmd_up() {
       continue
     fi
     if pid=$(pid_of "$svc"); then
+      if [[ $svc == mongo && $MONGO_AUTH == 1 ]] && ! mongo_auth_on; then
+        die "mongo: our FerretDB (pid $pid) runs without authentication, and MEDTUNE_MONGO_AUTH=1 asks for it: run $0 down first"
+      fi
       need_node_modules
       out=$(ping_once "$svc") || die "$svc: our $(label "$svc") (pid $pid) runs but does not answer: $out (try: $0 down && $0 up)"
       say "$svc: already running (pid $pid) at $(url_of "$svc")"
@@ -386,6 +417,8 @@ cmd_env() {
   echo "export MONGODB_URI=$(url_of mongo)"
   # Where the roles' NATS passwords are (a path, never a secret).
   if nats_auth_on; then echo "export MEDTUNE_NATS_SECRETS_DIR=$NATS_SECRETS"; fi
+  # Where the FerretDB user's password is (a path); MONGODB_URI itself never holds it.
+  if mongo_auth_on; then echo "export MEDTUNE_MONGO_SECRETS_DIR=$MONGO_SECRETS"; fi
 }
 
 case ${1:-} in
