@@ -1,12 +1,18 @@
 /** The training service's configuration (env prefix MEDTUNE_TRAINING_). */
-import { addr, duration, enumOf, int, loadConfig, serviceConfigSpec, str, url, type ConfigOf } from '@medtune/kit';
+import { addr, ConfigError, duration, enumOf, InvalidArgumentError, int, loadConfig, serviceConfigSpec, str, url, type ConfigOf } from '@medtune/kit';
+import { isS3Uri, parseS3Uri } from '@medtune/kit/storage';
 
 /** Every variable the training service reads. */
 export const trainingConfigSpec = {
   ...serviceConfigSpec({ grpcAddr: '127.0.0.1:50052', db: 'medtune_training' }),
   datasetAddr: addr({ env: 'DATASET_ADDR', default: '127.0.0.1:50051', description: 'dataset service (GetVersion)' }),
   workerDatasetAddr: addr({ env: 'WORKER_DATASET_ADDR', optional: true, description: 'dataset service as the workers reach it (default: DATASET_ADDR)' }),
-  artifactRoot: str({ env: 'ARTIFACT_ROOT', optional: true, pattern: /^(file|s3):\/\//, description: 'where workers put artifacts (default file://<cwd>/var/artifacts)' }),
+  artifactRoot: str({
+    env: 'ARTIFACT_ROOT',
+    optional: true,
+    pattern: /^(file|s3):\/\//,
+    description: 'where workers put artifacts and checkpoints: file:///abs/path (default file://<cwd>/var/artifacts; a shared filesystem for several nodes) or s3://bucket/prefix (every worker needs MEDTUNE_S3_* and MEDTUNE_S3_ROOTS)',
+  }),
   heartbeatIntervalMs: duration({ env: 'HEARTBEAT_INTERVAL', default: 5_000, min: 50, description: 'heartbeat interval asked of workers' }),
   leaseMs: duration({ env: 'WORKER_LEASE', default: 15_000, min: 100, description: 'silence after which a worker is lost and its job recovers' }),
   scheduleIntervalMs: duration({ env: 'SCHEDULE_INTERVAL', default: 2_000, min: 50, description: 'scheduling pass at least this often' }),
@@ -46,5 +52,19 @@ export type TrainingConfig = ConfigOf<typeof trainingConfigSpec>;
 
 /** Reads the configuration from an environment (process.env in main.ts). */
 export function loadTrainingConfig(env: Readonly<Record<string, string | undefined>>): TrainingConfig {
-  return loadConfig(trainingConfigSpec, { prefix: 'MEDTUNE_TRAINING_' }, env);
+  const cfg = loadConfig(trainingConfigSpec, { prefix: 'MEDTUNE_TRAINING_' }, env);
+  checkArtifactRoot(cfg.artifactRoot);
+  return cfg;
+}
+
+/** The artifact root is a file:// URI of an absolute path or a well-formed s3://bucket/prefix (a config error naming the variable otherwise). */
+export function checkArtifactRoot(root: string | undefined, variable = 'MEDTUNE_TRAINING_ARTIFACT_ROOT'): void {
+  if (root === undefined) return;
+  try {
+    if (isS3Uri(root)) parseS3Uri(root, variable);
+    else if (!new URL(root).pathname.startsWith('/') || new URL(root).host) throw new InvalidArgumentError(variable, 'a file:// root must name a local absolute path');
+  } catch (err) {
+    const problem = err instanceof InvalidArgumentError ? err.reason : `not a URI: ${JSON.stringify(root)}`;
+    throw new ConfigError([{ variable, problem }]);
+  }
 }

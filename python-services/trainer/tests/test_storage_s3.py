@@ -150,6 +150,18 @@ def test_worker_writes_checkpoints_and_artifacts_to_s3_and_resumes_elsewhere(s3,
         with pytest.raises(grpc.RpcError) as err:
             stub.StartJob(t.StartJobRequest(job_id="s3-out", spec=outside, attempt=1), timeout=30)
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "spec.artifact_root" in err.value.details()
+        monkeypatch.setenv("MEDTUNE_S3_ROOTS", f"s3://{bucket}/jobs s3://no-such-bucket-h1/jobs")
+        missing = build("127.0.0.1:0", WorkerConfig(artifact_root=tmp_path / "node-m", worker_id="m"))
+        try:
+            with grpc.insecure_channel(f"127.0.0.1:{missing.port}") as ch_m:
+                outside.artifact_root = "s3://no-such-bucket-h1/jobs"
+                with pytest.raises(grpc.RpcError) as err:
+                    t_grpc.TrainerServiceStub(ch_m).StartJob(t.StartJobRequest(job_id="s3-missing", spec=outside, attempt=1), timeout=30)
+                assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+                assert "spec.artifact_root: bucket 'no-such-bucket-h1' does not exist" in err.value.details()
+        finally:
+            missing.shutdown(10)
+        monkeypatch.setenv("MEDTUNE_S3_ROOTS", f"s3://{bucket}/jobs")
 
         spec = small_spec(tiny_model, rows_jsonl, max_steps=200, logging_steps=1)
         spec.artifact_root = root

@@ -21,7 +21,7 @@ from .inference import Inference
 from .artifacts import path_from_uri
 from .jobs import Job, JobManager
 from .security import confine
-from .storage import confine_s3
+from .storage import ObjectStore, confine_s3
 from .system import gpu_info, host_memory_bytes
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,9 @@ class TrainerServicer(t_grpc.TrainerServiceServicer):
             raise e.InvalidArgument("spec", "required")
         spec = cv.spec_from_pb(request.spec, self.manager.default_root.as_uri())
         if spec.artifact_root.startswith("s3://"):
-            confine_s3(spec.artifact_root, self.s3_roots, "spec.artifact_root")
+            root = confine_s3(spec.artifact_root, self.s3_roots, "spec.artifact_root")
+            # A missing bucket is FAILED_PRECONDITION now, not a failed upload after training.
+            ObjectStore().need_bucket(root.bucket, "spec.artifact_root")
         elif "://" not in spec.artifact_root or spec.artifact_root.startswith("file://"):
             confine(str(path_from_uri(spec.artifact_root, "spec.artifact_root")), self.artifact_roots, "spec.artifact_root")
         key = spec_key(request.spec)

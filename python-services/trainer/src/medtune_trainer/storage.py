@@ -217,6 +217,10 @@ class ObjectStore:
                 names.append(rel.split("/", 1)[0])
         return names
 
+    def need_bucket(self, bucket: str, field: str) -> None:
+        """FAILED_PRECONDITION naming `field` when the bucket does not exist."""
+        self._need_bucket(bucket, field)
+
     def _need_bucket(self, bucket: str, field: str) -> None:
         if not self._c.bucket_exists(bucket):
             raise FailedPrecondition(f"{field}: bucket {bucket!r} does not exist on the object store")
