@@ -95,6 +95,7 @@ export function jobDetails(j: training.Job): string {
     ['register as', j.registerAs || undefined],
     ['worker', j.workerId ? `${j.workerId} (attempt ${j.attempt})` : undefined],
     ['created', formatTime(j.createTime)],
+    ['created by', j.creator || undefined],
   ];
   const lines = [renderFields(fields)];
   if (j.artifacts.length) lines.push('', artifactsTable(j.artifacts));
