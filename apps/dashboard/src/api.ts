@@ -134,15 +134,17 @@ export function createApi(clients: GatewayClients, opts: { maxHistoryPoints: num
      * per key, the tracking service's summary (count, last step, last value), which change
      * whenever a point of that key is stored. One cheap GetRun instead of reading the history.
      */
-    async historyTag(runId: string, keys: string[], query: string): Promise<string> {
+    async historyTag(runId: string, keys: string[], query: string): Promise<{ tag: string; summaries: Map<string, tracking.MetricSummary> }> {
       const { run } = await read.tracking.unary('getRun', { runId });
       if (!run) throw new NotFoundError(`run ${runId} not found`);
       const h = createHash('sha256').update(`${run.status}\n${query}\n`);
+      const summaries = new Map<string, tracking.MetricSummary>();
       for (const k of keys) {
         const m = run.metrics.find((x) => x.key === k);
+        if (m) summaries.set(k, m);
         h.update(`${k}\0${m ? `${m.count}\0${m.lastStep}\0${m.last}` : '-'}\n`);
       }
-      return `W/"${h.digest('base64url').slice(0, 27)}"`;
+      return { tag: `W/"${h.digest('base64url').slice(0, 27)}"`, summaries };
     },
 
     /** Downsampled curves of several keys of a run (zoom asks again with a step range). */

@@ -193,9 +193,12 @@ export function createHttpServer(deps: HttpDeps, authRequired: boolean): Server 
   };
 
   /**
-   * A run's curves, with HTTP revalidation: the response carries an entity tag computed from the
-   * run's metric summaries (one GetRun); a browser that has this history already sends it back
-   * and gets 304 without the history being read again. A first visit pays the full read.
+   * A run's curves, with HTTP revalidation: a whole-range response carries an entity tag computed
+   * from the run's metric summaries (GetRun, asked in parallel with the history); a browser that
+   * has this history sends it back and gets 304 after one GetRun, without the history being read
+   * again. The tag is attached only when the body matches the summaries it was computed from
+   * (every stored point, ending at the summary's last step), so a point stored between the two
+   * reads leaves the response untagged rather than cached under the wrong state.
    */
   const historyRoute = async (req: IncomingMessage, res: ServerResponse, runId: string, url: URL) => {
     const keys = list(url, 'key');
@@ -203,13 +206,24 @@ export function createHttpServer(deps: HttpDeps, authRequired: boolean): Server 
     const start = intParam(url, 'start_step', 0, 0, Number.MAX_SAFE_INTEGER);
     const end = intParam(url, 'end_step', 0, 0, Number.MAX_SAFE_INTEGER);
     if (keys.length === 0) throw new InvalidArgumentError('keys', 'name at least one metric key');
-    const tag = await deps.api.historyTag(runId, keys, `${maxPoints}:${start}:${end}`);
-    const cache = { etag: tag, 'cache-control': 'private, no-cache' };
-    if (req.headers['if-none-match'] === tag) {
-      res.writeHead(304, cache);
-      return res.end();
+    const whole = start === 0 && end === 0;
+    const query = `${maxPoints}`;
+    const conditional = whole ? req.headers['if-none-match'] : undefined;
+    if (conditional) {
+      const { tag } = await deps.api.historyTag(runId, keys, query);
+      if (conditional === tag) {
+        res.writeHead(304, { etag: tag, 'cache-control': 'private, no-cache' });
+        return res.end();
+      }
     }
-    return send(res, 200, await deps.api.getHistory(runId, keys, maxPoints, start, end), cache);
+    const [body, tagged] = await Promise.all([deps.api.getHistory(runId, keys, maxPoints, start, end), whole ? deps.api.historyTag(runId, keys, query) : undefined]);
+    const consistent =
+      tagged !== undefined &&
+      body.series.every((s) => {
+        const m = tagged.summaries.get(s.key);
+        return m ? s.total === m.count && s.steps.at(-1) === m.lastStep : s.total === 0;
+      });
+    return send(res, 200, body, consistent ? { etag: tagged.tag, 'cache-control': 'private, no-cache' } : {});
   };
 
   const asset = (res: ServerResponse, path: string) => {
