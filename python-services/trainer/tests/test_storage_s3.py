@@ -193,6 +193,29 @@ def test_worker_writes_checkpoints_and_artifacts_to_s3_and_resumes_elsewhere(s3,
         done = wait_terminal(stub, "s3-job")
         assert done.state == t.WORKER_JOB_STATE_SUCCEEDED, done.failure
         events_b = all_events(stub, "s3-job")
+        # Evaluation loads the registered s3:// adapter through Generate: the worker fetches it
+        # (manifest-checked) and answers as with the same files on disk.
+        (art,) = [a for a in done.artifacts if a.kind == c.ARTIFACT_KIND_ADAPTER]
+        local = st.get_dir(parse_s3_uri(art.uri), tmp_path / "adapter-local")
+        params = c.GenerationParams(max_new_tokens=6, temperature=0)
+
+        def gen(uri):
+            req = t.GenerateRequest(model=t.InferenceModel(base_model=str(tiny_model), adapter_uri=uri), prompts=["你好", "胸痛伴呕吐的患者"], params=params, batch_size=2)
+            return [r.text for r in sorted(stub.Generate(req, timeout=300), key=lambda r: r.index)]
+
+        from_s3 = gen(art.uri)
+        assert from_s3 == gen(local.as_uri())
+        assert from_s3 != [r.text for r in sorted(stub.Generate(t.GenerateRequest(model=t.InferenceModel(base_model=str(tiny_model)), prompts=["你好", "胸痛伴呕吐的患者"], params=params, batch_size=2), timeout=300), key=lambda r: r.index)]
+        # A tampered copy (one object changed, the manifest as uploaded) is refused naming the file.
+        for o in st._c.list_objects(bucket, prefix="jobs/s3-job/adapter/", recursive=True):
+            rel = o.object_name[len("jobs/s3-job/adapter/") :]
+            data = b"evil" if rel == "adapter_config.json" else st._c.get_object(bucket, o.object_name).read()
+            import io
+
+            st._c.put_object(bucket, f"jobs/tampered/adapter/{rel}", io.BytesIO(data), len(data))
+        with pytest.raises(grpc.RpcError) as err:
+            gen(f"s3://{bucket}/jobs/tampered/adapter")
+        assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "adapter_config.json has sha256" in err.value.details()
     finally:
         ch_b.close()
         b.shutdown(30)

@@ -17,13 +17,14 @@ from .backends import base as backend_types
 from .backends import selection as backends
 from .data import stream_dataset
 from .errors import FailedPrecondition, InvalidArgument
+from .storage import local_artifact
 from .validate import validate_base_model
 
 SPLIT_EVAL = 2
 
 
-def _gguf_path(m: d.InferenceModel) -> Path:
-    path = path_from_uri(m.gguf_uri, "model.gguf_uri")
+def _gguf_path(m: d.InferenceModel, local=path_from_uri) -> Path:
+    path = local(m.gguf_uri, "model.gguf_uri")
     if not path.is_file():
         raise InvalidArgument("model.gguf_uri", f"no GGUF file at {m.gguf_uri}")
     with path.open("rb") as f:
@@ -32,16 +33,16 @@ def _gguf_path(m: d.InferenceModel) -> Path:
     return path
 
 
-def _resolve(m: d.InferenceModel) -> tuple[Optional[Path], Optional[Path]]:
+def _resolve(m: d.InferenceModel, local=path_from_uri) -> tuple[Optional[Path], Optional[Path]]:
     if m.merged_uri:
-        merged = path_from_uri(m.merged_uri, "model.merged_uri")
+        merged = local(m.merged_uri, "model.merged_uri")
         if not (merged / "config.json").is_file():
             raise InvalidArgument("model.merged_uri", f"no merged model at {m.merged_uri} (config.json missing)")
         return None, merged
     validate_base_model(m.base_model, "model.base_model")
     if not m.adapter_uri:
         return None, None
-    adapter = path_from_uri(m.adapter_uri, "model.adapter_uri")
+    adapter = local(m.adapter_uri, "model.adapter_uri")
     cfg = adapter / "adapter_config.json"
     if not cfg.is_file():
         raise InvalidArgument("model.adapter_uri", f"no adapter at {m.adapter_uri} (adapter_config.json missing)")
@@ -57,11 +58,18 @@ def _same_model(ref: str) -> str:
 
 
 class Inference:
-    def __init__(self):
+    def __init__(self, cache_dir: Optional[Path] = None, s3_roots: Optional[tuple] = None):
+        """cache_dir: where s3:// models are fetched to (storage.local_artifact); s3_roots: the
+        s3:// prefixes a request may load from (None: any)."""
+        self._cache_dir = cache_dir or Path(".s3-cache").resolve()
+        self._s3_roots = s3_roots
         self._key: Optional[tuple] = None
         self._loaded: Optional[backend_types.Loaded] = None
         self._lock = threading.Lock()
         self._gguf = llama_runtime.GgufCache()
+
+    def _local(self, uri: str, field: str) -> Path:
+        return local_artifact(uri, field, self._cache_dir, self._s3_roots)
 
     def clear(self) -> None:
         """Drops the cached model (a training job needs the GPU memory)."""
@@ -80,7 +88,7 @@ class Inference:
             pass
 
     def _load(self, m: d.InferenceModel) -> backend_types.Loaded:
-        adapter, merged = _resolve(m)
+        adapter, merged = _resolve(m, self._local)
         key = (m.base_model, str(adapter), str(merged), m.load_in_4bit, m.backend)
         with self._lock:
             if self._key != key:
@@ -117,7 +125,7 @@ class Inference:
             raise InvalidArgument("batch_size", f"must be >= 1 (got {batch_size})")
         if m.gguf_uri:
             # llama.cpp on CPU, one prompt at a time: the artifact as Ollama / llama-server run it.
-            path = _gguf_path(m)
+            path = _gguf_path(m, self._local)
             return self._gguf.generate(path, m.max_seq_length, prompts, params)
         loaded = self._load(m)
         return self._generate(loaded, prompts, params, batch_size)

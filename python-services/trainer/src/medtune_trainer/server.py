@@ -55,7 +55,8 @@ def build(addr: str, config: Optional[WorkerConfig] = None) -> TrainerWorker:
     set_process_config(cfg)
     creds = server_credentials(cfg)
     cfg.artifact_root.mkdir(parents=True, exist_ok=True)
-    inference = Inference()
+    s3_roots = s3_roots_from_env()
+    inference = Inference(cfg.artifact_root / ".s3-cache", s3_roots)
     runner = Runner(TokenizerCache(), gguf_export=export_gguf, before_training=inference.clear)
     manager = JobManager(Path(cfg.artifact_root), runner.prepare, runner.run)
     interceptors = auth_interceptors(cfg)
@@ -74,7 +75,7 @@ def build(addr: str, config: Optional[WorkerConfig] = None) -> TrainerWorker:
 
     servicer = TrainerServicer(manager, inference, cfg.worker_id, advertised)
     servicer.artifact_roots = cfg.artifact_roots or (cfg.artifact_root,)
-    servicer.s3_roots = s3_roots_from_env()
+    servicer.s3_roots = s3_roots
     t_grpc.add_TrainerServiceServicer_to_server(servicer, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -133,6 +133,37 @@ class ObjectStore:
                 tmp.unlink()
         return h.hexdigest()
 
+    def stat(self, target: S3Uri) -> Optional[tuple[str, int]]:
+        """(etag, size) of the object, or None when there is none."""
+        from minio.error import S3Error
+
+        try:
+            st = self._c.stat_object(target.bucket, target.key)
+            return str(st.etag), int(st.size or 0)
+        except S3Error as e:
+            if e.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
+                return None
+            if e.code == "NoSuchBucket":
+                raise FailedPrecondition(f"bucket {target.bucket!r} does not exist") from None
+            raise
+
+    def read_manifest(self, source: S3Uri, field: str = "uri") -> str:
+        """The manifest text of a complete directory (FAILED_PRECONDITION naming `field` when it has none)."""
+        from minio.error import S3Error
+
+        base = source.key.rstrip("/")
+        try:
+            resp = self._c.get_object(source.bucket, f"{base}/{MANIFEST}")
+            try:
+                return resp.read().decode("utf-8")
+            finally:
+                resp.close()
+                resp.release_conn()
+        except S3Error as e:
+            if e.code == "NoSuchBucket":
+                raise FailedPrecondition(f"{field}: bucket {source.bucket!r} does not exist") from None
+            raise FailedPrecondition(f"{field}: no complete directory at s3://{source.bucket}/{base} (its manifest is missing)") from None
+
     def exists(self, target: S3Uri) -> bool:
         from minio.error import S3Error
 
@@ -177,15 +208,7 @@ class ObjectStore:
         from minio.error import S3Error
 
         base = source.key.rstrip("/")
-        try:
-            resp = self._c.get_object(source.bucket, f"{base}/{MANIFEST}")
-            manifest = resp.read().decode("utf-8")
-            resp.close()
-            resp.release_conn()
-        except S3Error as e:
-            if e.code == "NoSuchBucket":
-                raise FailedPrecondition(f"{field}: bucket {source.bucket!r} does not exist") from None
-            raise FailedPrecondition(f"{field}: no complete directory at s3://{source.bucket}/{base} (its manifest is missing)") from None
+        manifest = self.read_manifest(source, field)
         tmp = dest.parent / f".tmp-{dest.name}-{uuid.uuid4().hex[:8]}"
         try:
             for line in manifest.splitlines():
@@ -307,3 +330,31 @@ def local_checkpoint(uri: str, job_dir: Path, field: str = "spec.resume_from_che
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     return ObjectStore(env=env).get_dir(src, dest, field)
+
+
+def local_artifact(uri: str, field: str, cache_dir: Path, roots: Optional[tuple[S3Uri, ...]] = None, env: Mapping[str, str] = os.environ) -> Path:
+    """A model artifact to load, as a local path: a file:// path as it is; an s3:// one fetched
+    into `cache_dir` first. A directory is fetched whole and every file checked against its
+    manifest (a tampered object is FAILED_PRECONDITION naming the file); its cache entry is named
+    by the URI and the manifest's sha256, so a changed artifact is fetched again and an unchanged one once. A
+    single object (a GGUF file) is cached by its ETag and size. `roots` (when given) confine the
+    URIs read, as StartJob's are."""
+    from .artifacts import path_from_uri
+
+    if not is_s3(uri):
+        return path_from_uri(uri, field)
+    src = confine_s3(uri, roots, field) if roots is not None else parse_s3_uri(uri, field)
+    st = ObjectStore(env=env)
+    name = src.key.rstrip("/").rsplit("/", 1)[-1] or "artifact"
+    one = st.stat(src) if src.key else None
+    if one is not None:
+        dest = cache_dir / hashlib.sha256(f"{uri}\n{one[0]}\n{one[1]}".encode()).hexdigest()[:24] / name
+        if not dest.is_file():
+            st.get_file(src, dest)
+        return dest
+    manifest = st.read_manifest(src, field)
+    dest = cache_dir / hashlib.sha256(f"{uri}\n{manifest}".encode("utf-8")).hexdigest()[:24] / name
+    if dest.is_dir():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    return st.get_dir(src, dest, field)
