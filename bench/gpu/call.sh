@@ -20,12 +20,13 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 UNSLOTH_STU
 export MEDTUNE_BENCH_MODELS="${MEDTUNE_BENCH_MODELS:-/tmp/medtune-models}"
 echo "== env ($(( $(date +%s) - t0 )) s)"; cat "$work/env.txt" 2>/dev/null; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 # Every run's timeout is cut to what is left before CALL_DEADLINE_S (seconds from the call's
-# start; default 570, inside the device tool's 600 s), so the merged JSON is always written.
+# start; default 570, inside the device tool's 600 s), so the merged JSON is always written; a
+# run that would get less than 3/4 of its seconds is skipped (cut short, it would measure nothing).
 deadline="${CALL_DEADLINE_S:-570}"
 for run in "$@"; do
   read -r name secs args <<<"$run"
   left=$(( deadline - ($(date +%s) - t0) - 5 ))
-  [ "$secs" -le "$left" ] || secs=$left
+  if [ $(( 4 * left )) -lt $(( 3 * secs )) ]; then secs=0; elif [ "$secs" -gt "$left" ]; then secs=$left; fi
   if [ "$secs" -lt 30 ]; then
     echo "== $name skipped: ${left}s left before the call's deadline"
     echo '{"error": "skipped: the call deadline was near"}' > "$work/$name.json"

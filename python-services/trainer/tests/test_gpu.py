@@ -35,25 +35,50 @@ def gpu_model_one_indexed_shard(gpu_model, tmp_path_factory):
     return _write_shards(gpu_model, tmp_path_factory.mktemp("gpu-indexed") / "model", ["model-00001.safetensors"], with_index=True)
 
 
+# Run in a clean interpreter: unsloth, imported by this process's worker, patches transformers'
+# Qwen2 classes process-wide (its rotary tables stay on the GPU), which is not how a user loads
+# the export.
+_CHECK = """
+import json, sys, torch
+from peft import PeftModel
+from transformers import AutoModelForCausalLM
+merged_dir, base, adapter, ids = sys.argv[1], sys.argv[2], sys.argv[3], torch.tensor([json.loads(sys.argv[4])])
+def logits(d, dev, dtype, adapter=None):
+    m = AutoModelForCausalLM.from_pretrained(d, dtype=dtype, device_map={"": dev})
+    if adapter:
+        m = PeftModel.from_pretrained(m, adapter)
+    with torch.no_grad():
+        return m(ids.to(dev)).logits.float().cpu()
+ref = logits(base, "cpu", torch.float32, adapter)
+on_gpu = logits(merged_dir, "cuda:0", torch.bfloat16)
+on_cpu = logits(merged_dir, "cpu", torch.float32)
+print(json.dumps({"ref_max": ref.abs().max().item(), "gpu_bf16": (on_gpu - ref).abs().max().item(), "cpu_fp32": (on_cpu - ref).abs().max().item()}))
+"""
+
+
 def _assert_merged_loads_and_matches(job, base):
-    """The merged 16-bit artifact opens with AutoModelForCausalLM.from_pretrained (on the GPU, in
-    bf16, as a user serves it) and matches base + adapter (fp32) within LOGITS_RTOL x max |logit|."""
-    from transformers import AutoModelForCausalLM
+    """The merged 16-bit artifact opens with AutoModelForCausalLM.from_pretrained (on the GPU in
+    bf16, as a user serves it, and on the CPU in fp32) in a fresh Python process and matches base +
+    adapter (fp32) within LOGITS_RTOL x max |logit| (bf16 activations: twice that)."""
+    import json
+    import os
+    import subprocess
+    import sys
 
     from medtune_trainer.artifacts import path_from_uri
     from medtune_trainer.merged_export import LOGITS_RTOL
-    from test_merged_export import IDS, _logits
+    from test_merged_export import IDS
 
     arts = {a.kind: a for a in job.artifacts}
     merged_dir = path_from_uri(arts[c.ARTIFACT_KIND_MERGED_16BIT].uri)
     assert arts[c.ARTIFACT_KIND_MERGED_16BIT].details["verified"].startswith("loaded; logits within")
-    model = AutoModelForCausalLM.from_pretrained(str(merged_dir), dtype=torch.bfloat16, device_map={"": 0})
-    with torch.no_grad():
-        on_gpu = model(IDS.to("cuda:0")).logits.float().cpu()
-    ref = _logits(base, IDS, path_from_uri(arts[c.ARTIFACT_KIND_ADAPTER].uri))
-    # bf16 activations on the GPU add their rounding to the weights': twice the CPU bound.
-    assert (on_gpu - ref).abs().max() <= 2 * LOGITS_RTOL * ref.abs().max()
-    assert (_logits(merged_dir, IDS) - ref).abs().max() <= LOGITS_RTOL * ref.abs().max()
+    adapter = path_from_uri(arts[c.ARTIFACT_KIND_ADAPTER].uri)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    out = subprocess.run([sys.executable, "-c", _CHECK, str(merged_dir), str(base), str(adapter), json.dumps(IDS[0].tolist())], env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert r["gpu_bf16"] <= 2 * LOGITS_RTOL * r["ref_max"], r
+    assert r["cpu_fp32"] <= LOGITS_RTOL * r["ref_max"], r
 
 
 def test_unsloth_backend_trains_and_exports(stub, gpu_model_one_indexed_shard, rows_jsonl):

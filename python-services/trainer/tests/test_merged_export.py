@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -189,3 +190,22 @@ def test_a_merge_that_does_not_load_fails_the_job(stub, tiny_model, rows_jsonl, 
     assert job.state == t.WORKER_JOB_STATE_FAILED
     assert "down_proj" in job.failure.message and "merged export" in job.failure.message
     assert c.ARTIFACT_KIND_MERGED_16BIT not in {a.kind for a in job.artifacts}
+
+
+def test_in_a_process_unsloth_patched_the_check_runs_in_a_clean_interpreter(tiny_model, random_adapter, tmp_path, monkeypatch):
+    """Where unsloth is imported (a GPU worker) transformers' model classes are patched process-wide
+    and a CPU forward of a plain load fails (seen on the H200): verify then loads and compares in a
+    fresh interpreter, with the same verdicts."""
+    import types
+
+    monkeypatch.setitem(sys.modules, "unsloth", types.ModuleType("unsloth"))
+    merged = _merge(tiny_model, random_adapter, tmp_path / "merged")
+    merged_export.standardize(merged, str(tiny_model))
+    calls = []
+    real_run = merged_export.subprocess.run
+    monkeypatch.setattr(merged_export.subprocess, "run", lambda *a, **k: calls.append(a[0]) or real_run(*a, **k))
+    details = merged_export.verify(merged, str(tiny_model), random_adapter)
+    assert details["verified"].startswith("loaded; logits within") and float(details["max_logit_diff"]) >= 0
+    assert calls and calls[0][1:3] == ["-m", "medtune_trainer.merged_export"]
+    with pytest.raises(JobFailure, match="logits differ"):
+        merged_export.verify(tiny_model, str(tiny_model), random_adapter)

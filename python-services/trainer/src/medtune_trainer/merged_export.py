@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Optional
 
@@ -161,9 +163,37 @@ def verify(out_dir: Path, base_model: str, adapter_dir: Optional[Path] = None, l
     if size > load_max_bytes:
         details["verified"] = f"headers (weights {size} bytes > {load_max_bytes}: not loaded)"
         return details
+    if "unsloth" in sys.modules:
+        # unsloth patches transformers' Qwen2 / Llama classes process-wide when imported (its
+        # rotary embedding keeps its tables on the GPU whatever device the model is on: a CPU
+        # forward fails), so a load here is not how a user loads the export: check it in a clean
+        # interpreter.
+        details.update(_verify_in_clean_process(out_dir, base_model, adapter_dir))
+        return details
+    details.update(_load_and_compare(out_dir, base_model, adapter_dir, tokenizer))
+    return details
+
+
+def _verify_in_clean_process(out_dir: Path, base_model: str, adapter_dir: Optional[Path]) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    env["CUDA_VISIBLE_DEVICES"] = ""  # the check runs on the CPU, as in a process without unsloth
+    cmd = [sys.executable, "-m", "medtune_trainer.merged_export", str(out_dir), base_model, str(adapter_dir or "")]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise JobFailure("platform", f"the merged export's load check did not finish (exit status {proc.returncode}): {proc.stderr[-2000:]}")
+    out = json.loads(lines[-1])
+    if "failure" in out:
+        raise JobFailure("platform", out["failure"])
+    return out["details"]
+
+
+def _load_and_compare(out_dir: Path, base_model: str, adapter_dir: Optional[Path], tokenizer) -> dict[str, str]:
     import torch
     from transformers import AutoModelForCausalLM
 
+    details: dict[str, str] = {}
     try:
         merged = AutoModelForCausalLM.from_pretrained(str(out_dir), dtype=torch.float32, device_map={"": "cpu"})
     except Exception as e:
@@ -199,3 +229,17 @@ def reference_logits(base_model: str, adapter_dir: Path, input_ids: Any):
         out = model(input_ids).logits.float()
     del model, base
     return out
+
+
+if __name__ == "__main__":  # python -m medtune_trainer.merged_export OUT_DIR BASE_MODEL [ADAPTER_DIR]: verify's load check
+    def _main(argv: list[str]) -> dict:
+        from transformers import AutoTokenizer
+
+        out_dir, base_model = Path(argv[1]), argv[2]
+        adapter = Path(argv[3]) if len(argv) > 3 and argv[3] else None
+        try:
+            return {"details": _load_and_compare(out_dir, base_model, adapter, AutoTokenizer.from_pretrained(str(out_dir)))}
+        except JobFailure as e:
+            return {"failure": e.message}
+
+    print(json.dumps(_main(sys.argv)), flush=True)
