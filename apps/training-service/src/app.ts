@@ -34,13 +34,14 @@ import {
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { TrainingConfig } from './config';
 import { Orchestrator } from './core/orchestrator';
+import { LogRetention } from './core/retention';
 import { localModelInspector } from './adapters/model-files';
 import { natsEventPublisher } from './events/publisher';
 import { datasetClient, workerClientFactory } from './grpc/clients';
 import { trainingHandlers, workerRegistryHandlers } from './grpc/handlers';
 import { TRAINING_SCOPES, WORKER_REGISTRY_SCOPES } from './grpc/scopes';
 import { HOLD_INDEXES, MongoHoldRepository } from './repo/holds';
-import { MongoJobEventRepository, MongoJobRepository, MongoWorkerRepository, TRAINING_INDEXES } from './repo/mongo';
+import { MongoJobEventRepository, MongoJobRepository, MongoRetentionStore, MongoWorkerRepository, TRAINING_INDEXES } from './repo/mongo';
 import { rayExecutorFor } from './ray/wiring';
 
 /** A started training service. */
@@ -124,6 +125,22 @@ export async function startTraining(cfg: TrainingConfig, log: Logger, clock: Clo
   // Before serving: publish what a previous process left in outboxes, re-attach to running jobs.
   made.core = core;
   await core.start();
+  // Log retention (core/retention.ts), in the scheduler lease holder only, one pass at a time.
+  const retention = new LogRetention({
+    store: new MongoRetentionStore(mongo.db),
+    clock,
+    log: log.child({ component: 'retention' }),
+    settings: { progressRetentionMs: cfg.progressRetentionMs, logRetentionMs: cfg.logRetentionMs },
+  });
+  let pruning: Promise<unknown> | undefined;
+  const retentionTimer = setInterval(() => {
+    if (pruning || !core.isLeading) return;
+    pruning = retention
+      .run()
+      .catch((err: unknown) => log.warn({ err }, 'retention pass failed; the next one retries'))
+      .finally(() => (pruning = undefined));
+  }, cfg.retentionIntervalMs);
+  retentionTimer.unref();
 
   const server = createGrpcServer({ log, auth: security.auth, tls: security.serverTls });
   server.add(training.TrainingServiceService, trainingHandlers(core), TRAINING_SCOPES);
@@ -141,6 +158,8 @@ export async function startTraining(cfg: TrainingConfig, log: Logger, clock: Clo
     mongo,
     core,
     async stopBackground() {
+      clearInterval(retentionTimer);
+      await pruning;
       await core.stop();
       datasets.close();
       workerClients.close();

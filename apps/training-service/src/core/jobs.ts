@@ -232,9 +232,18 @@ export class JobService {
         signalled = false;
         // Read the record before the log: once it is final, its last sequence is the end.
         const record = await this.load(jobId);
+        // Ended with every event out of the outbox: the log is complete, and what is missing from
+        // it was removed by retention (core/retention.ts).
+        const complete = isTerminal(record.job.state) && record.outbox.length === 0;
         const batch = await this.deps.events.listFrom(jobId, next, 500);
+        if (complete && batch.length === 0) return;
         for (const stored of batch) {
-          if (stored.seq !== next) break; // a gap: that event is still being written; wait for it
+          if (stored.seq !== next) {
+            // A gap: that event is still being written; wait for it. In a complete log a gap is
+            // what retention removed: skip it.
+            if (!complete) break;
+            next = stored.seq;
+          }
           yield stored.event;
           next++;
           if (signal.aborted) return;

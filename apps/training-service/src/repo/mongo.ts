@@ -10,11 +10,14 @@
  *   for worker events, on `workerKey` = `<job_id>/<attempt>/<worker seq>` (sparse: the
  *   orchestrator's own events have none), so no event is stored twice.
  * - `workers`: registrations, `_id` = worker id.
+ * - `retention`: the log retention watermarks (core/retention.ts); `jobs.endedAt` is what it counts from.
  */
 import { isDuplicateKeyError, type IndexPlan } from '@medtune/kit';
 import { trainer, training } from '@medtune/contracts';
 import { Binary, type Collection, type Db, type Filter } from 'mongodb';
 import type { Dispatch, JobEventKind, JobRecord, StoredJobEvent, WorkerRecord } from '../core/model';
+import type { RetentionStage, RetentionStore } from '../core/retention';
+import { isTerminal } from '../core/state-machine';
 import { IdempotencyKeyTakenError, type JobEventRepository, type JobQuery, type JobRepository, type WorkerRepository } from '../core/ports';
 
 /** Indexes of the service's collections (created at every start; idempotent). */
@@ -25,6 +28,7 @@ export const TRAINING_INDEXES: IndexPlan = {
     { key: { occupies: 1 }, name: 'occupies', sparse: true },
     { key: { datasetDigest: 1, _id: -1 }, name: 'dataset' },
     { key: { experiment: 1, _id: -1 }, name: 'experiment' },
+    { key: { endedAt: 1 }, name: 'ended', sparse: true },
   ],
   job_events: [
     { key: { jobId: 1, seq: 1 }, unique: true, name: 'job_seq' },
@@ -63,6 +67,8 @@ interface JobDoc {
   lastCheckpointUri?: string;
   /** Fencing token of the scheduler lease holder that last wrote the job (see core/ledger.ts). */
   fence?: number;
+  /** When the job reached SUCCEEDED / FAILED / CANCELLED (its updateTime then): log retention counts from it. */
+  endedAt?: Date;
   outbox: OutboxDoc[];
   job: Binary;
 }
@@ -135,6 +141,7 @@ function toJobDoc(r: JobRecord): JobDoc {
   if (r.dispatch !== undefined) doc.dispatch = { ...r.dispatch };
   if (r.lastCheckpointUri !== undefined) doc.lastCheckpointUri = r.lastCheckpointUri;
   if (r.fence !== undefined) doc.fence = r.fence;
+  if (isTerminal(j.state) && j.updateTime) doc.endedAt = j.updateTime;
   return doc;
 }
 
@@ -170,6 +177,15 @@ export class MongoJobRepository implements JobRepository {
       if (isDuplicateKeyError(err)) throw new IdempotencyKeyTakenError(record.job.idempotencyKey);
       throw err;
     }
+  }
+
+  /**
+   * Stores many new records in one unordered insertMany (bulk seeding of a queue, e.g. the load
+   * bench's setup). Unlike create through the ledger it publishes nothing and writes no log:
+   * callers store the records' events themselves ({@link MongoJobEventRepository.insertMany}).
+   */
+  async insertMany(records: readonly JobRecord[]): Promise<void> {
+    if (records.length > 0) await this.c.insertMany(records.map(toJobDoc), { ordered: false });
   }
 
   async get(jobId: string): Promise<JobRecord | undefined> {
@@ -261,6 +277,11 @@ export class MongoJobEventRepository implements JobEventRepository {
     }
   }
 
+  /** The events of many jobs in one unordered insertMany (bulk seeding; see MongoJobRepository.insertMany). */
+  async insertMany(entries: ReadonlyArray<{ jobId: string; event: StoredJobEvent }>): Promise<void> {
+    if (entries.length > 0) await this.c.insertMany(entries.map((e) => toEventDoc(e.jobId, e.event)), { ordered: false });
+  }
+
   async listFrom(jobId: string, fromSeq: number, limit: number): Promise<StoredJobEvent[]> {
     const docs = await this.c
       .find({ jobId, seq: { $gte: fromSeq } })
@@ -292,6 +313,41 @@ function toEventDoc(jobId: string, e: StoredJobEvent): EventDoc {
 
 function fromEventDoc(d: EventDoc): StoredJobEvent {
   return { seq: d.seq, attempt: d.attempt, workerSeq: d.workerSeq, kind: d.kind, event: training.JobEvent.decode(bytes(d.event)) };
+}
+
+/** Log retention (core/retention.ts): ended jobs by end time, event deletion, a watermark per stage in `retention`. */
+export class MongoRetentionStore implements RetentionStore {
+  private readonly jobs: Collection<JobDoc>;
+  private readonly events: Collection<EventDoc>;
+  private readonly marks: Collection<{ _id: string; at: Date }>;
+  constructor(db: Db) {
+    this.jobs = db.collection<JobDoc>('jobs');
+    this.events = db.collection<EventDoc>('job_events');
+    this.marks = db.collection<{ _id: string; at: Date }>('retention');
+  }
+
+  async endedBetween(from: Date, to: Date, limit: number): Promise<Array<{ jobId: string; endedAt: Date }>> {
+    const docs = await this.jobs
+      .find({ endedAt: { $gte: from, $lt: to } }, { projection: { _id: 1, endedAt: 1 } })
+      .sort({ endedAt: 1 })
+      .limit(limit)
+      .toArray();
+    return docs.map((d) => ({ jobId: d._id, endedAt: d.endedAt! }));
+  }
+
+  async deleteEvents(jobIds: readonly string[], kinds?: readonly JobEventKind[]): Promise<number> {
+    if (jobIds.length === 0) return 0;
+    const filter: Filter<EventDoc> = { jobId: { $in: [...jobIds] }, ...(kinds ? { kind: { $in: [...kinds] } } : {}) };
+    return (await this.events.deleteMany(filter)).deletedCount;
+  }
+
+  async watermark(stage: RetentionStage): Promise<Date> {
+    return (await this.marks.findOne({ _id: stage }))?.at ?? new Date(0);
+  }
+
+  async setWatermark(stage: RetentionStage, at: Date): Promise<void> {
+    await this.marks.replaceOne({ _id: stage }, { at }, { upsert: true });
+  }
 }
 
 /** Registered workers in `workers`. */
