@@ -258,7 +258,7 @@ def _client_from_env(env: Mapping[str, str]):
         raise InvalidArgument("MEDTUNE_S3_ENDPOINT", "expected http(s)://host[:port]")
     access = env.get("MEDTUNE_S3_ACCESS_KEY") or env.get("AWS_ACCESS_KEY_ID") or ""
     secret = env.get("MEDTUNE_S3_SECRET_KEY") or env.get("AWS_SECRET_ACCESS_KEY") or ""
-    return Minio(p.netloc, access_key=access or None, secret_key=secret or None, secure=p.scheme == "https", region=env.get("AWS_REGION") or None)
+    return Minio(p.netloc, access_key=access or None, secret_key=secret or None, secure=p.scheme == "https", region=env.get("MEDTUNE_S3_REGION") or env.get("AWS_REGION") or None)
 
 
 def s3_roots_from_env(env: Mapping[str, str] = os.environ) -> tuple[S3Uri, ...]:
