@@ -50,6 +50,10 @@ export MEDTUNE_MONGO_AUTH=${MEDTUNE_MONGO_AUTH:-1}
 BASE_PORT=${MEDTUNE_STACK_BASE_PORT:-50051}
 READY_TIMEOUT_S=${MEDTUNE_STACK_READY_TIMEOUT_S:-90}
 MODEL_DIR=${MEDTUNE_STACK_MODEL_DIR:-$VAR_DIR/models/tiny-qwen2}
+# Where user-given paths may point (imports, evaluation sets, base models, tokenizer directories,
+# artifact URIs; libs/kit/src/paths.ts): the kit's defaults (the var dir, the temp dir, examples/,
+# ../shared) plus the directory of the stack's base model, which may live outside the var dir.
+export MEDTUNE_DATA_ROOTS=${MEDTUNE_DATA_ROOTS:-$VAR_DIR:${TMPDIR:-/tmp}:$ROOT/examples:$(dirname "$ROOT")/shared:$(dirname "$MODEL_DIR")}
 RUN_DIR=$VAR_DIR/run
 LOG_DIR=$VAR_DIR/log
 ARTIFACTS=$VAR_DIR/artifacts

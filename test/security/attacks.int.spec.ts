@@ -9,7 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
@@ -38,6 +38,7 @@ const key = createPrivateKey(readFileSync(path.join(pki, 'jwt.key')));
 const tls: TlsFiles = { caFile: path.join(pki, 'ca.pem') };
 const allowed = path.join(tmp, 'data');
 const outside = path.join(tmp, 'outside');
+const tokenizerDir = path.join(repoRoot, '../shared/models/deepseek-r1-distill-qwen/bpe');
 let nats: TestNats;
 let mongo: TestMongo;
 let ds: StartedService;
@@ -57,6 +58,8 @@ const env = (svc: string): Record<string, string> => ({
   // MODEL_CHECK local (the default): base_model paths are confined to the data roots.
   ...(svc === 'training' ? { MEDTUNE_TRAINING_DATASET_ADDR: ds.addr, MEDTUNE_TRAINING_SCHEDULE_INTERVAL: '200ms' } : {}),
   ...(svc === 'registry' ? { MEDTUNE_REGISTRY_CONFIRM_JOBS: 'off' } : {}),
+  // Imports only from the allowed directory; tokenizer directories also from the shared model's.
+  ...(svc === 'dataset' ? { MEDTUNE_DATASET_IMPORT_ROOTS: allowed, MEDTUNE_DATA_ROOTS: `${allowed}:${tokenizerDir}`, MEDTUNE_DATASET_MAX_UPLOAD_BYTES: String(1 << 20) } : {}),
 });
 const ready = /gRPC server listening/;
 
@@ -125,7 +128,7 @@ async function importVersion(): Promise<string> {
   if (version) return version;
   const file = path.join(allowed, 'rows.jsonl');
   writeFileSync(file, [1, 2, 3, 4, 5].map((i) => JSON.stringify({ Question: `question ${i} about chest pain`, Complex_CoT: `reasoning ${i}`, Response: `answer ${i}` })).join('\n'));
-  const options = dataset.ImportOptions.fromPartial({ datasetName: 'attack-rows', tokenizerDir: path.join(repoRoot, '../shared/models/deepseek-r1-distill-qwen/bpe') });
+  const options = dataset.ImportOptions.fromPartial({ datasetName: 'attack-rows', tokenizerDir });
   for await (const m of dsc(tokens.user).serverStream('importDataset', dataset.ImportDatasetRequest.fromPartial({ path: file, options }))) {
     if (m.event?.$case === 'result') version = m.event.result.version!.digest;
   }
@@ -195,9 +198,25 @@ describe('the table of attacks', () => {
     ['an absolute path elsewhere', () => '/etc/passwd'],
     ['the stack secrets', () => path.join(repoRoot, 'var/secrets/auth-token')],
   ])('paths: importing through %s is INVALID_ARGUMENT naming `path`, and stores nothing', async (_n, p) => {
-    const r = await outcome(dsc(tokens.user).serverStream('importDataset', dataset.ImportDatasetRequest.fromPartial({ path: p(), options: { datasetName: 'stolen', tokenizerDir: path.join(repoRoot, '../shared/models/deepseek-r1-distill-qwen/bpe') } })));
+    const r = await outcome(dsc(tokens.user).serverStream('importDataset', dataset.ImportDatasetRequest.fromPartial({ path: p(), options: { datasetName: 'stolen', tokenizerDir } })));
     expect(r.code).toBe(status.INVALID_ARGUMENT);
     expect(r.message).toMatch(/^path: /);
+    expect((await dsc(tokens.service).unary('listDatasets', dataset.ListDatasetsRequest.fromPartial({}))).datasets).toHaveLength(0);
+  });
+
+  it.each([
+    ['a directory elsewhere', () => path.join(outside, 'tok')],
+    ['traversal', () => path.join(allowed, '..', 'outside', 'tok')],
+    ['a symlinked directory', () => path.join(allowed, 'tok-link')],
+  ])('paths: a tokenizer directory through %s is INVALID_ARGUMENT naming `options.tokenizer_dir`, and stores nothing', async (_n, p) => {
+    // A working tokenizer (a copy of the shared one): without the confinement the import would succeed.
+    if (!existsSync(path.join(outside, 'tok'))) cpSync(tokenizerDir, path.join(outside, 'tok'), { recursive: true });
+    if (!existsSync(path.join(allowed, 'tok-link'))) symlinkSync(path.join(outside, 'tok'), path.join(allowed, 'tok-link'));
+    const file = path.join(allowed, 'one.jsonl');
+    writeFileSync(file, JSON.stringify({ Question: 'q', Complex_CoT: 'c', Response: 'r' }));
+    const r = await outcome(dsc(tokens.user).serverStream('importDataset', dataset.ImportDatasetRequest.fromPartial({ path: file, options: { datasetName: 'tok', tokenizerDir: p() } })));
+    expect(r.code).toBe(status.INVALID_ARGUMENT);
+    expect(r.message).toMatch(/^options\.tokenizer_dir: /);
     expect((await dsc(tokens.service).unary('listDatasets', dataset.ListDatasetsRequest.fromPartial({}))).datasets).toHaveLength(0);
   });
 
@@ -316,6 +335,19 @@ describe('the table of attacks', () => {
     const fromWorker = stored.flatMap((e) => (e.payload?.$case === 'workerEvent' ? [e.payload.workerEvent] : []));
     expect(fromWorker.map((e) => [e.jobId, e.sequence])).toEqual([[job.jobId, 1]]);
     expect(stored.map((e) => (e.payload?.$case === 'stateChanged' ? training.JobState[e.payload.stateChanged.state] : undefined)).filter(Boolean)).not.toContain('JOB_STATE_SUCCEEDED');
+  });
+
+  it('size: an upload larger than MAX_UPLOAD_BYTES (1 MiB here) is INVALID_ARGUMENT naming `chunk`, and stores nothing', async () => {
+    const row = JSON.stringify({ Question: 'q'.repeat(1000), Complex_CoT: 'c', Response: 'r' });
+    const body = Buffer.from(`[${Array.from({ length: 1500 }, () => row).join(',')}]`); // ~1.5 MiB
+    async function* parts(): AsyncGenerator<dataset.UploadDatasetRequest> {
+      yield { part: { $case: 'options', options: dataset.ImportOptions.fromPartial({ datasetName: 'too-big', tokenizerDir }) } };
+      for (let i = 0; i < body.length; i += 256 << 10) yield { part: { $case: 'chunk', chunk: body.subarray(i, i + (256 << 10)) } };
+    }
+    const r = await outcome(dsc(tokens.user).clientStream('uploadDataset', parts()));
+    expect(r.code).toBe(status.INVALID_ARGUMENT);
+    expect(r.message).toMatch(/^chunk: the upload is larger than 1048576 bytes/);
+    expect((await dsc(tokens.service).unary('listDatasets', dataset.ListDatasetsRequest.fromPartial({}))).datasets.map((d) => d.name)).not.toContain('too-big');
   });
 
   it('no credential in use appears in any service log', () => {

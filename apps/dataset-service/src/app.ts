@@ -64,6 +64,8 @@ export async function startDataset(cfg: DatasetConfig, log: Logger, clock: Clock
     threads: cfg.tokenizerThreads || Math.max(1, availableParallelism() - 1),
     maxPools: cfg.tokenizerPools,
     defaultEosToken: cfg.defaultEosToken,
+    // Tokenizer directories are model directories: the data roots (not IMPORT_ROOTS, which narrows imports).
+    confine: dataRoots(cfg),
     log: log.child({ component: 'tokenizers' }),
   });
   const roots = dataRoots(cfg, cfg.importRoots);
@@ -98,7 +100,7 @@ export async function startDataset(cfg: DatasetConfig, log: Logger, clock: Clock
   // Uploads carry chunks of up to 4 MiB: allow a message a little larger than that.
   const security = await serviceSecurity(cfg, 'dataset-service');
   const server = createGrpcServer({ log, auth: security.auth, tls: security.serverTls, channelOptions: { 'grpc.max_receive_message_length': 5 << 20 } });
-  server.add(dataset.DatasetServiceService, datasetHandlers(core), DATASET_SCOPES);
+  server.add(dataset.DatasetServiceService, datasetHandlers(core, { maxUploadBytes: cfg.maxUploadBytes }), DATASET_SCOPES);
   server.add(admin.AdminServiceService, adminHandlers({ deadLetters, nc, log }), ADMIN_SCOPES);
   const consumers = [await startJobUsageConsumer(nc, core, { deadLetters, log, namespace, maxDeliver: cfg.maxDeliver })];
   const port = await server.start(cfg.grpcAddr);

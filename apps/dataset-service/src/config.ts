@@ -9,6 +9,7 @@ export const datasetConfigSpec = {
   tokenizerPools: int({ env: 'TOKENIZER_POOLS', default: 2, min: 1, max: 16, description: 'tokenizer pools (model directories) kept open' }),
   defaultEosToken: str({ env: 'DEFAULT_EOS_TOKEN', optional: true, description: 'EOS for tokenizer directories that define none' }),
   importRoots: str({ env: 'IMPORT_ROOTS', optional: true, description: 'colon-separated directories ImportDataset may read from (symlinks resolved); unset: MEDTUNE_DATA_ROOTS, i.e. by default the stack\'s var dir and the system temp dir' }),
+  maxUploadBytes: int({ env: 'MAX_UPLOAD_BYTES', default: 2 * 1024 ** 3, min: 1, max: Number.MAX_SAFE_INTEGER, description: 'most bytes one UploadDataset may carry (larger: INVALID_ARGUMENT chunk, nothing stored)' }),
   maxRowBytes: int({ env: 'MAX_ROW_BYTES', default: 12 << 20, min: 1024, max: 15 << 20, description: 'larger rows are reported TOO_LARGE (a stored row must fit a 16 MiB document)' }),
   batchRows: int({ env: 'BATCH_ROWS', default: 256, min: 1, max: 10_000, description: 'rows per tokenizer batch' }),
   batchesInFlight: int({ env: 'BATCHES_IN_FLIGHT', default: 4, min: 1, max: 64, description: 'batches tokenizing / storing at once' }),

@@ -8,7 +8,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { InvalidArgumentError, NotFoundError, type Logger } from '@medtune/kit';
+import { confinePath, InvalidArgumentError, NotFoundError, type DataRoots, type Logger } from '@medtune/kit';
 import { createTokenizerPool, type TokenizerPool } from '@medtune/tokenizer';
 import type { Tokenizer, TokenizerProvider } from '../core/ports';
 
@@ -20,6 +20,8 @@ export interface PooledTokenizersOptions {
   maxPools: number;
   /** EOS for directories that define none; undefined = such directories are refused. */
   defaultEosToken?: string | undefined;
+  /** Where a tokenizer directory (a user-given path) must resolve, symlinks resolved (see kit paths.ts). */
+  confine?: DataRoots;
   log: Logger;
 }
 
@@ -38,7 +40,10 @@ export class PooledTokenizers implements TokenizerProvider {
   constructor(private readonly options: PooledTokenizersOptions) {}
 
   async open(dir: string, field: string): Promise<Tokenizer> {
-    const abs = path.resolve(dir);
+    // Outside the roots: INVALID_ARGUMENT naming the field, before anything in it is read; a
+    // directory that does not exist is resolved through its parent and reported missing below.
+    const confine = this.options.confine;
+    const abs = confine ? confinePath(dir, confine.roots, field, { mustExist: false, deny: confine.deny }) : path.resolve(dir);
     const files = await definingFiles(abs, field);
     const eos = await this.resolveEos(abs, files, field);
     const key = `${abs}\0${eos.token ?? ''}\0${files.stamp}`;

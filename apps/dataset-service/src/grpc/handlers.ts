@@ -7,8 +7,15 @@ import type { DatasetCore } from '../core/service';
 
 type Response = dataset.ImportDatasetResponse;
 
+/** Limits the adapter enforces. */
+export interface DatasetHandlerOptions {
+  /** Most bytes one UploadDataset may carry (its chunks together); unset = no limit. */
+  maxUploadBytes?: number;
+}
+
 /** Handlers for every RPC of the dataset service. */
-export function datasetHandlers(core: DatasetCore): ServiceHandlers<typeof dataset.DatasetServiceService> {
+export function datasetHandlers(core: DatasetCore, options: DatasetHandlerOptions = {}): ServiceHandlers<typeof dataset.DatasetServiceService> {
+  const maxUpload = options.maxUploadBytes ?? Infinity;
   return {
     importDataset: serverStream(async function* (req, ctx) {
       const queue: Response[] = [];
@@ -51,11 +58,15 @@ export function datasetHandlers(core: DatasetCore): ServiceHandlers<typeof datas
       const first = await it.next();
       if (first.done || first.value.part?.$case !== 'options') throw new InvalidArgumentError('options', 'the first message must carry the import options');
       async function* chunks(): AsyncGenerator<Uint8Array> {
+        let total = 0;
         for (;;) {
           const next = await it.next();
           if (next.done) return;
           const part = next.value.part;
           if (part?.$case !== 'chunk') throw new InvalidArgumentError('chunk', 'only the first message may carry options; the others carry bytes');
+          total += part.chunk.length;
+          // Refused as soon as it is known: the import fails and stores nothing.
+          if (total > maxUpload) throw new InvalidArgumentError('chunk', `the upload is larger than ${maxUpload} bytes (MEDTUNE_DATASET_MAX_UPLOAD_BYTES); import a file the service can read instead`);
           yield part.chunk;
         }
       }
