@@ -40,19 +40,26 @@ cmd_up() {
   [[ -x $RAY ]] || die "$RAY is missing: run tools/python/setup.sh (it installs ray from requirements.txt)"
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
-  local tmp=$dir/t p gcs dash client
-  read -r -a p <<<"$(free_ports 3)"
-  gcs=${p[0]} dash=${p[1]} client=${p[2]}
+  local tmp=$dir/t p gcs dash client attempt
   export RAY_USAGE_STATS_ENABLED=0 RAY_DISABLE_DOCKER_CPU_WARNING=1
   # Ray must never retry a task of ours by itself; the entrypoint runs once per submission.
   export RAY_task_max_retries=0
   # Short: a killed node is noticed within a few seconds, not 30.
   export RAY_health_check_period_ms=1000 RAY_health_check_failure_threshold=3
-  # shellcheck disable=SC2046
-  "$RAY" start --head --node-ip-address=127.0.0.1 --port="$gcs" --dashboard-host=127.0.0.1 --dashboard-port="$dash" \
-    --ray-client-server-port="$client" --include-dashboard=true --num-cpus=1 --num-gpus=0 --temp-dir="$tmp" \
-    --min-worker-port=0 --max-worker-port=0 --disable-usage-stats $(node_ports) >"$dir/head.log" 2>&1 ||
-    die "the head did not start; $(tail -n 20 "$dir/head.log")"
+  # On a loaded machine a dashboard module sometimes dies while starting ("Module MetricsHead
+  # failed to start"): clean up and try again, on fresh ports.
+  for attempt in 1 2 3; do
+    read -r -a p <<<"$(free_ports 3)"
+    gcs=${p[0]} dash=${p[1]} client=${p[2]}
+    # shellcheck disable=SC2046
+    "$RAY" start --head --node-ip-address=127.0.0.1 --port="$gcs" --dashboard-host=127.0.0.1 --dashboard-port="$dash" \
+      --ray-client-server-port="$client" --include-dashboard=true --num-cpus=1 --num-gpus=0 --temp-dir="$tmp" \
+      --min-worker-port=0 --max-worker-port=0 --disable-usage-stats $(node_ports) >"$dir/head.log" 2>&1 && break
+    ((attempt < 3)) || die "the head did not start; $(tail -n 20 "$dir/head.log")"
+    say "the head did not start (attempt $attempt): $(tail -n 1 "$dir/head.log"); retrying"
+    echo "127.0.0.1:$gcs" >"$dir/gcs"
+    cmd_down "$dir" >/dev/null 2>&1 || true
+  done
   echo "127.0.0.1:$gcs" >"$dir/gcs"
   echo "http://127.0.0.1:$dash" >"$dir/dashboard"
   local k

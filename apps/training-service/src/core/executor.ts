@@ -29,6 +29,12 @@ export interface ExecutionSlot {
   readonly gpus: number;
   /** What the place is: GPU name and memory, backends (for fits()). */
   readonly info: trainer.WorkerInfo;
+  /**
+   * What the scheduler may put there: training attempts only ('jobs': the Ray executor's
+   * submission and trainer slots), worker holds only ('holds': a registered worker next to a Ray
+   * cluster, kept for evaluations), or both (unset: a registered worker with the workers executor).
+   */
+  readonly use?: 'jobs' | 'holds';
 }
 
 /** What a start attempt at a slot is told. */

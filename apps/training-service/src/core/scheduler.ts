@@ -197,10 +197,11 @@ export class Scheduler {
     let free = slots.filter((s) => !taken.has(s.slotId) && this.available(s.slotId, now) && !this.busyElsewhere(s));
     // Worker holds (evaluation runs) first: few, short, and already waiting for an answer.
     if (free.length > 0 && this.deps.holds) {
-      const granted = await this.deps.holds.place(free);
+      const granted = await this.deps.holds.place(free.filter((s) => s.use !== 'jobs'));
       const used = new Set(granted);
       free = free.filter((s) => !used.has(s.slotId));
     }
+    free = free.filter((s) => s.use !== 'holds');
     for (let page = 0, skip = 0; page < MAX_PAGES && free.length > 0; page++) {
       const limit = free.length;
       const batch = await jobs.findInStates(WAITING_STATES, { limit, skip });

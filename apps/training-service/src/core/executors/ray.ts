@@ -24,6 +24,9 @@
  *   node stops the heartbeats → RECOVERING → the next attempt is a new Ray job that resumes from
  *   the last checkpoint) are the registered-worker path, unchanged. Any other job offered a trainer
  *   slot is refused (ALREADY_EXISTS) for good: that trainer runs one job.
+ * - **other registered workers** (not named by a submission id, e.g. the GPU worker evaluations
+ *   use) are offered for worker holds only (`use: 'holds'`); submission and trainer slots never
+ *   take a hold (`use: 'jobs'`).
  * - **reconcile** (every `reconcileIntervalMs`, from `slots()`): Ray jobs of ours whose medtune job
  *   ended, was cancelled while waiting, or moved on to a later attempt are stopped. Ray never
  *   retries by itself (a Ray job is submitted once per attempt; the entrypoint exits non-zero
@@ -179,12 +182,13 @@ export class RayExecutor implements Executor {
     this.maybeReconcile();
     const out: ExecutionSlot[] = [];
     for (const w of await this.deps.workers.list(false)) {
-      if (!w.workerId.startsWith(`${this.deps.settings.prefix}-`)) continue;
       const at = w.registeredAt.getTime();
       const seen = this.registered.get(w.workerId);
       if (seen !== undefined && seen !== at) this.reset(w.info.address);
       this.registered.set(w.workerId, at);
-      out.push(slotOf(w));
+      // A Ray-placed trainer runs its one attempt; any other registered worker (the GPU worker
+      // an evaluation service uses) is kept for worker holds: training goes to Ray.
+      out.push({ ...slotOf(w), use: w.workerId.startsWith(`${this.deps.settings.prefix}-`) ? 'jobs' : 'holds' });
     }
     for (let k = 0; k < this.deps.settings.maxPending; k++) {
       const info = trainer.WorkerInfo.fromPartial({
@@ -195,7 +199,7 @@ export class RayExecutor implements Executor {
         gpuCount: ANY_GPUS,
         versions: { [RAY_SLOT_MARK]: 'ray-submission' },
       });
-      out.push({ slotId: info.workerId, address: info.address, gpus: ANY_GPUS, info });
+      out.push({ slotId: info.workerId, address: info.address, gpus: ANY_GPUS, info, use: 'jobs' });
     }
     return out;
   }

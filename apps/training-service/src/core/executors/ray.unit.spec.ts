@@ -21,7 +21,7 @@ describe('fitsSomeNode', () => {
   });
 });
 
-function executor(nodes: RayNodeInfo[]) {
+function executor(nodes: RayNodeInfo[], registered: string[] = []) {
   let now = 1_000_000;
   const jobs = new Map<string, RayJobInfo>();
   const stopped: string[] = [];
@@ -44,7 +44,10 @@ function executor(nodes: RayNodeInfo[]) {
   };
   const ex = new RayExecutor({
     ray,
-    workers: { list: async () => [] } as never,
+    workers: {
+      list: async () =>
+        registered.map((id) => ({ workerId: id, info: trainer.WorkerInfo.fromPartial({ workerId: id, address: `127.0.0.1:1${id.length}`, gpuCount: 1 }), registeredAt: new Date(0), lastHeartbeat: new Date(0), lost: false })),
+    } as never,
     jobs: { get: async () => undefined },
     workerClients: (() => ({})) as never,
     clock: () => new Date(now),
@@ -59,7 +62,7 @@ function executor(nodes: RayNodeInfo[]) {
       (e: unknown) => e as Error,
     );
   };
-  return { start, stopped, submitted, advance: (ms: number) => (now += ms) };
+  return { ex, start, stopped, submitted, advance: (ms: number) => (now += ms) };
 }
 
 describe('RayExecutor waiting', () => {
@@ -100,5 +103,20 @@ describe('RayExecutor waiting', () => {
     expect(failed).toBeInstanceOf(FailedPreconditionError);
     expect(failed!.message).toMatch(/no node of the Ray cluster can run a job of 1 GPU \(the Ray cluster has no alive node; waited 10 s for one to join; submission medtune-job-1-a1 stopped\)$/);
     expect(t.stopped).toEqual(['medtune-job-1-a1']);
+  });
+});
+
+describe('RayExecutor slots', () => {
+  it('submission and Ray trainer slots take training only; other registered workers take worker holds only', async () => {
+    const t = executor([node(1)], ['medtune-job-1-a1', 'eval-gpu-worker']);
+    const slots = await t.ex.slots();
+    expect(slots.map((s) => [s.slotId, s.use])).toEqual([
+      ['medtune-job-1-a1', 'jobs'],
+      ['eval-gpu-worker', 'holds'],
+      ['ray-submit-0', 'jobs'],
+      ['ray-submit-1', 'jobs'],
+      ['ray-submit-2', 'jobs'],
+      ['ray-submit-3', 'jobs'],
+    ]);
   });
 });
