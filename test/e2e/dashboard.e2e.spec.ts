@@ -236,5 +236,5 @@ describe('the dashboard in a real browser', () => {
     const logs = readdirSync(logDir).filter((f) => f.endsWith('.log'));
     expect(logs).toContain('dashboard.log');
     for (const f of logs) expect(readFileSync(path.join(logDir, f), 'utf8'), f).not.toContain(TOKEN);
-  });
+  }, 600_000);
 });
