@@ -129,7 +129,9 @@ async function importVersion(): Promise<string> {
   const file = path.join(allowed, 'rows.jsonl');
   writeFileSync(file, [1, 2, 3, 4, 5].map((i) => JSON.stringify({ Question: `question ${i} about chest pain`, Complex_CoT: `reasoning ${i}`, Response: `answer ${i}` })).join('\n'));
   const options = dataset.ImportOptions.fromPartial({ datasetName: 'attack-rows', tokenizerDir });
-  for await (const m of dsc(tokens.user).serverStream('importDataset', dataset.ImportDatasetRequest.fromPartial({ path: file, options }))) {
+  // A loaded machine tokenizes slowly: a longer deadline than the other rows'.
+  const client = createClient(dataset.DatasetServiceClient, ds.addr, { ...opts(tokens.user), defaultDeadlineMs: 120_000 });
+  for await (const m of client.serverStream('importDataset', dataset.ImportDatasetRequest.fromPartial({ path: file, options }))) {
     if (m.event?.$case === 'result') version = m.event.result.version!.digest;
   }
   if (!version) throw new Error('import gave no version');
@@ -335,6 +337,21 @@ describe('the table of attacks', () => {
     const fromWorker = stored.flatMap((e) => (e.payload?.$case === 'workerEvent' ? [e.payload.workerEvent] : []));
     expect(fromWorker.map((e) => [e.jobId, e.sequence])).toEqual([[job.jobId, 1]]);
     expect(stored.map((e) => (e.payload?.$case === 'stateChanged' ? training.JobState[e.payload.stateChanged.state] : undefined)).filter(Boolean)).not.toContain('JOB_STATE_SUCCEEDED');
+  });
+
+  it("forged registration: another worker credential cannot take over a registered worker's id (register or heartbeat); its own can", async () => {
+    const other = await signToken(key, { subject: 'worker-b', role: 'worker' });
+    secrets.push(other);
+    const before = (await wrc(tokens.service).unary('listWorkers', training.ListWorkersRequest.fromPartial({ includeLost: true }))).workers.find((w) => w.info?.workerId === 'forged-worker');
+    expect(before?.info?.address).toBe('10.6.6.6:50061'); // registered by attacker-worker in the roles row
+    const hijack = { workerId: 'forged-worker', address: '10.9.9.9:50061' };
+    const r = await outcome(wrc(other).unary('registerWorker', training.RegisterWorkerRequest.fromPartial({ info: hijack })));
+    expect(r.code).toBe(status.PERMISSION_DENIED);
+    expect(r.message).toMatch(/^info\.worker_id: worker "forged-worker" is registered by another credential/);
+    expect((await outcome(wrc(other).unary('heartbeat', training.HeartbeatRequest.fromPartial({ info: hijack })))).code).toBe(status.PERMISSION_DENIED);
+    const after = (await wrc(tokens.service).unary('listWorkers', training.ListWorkersRequest.fromPartial({ includeLost: true }))).workers.find((w) => w.info?.workerId === 'forged-worker');
+    expect(after?.info?.address).toBe('10.6.6.6:50061');
+    expect((await outcome(register(tokens.worker))).code).toBe(status.OK);
   });
 
   it('size: an upload larger than MAX_UPLOAD_BYTES (1 MiB here) is INVALID_ARGUMENT naming `chunk`, and stores nothing', async () => {

@@ -85,4 +85,6 @@ export interface WorkerRecord {
   registeredAt: Date;
   lastHeartbeat: Date;
   lost: boolean;
+  /** Subject of the credential that registered it (absent without access control). */
+  registeredBy?: string;
 }

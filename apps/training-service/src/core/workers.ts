@@ -4,7 +4,7 @@
  * when no retries are left, or CANCELLED when it was being cancelled). A heartbeat's answer tells
  * the worker which jobs to stop, so a cancel reaches a worker that was briefly unreachable.
  */
-import { type Clock, InvalidArgumentError, NotFoundError } from '@medtune/kit';
+import { type Clock, InvalidArgumentError, NotFoundError, PermissionDeniedError } from '@medtune/kit';
 import { events, SUBJECTS, type trainer, training } from '@medtune/contracts';
 import type { Logger } from 'pino';
 import type { LedgerWriter } from './ledger';
@@ -46,8 +46,12 @@ export class WorkerRegistry {
     this.graceUntil = deps.clock().getTime() + 2 * deps.leaseMs;
   }
 
-  /** RegisterWorker. */
-  async register(info: trainer.WorkerInfo | undefined): Promise<training.RegisterWorkerResponse> {
+  /**
+   * RegisterWorker. A worker id belongs to the credential that first registered it: another
+   * `worker` credential may not re-register it (it would take over its jobs and address) —
+   * PERMISSION_DENIED, nothing changes. A service (the shared token) may.
+   */
+  async register(info: trainer.WorkerInfo | undefined, caller?: { subject: string; role: string }): Promise<training.RegisterWorkerResponse> {
     const errors: string[] = [];
     if (!info?.workerId) errors.push('info.worker_id: is required');
     if (!info?.address) errors.push('info.address: is required');
@@ -57,8 +61,10 @@ export class WorkerRegistry {
     if (errors.length > 0 || !info) {
       throw new InvalidArgumentError(errors.map((e) => e.split(':')[0]).join(','), errors.join('; '));
     }
+    const owner = await this.checkOwner(info.workerId, caller);
     const now = this.deps.clock();
-    await this.deps.workers.upsert({ workerId: info.workerId, info, registeredAt: now, lastHeartbeat: now, lost: false });
+    const registeredBy = owner ?? caller?.subject;
+    await this.deps.workers.upsert({ workerId: info.workerId, info, registeredAt: now, lastHeartbeat: now, lost: false, ...(registeredBy !== undefined ? { registeredBy } : {}) });
     this.deps.log.info({ workerId: info.workerId, address: info.address, gpu: info.gpuName, gpuMemoryBytes: info.gpuMemoryBytes }, 'worker registered');
     this.deps.onWorkerRegistered?.(info.workerId, info.address);
     await this.announce('registered', info, '', now);
@@ -66,9 +72,10 @@ export class WorkerRegistry {
     return { heartbeatIntervalMs: this.deps.heartbeatIntervalMs, leaseMs: this.deps.leaseMs };
   }
 
-  /** Heartbeat: NOT_FOUND for an unknown or lost worker (it registers again). */
-  async heartbeat(info: trainer.WorkerInfo | undefined): Promise<training.HeartbeatResponse> {
+  /** Heartbeat: NOT_FOUND for an unknown or lost worker (it registers again); PERMISSION_DENIED for another credential's worker id. */
+  async heartbeat(info: trainer.WorkerInfo | undefined, caller?: { subject: string; role: string }): Promise<training.HeartbeatResponse> {
     if (!info?.workerId) throw new InvalidArgumentError('info.worker_id', 'is required');
+    await this.checkOwner(info.workerId, caller);
     const ok = await this.deps.workers.heartbeat(info.workerId, info, this.deps.clock());
     if (!ok) throw new NotFoundError(`worker ${info.workerId} is not registered (or was declared lost): register again`);
     const cancelJobIds = await this.jobsToStop(info);
@@ -93,6 +100,16 @@ export class WorkerRegistry {
       }
     }
     return [...ids];
+  }
+
+  /** The registering subject of `workerId` (if any); throws when a `worker` caller is someone else. */
+  private async checkOwner(workerId: string, caller: { subject: string; role: string } | undefined): Promise<string | undefined> {
+    if (caller?.role !== 'worker') return undefined;
+    const owner = (await this.deps.workers.get(workerId))?.registeredBy;
+    if (owner !== undefined && owner !== caller.subject) {
+      throw new PermissionDeniedError(`info.worker_id: worker ${JSON.stringify(workerId)} is registered by another credential; a worker may register and heartbeat only its own id`);
+    }
+    return owner;
   }
 
   /** ListWorkers. */

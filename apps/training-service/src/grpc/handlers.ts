@@ -27,8 +27,8 @@ export function trainingHandlers(core: Orchestrator): ServiceHandlers<typeof tra
 /** medtune.training.v1.WorkerRegistryService. */
 export function workerRegistryHandlers(core: Orchestrator): ServiceHandlers<typeof training.WorkerRegistryServiceService> {
   return {
-    registerWorker: unary((req) => core.registry.register(req.info)),
-    heartbeat: unary((req) => core.registry.heartbeat(req.info)),
+    registerWorker: unary((req, ctx) => core.registry.register(req.info, ctx.principal)),
+    heartbeat: unary((req, ctx) => core.registry.heartbeat(req.info, ctx.principal)),
     listWorkers: unary(async (req) => ({ workers: await core.registry.list(req.includeLost) })),
     holdWorker: unary(async (req) => ({ hold: await holds(core).hold(req) })),
     releaseWorker: unary(async (req) => {

@@ -90,6 +90,7 @@ interface WorkerDoc {
   registeredAt: Date;
   lastHeartbeat: Date;
   lost: boolean;
+  registeredBy?: string;
 }
 
 const bin = (bytes: Uint8Array): Binary => new Binary(Buffer.from(bytes));
@@ -386,9 +387,23 @@ export class MongoWorkerRepository implements WorkerRepository {
 }
 
 function toWorkerDoc(r: WorkerRecord): WorkerDoc {
-  return { _id: r.workerId, info: bin(trainer.WorkerInfo.encode(r.info).finish()), registeredAt: r.registeredAt, lastHeartbeat: r.lastHeartbeat, lost: r.lost };
+  return {
+    _id: r.workerId,
+    info: bin(trainer.WorkerInfo.encode(r.info).finish()),
+    registeredAt: r.registeredAt,
+    lastHeartbeat: r.lastHeartbeat,
+    lost: r.lost,
+    ...(r.registeredBy !== undefined ? { registeredBy: r.registeredBy } : {}),
+  };
 }
 
 function fromWorkerDoc(d: WorkerDoc): WorkerRecord {
-  return { workerId: d._id, info: trainer.WorkerInfo.decode(bytes(d.info)), registeredAt: d.registeredAt, lastHeartbeat: d.lastHeartbeat, lost: d.lost };
+  return {
+    workerId: d._id,
+    info: trainer.WorkerInfo.decode(bytes(d.info)),
+    registeredAt: d.registeredAt,
+    lastHeartbeat: d.lastHeartbeat,
+    lost: d.lost,
+    ...(d.registeredBy !== undefined ? { registeredBy: d.registeredBy } : {}),
+  };
 }
