@@ -3,17 +3,18 @@
 // services as processes (EXECUTOR=ray), the Python trainer as each Ray job's entrypoint training
 // the tiny Qwen2 model, NATS JetStream and FerretDB. One cluster for the whole file; the cases run
 // in order and share it (the node killed in the recovery case stays dead for the later ones).
-// Artifacts and checkpoints go to one directory every node of this host reads (the shared-
-// filesystem root). The last case runs the whole pipeline (deploy/local/stack.sh + `medtune run`)
-// with the training on the same cluster.
+// Artifacts and checkpoints go to a real S3-compatible server (SeaweedFS, testS3()), so a job
+// resumes on another node from an s3:// checkpoint; the credentials are in the nodes' own
+// environment, never in a submission. The last case runs the whole pipeline (deploy/local/stack.sh + `medtune run`)
+// with the training on the same cluster (on the stack's shared-filesystem root: stack.sh pins
+// file:// roots).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { events, training } from '@medtune/contracts';
 import { createClient, type KitClient } from '@medtune/kit';
-import { collectEvents, freePort, printLogsOnFailure, startProcess, testMongo, testNats, waitFor, type EventCollector, type RunningProcess, type TestMongo, type TestNats } from '@medtune/testing';
+import { collectEvents, freePort, printLogsOnFailure, startProcess, testMongo, testNats, testS3, waitFor, type EventCollector, type RunningProcess, type TestMongo, type TestNats, type TestS3 } from '@medtune/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storedMessages } from '../../apps/training-service/src/testing/stream';
 import { runCli } from '../../apps/cli/src/cli';
@@ -44,6 +45,9 @@ let datasetAddress: string;
 let jobs: KitClient<typeof training.TrainingServiceService>;
 let collector: EventCollector;
 let proxy: RayProxy;
+let s3: TestS3;
+/** s3://<bucket>/medtune: every job's artifacts and checkpoints. */
+let artifactRoot: string;
 
 /**
  * A TCP proxy between the training service and the Ray dashboard, so a case can make Ray
@@ -92,7 +96,9 @@ async function startTrainingService(): Promise<RunningProcess> {
       MEDTUNE_TRAINING_GRPC_ADDR: `127.0.0.1:${trainingPort}`,
       MEDTUNE_TRAINING_DB: mongo.dbNameFor('training'),
       MEDTUNE_TRAINING_DATASET_ADDR: datasetAddress,
-      MEDTUNE_TRAINING_ARTIFACT_ROOT: pathToFileURL(join(work, 'artifacts')).href,
+      MEDTUNE_TRAINING_ARTIFACT_ROOT: artifactRoot,
+      ...s3.env,
+      MEDTUNE_S3_ROOTS: artifactRoot,
       MEDTUNE_TRAINING_EXECUTOR: 'ray',
       MEDTUNE_TRAINING_RAY_ADDRESS: `http://127.0.0.1:${proxy.port}`,
       MEDTUNE_TRAINING_RAY_PYTHON: python,
@@ -102,7 +108,7 @@ async function startTrainingService(): Promise<RunningProcess> {
       // A restarted service gives trainers 2 leases to heartbeat again; theirs back off up to 30 s.
       MEDTUNE_TRAINING_WORKER_LEASE: '10000',
       // StartJob on a loaded machine can take seconds (the trainer checks the model and data).
-      MEDTUNE_TRAINING_DISPATCH_DEADLINE: '30000',
+      MEDTUNE_TRAINING_DISPATCH_DEADLINE: '60000',
       MEDTUNE_TRAINING_SCHEDULE_INTERVAL: '300',
       MEDTUNE_TRAINING_WATCH_POLL: '200',
       MEDTUNE_TRAINING_WORKER_BACKOFF: '300',
@@ -182,13 +188,19 @@ beforeAll(async () => {
   tinyModel = tinyModelDir();
   // The cluster, the dataset import and the proxy start together.
   const [cluster, imported] = await Promise.all([
-    // Every node's environment (so every entrypoint's): the shared artifact root.
-    startRay(join(work, 'ray'), 2, 1, {
-      MEDTUNE_TRAINER_ARTIFACT_ROOT: join(work, 'artifacts'),
-      // ... and the artifact root of the local stack of the pipeline case.
-      MEDTUNE_TRAINER_ARTIFACT_ROOTS: `${join(work, 'artifacts')}:${join(work, 'stack', 'artifacts')}`,
-      MEDTUNE_TRAINER_LOG_LEVEL: 'info',
-    }),
+    (async () => {
+      s3 = await testS3();
+      artifactRoot = `s3://${await s3.bucket('ray')}/medtune`;
+      // Every node's environment (so every entrypoint's): the S3 endpoint, keys and root...
+      return startRay(join(work, 'ray'), 2, 1, {
+        ...s3.env,
+        MEDTUNE_S3_ROOTS: artifactRoot,
+        MEDTUNE_TRAINER_ARTIFACT_ROOT: join(work, 'artifacts'),
+        // ... and the file:// artifact root of the local stack of the pipeline case.
+        MEDTUNE_TRAINER_ARTIFACT_ROOTS: `${join(work, 'artifacts')}:${join(work, 'stack', 'artifacts')}`,
+        MEDTUNE_TRAINER_LOG_LEVEL: 'info',
+      });
+    })(),
     importTinyDataset(work, tinyModelDir(), serviceEnv(), mongo.dbNameFor('dataset')),
   ]);
   ray = cluster;
@@ -211,6 +223,7 @@ afterAll(async () => {
   await datasetSvc?.stop();
   await proxy?.close();
   await ray?.down();
+  await s3?.stop();
   await nats?.cleanup();
   await mongo?.cleanup();
   if (work) rmSync(work, { recursive: true, force: true });
@@ -230,6 +243,9 @@ describe('the Ray executor on a real local Ray cluster (head + 2 one-GPU nodes)'
     expect([na, nb].sort()).toEqual([0, 1]);
     // The trainer of each registered under its submission id.
     expect((await getJob(a)).workerId).toBe(sidOf(a, 1));
+    // Nothing secret in what Ray stores of a submission (the keys are in the nodes' environment).
+    expect(JSON.stringify(ra)).not.toContain(s3.secretKey);
+    expect(JSON.stringify(ra)).toContain('medtune_trainer.ray_job');
 
     const c = (await jobs.unary('createJob', tinyJob('ray-c', 4))).job!.jobId;
     await waitFor(async () => (await getJob(c)).waitingReason.includes('waiting for 1 GPU on the Ray cluster'), 30_000);
@@ -286,7 +302,7 @@ describe('the Ray executor on a real local Ray cluster (head + 2 one-GPU nodes)'
 
     const restart = done.history.filter((h) => h.state === S.JOB_STATE_STARTING)[1]!;
     const resumedFrom = /resuming from (\S+)\)/.exec(restart.reason)?.[1];
-    expect(resumedFrom).toBeTruthy();
+    expect(resumedFrom?.startsWith(`${artifactRoot}/`)).toBe(true);
     const checkpoints = (await jobs.unary('listCheckpoints', { jobId: a })).checkpoints;
     const resumeStep = checkpoints.find((ck) => ck.uri === resumedFrom)?.step ?? 0;
     expect(resumeStep).toBeGreaterThanOrEqual(3);
@@ -373,7 +389,7 @@ describe('the Ray executor on a real local Ray cluster (head + 2 one-GPU nodes)'
       MEDTUNE_TRAINING_RAY_ADDRESS: ray.dashboard,
       MEDTUNE_TRAINING_RAY_PYTHON: python,
       MEDTUNE_TRAINING_RAY_PREFIX: 'stack',
-      MEDTUNE_TRAINING_DISPATCH_DEADLINE: '30000',
+      MEDTUNE_TRAINING_DISPATCH_DEADLINE: '60000',
       MEDTUNE_DATA_ROOTS: `${dataRoots}:${join(repoRoot, 'examples')}`,
     });
     try {
