@@ -37,6 +37,7 @@ import { AliasCore } from './core/aliases';
 import { REGISTRY_SCOPES } from './grpc/scopes';
 import { RegistryCore } from './core/registry';
 import { ResolveCache } from './core/resolve-cache';
+import { startCacheInvalidation } from './events/cache-invalidation';
 import { Verifier } from './core/verification';
 import { natsEventSink, startJobSucceededConsumer } from './events/nats';
 import { registryHandlers } from './grpc/handlers';
@@ -111,6 +112,9 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger, clock: Clo
   }, cfg.outboxIntervalMs);
   timer.unref();
 
+  // Other replicas' alias moves and verification results reach this cache through their events.
+  const stopInvalidation = cfg.resolveCacheTtlMs > 0 ? startCacheInvalidation(nc, { cache, namespace, log: log.child({ component: 'resolve-cache' }) }) : async () => undefined;
+
   const deadLetters = createDeadLetterStore(mongo.db);
   const security = await serviceSecurity(cfg, 'registry-service');
   const server = createGrpcServer({ log, auth: security.auth, tls: security.serverTls });
@@ -134,6 +138,7 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger, clock: Clo
     verifier,
     async stopBackground() {
       clearInterval(timer);
+      await stopInvalidation();
       await verifier.stop();
       await outbox.flush();
       await stopRelay();

@@ -8,7 +8,7 @@ export const registryConfigSpec = {
   ...s3ConfigSpec(),
   maxDeliver: int({ env: 'MAX_DELIVER', default: 5, min: 1, description: 'deliveries of a training event before it is dead-lettered' }),
   verifyConcurrency: int({ env: 'VERIFY_CONCURRENCY', default: 2, min: 1, description: 'versions verified at once' }),
-  resolveCacheTtlMs: duration({ env: 'RESOLVE_CACHE_TTL', default: 2_000, description: 'ResolveModel cache lifetime (0 = off); bounds staleness across replicas' }),
+  resolveCacheTtlMs: duration({ env: 'RESOLVE_CACHE_TTL', default: 30_000, description: "ResolveModel cache lifetime (0 = off); alias moves and verification results invalidate every replica's cache through their events, the lifetime bounds the rest (tags, attached evaluations)" }),
   trainingAddr: addr({ env: 'TRAINING_ADDR', default: '127.0.0.1:50052', description: 'training service: GetJob confirms each training.job.succeeded before registering' }),
   confirmJobs: str({
     env: 'CONFIRM_JOBS',

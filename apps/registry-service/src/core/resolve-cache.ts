@@ -6,9 +6,11 @@
  * - Every write that can change an answer for a model calls invalidate(name): its entries go,
  *   and its generation is bumped so a lookup that started before the write cannot store its
  *   (stale) answer afterwards. Within one process a change is therefore seen at once.
+ * - Across replicas, the registry's alias / version events invalidate too
+ *   (events/cache-invalidation.ts), so `ttlMs` bounds only changes that publish no event (tags,
+ *   attached evaluations) and a missed message.
  * - Entries are fresh for `ttlMs`; a stale entry (younger than `maxStaleMs`) is still served
- *   while one background lookup refreshes it. This bounds staleness when several registry
- *   processes share one database (a write in one does not invalidate another's cache).
+ *   while one background lookup refreshes it.
  * - Concurrent misses of one key share a single store lookup (no thundering herd at expiry).
  * `ttlMs` 0 turns all of it off: every call goes to the store.
  */
@@ -73,6 +75,11 @@ export class ResolveCache {
     let m = this.entries.get(model);
     if (!m) this.entries.set(model, (m = new Map()));
     m.set(key, { value, loadedAt: this.clock().getTime() });
+  }
+
+  /** Forgets every answer (e.g. after a reconnect to NATS, when invalidations may have been missed). */
+  clear(): void {
+    for (const model of [...this.entries.keys(), ...this.generations.keys()]) this.invalidate(model);
   }
 
   /** Forgets every answer about `model` (call after any write that concerns it). */
