@@ -55,10 +55,11 @@ cmd_up() {
     "$RAY" start --head --node-ip-address=127.0.0.1 --port="$gcs" --dashboard-host=127.0.0.1 --dashboard-port="$dash" \
       --ray-client-server-port="$client" --include-dashboard=true --num-cpus=1 --num-gpus=0 --temp-dir="$tmp" \
       --min-worker-port=0 --max-worker-port=0 --disable-usage-stats $(node_ports) >"$dir/head.log" 2>&1 && break
-    ((attempt < 3)) || die "the head did not start; $(tail -n 20 "$dir/head.log")"
-    say "the head did not start (attempt $attempt): $(tail -n 1 "$dir/head.log"); retrying"
+    # What a failed start left running (GCS, dashboard) goes before the next try or the error.
     echo "127.0.0.1:$gcs" >"$dir/gcs"
     cmd_down "$dir" >/dev/null 2>&1 || true
+    ((attempt < 3)) || die "the head did not start; $(tail -n 20 "$dir/head.log")"
+    say "the head did not start (attempt $attempt): $(tail -n 1 "$dir/head.log"); retrying"
   done
   echo "127.0.0.1:$gcs" >"$dir/gcs"
   echo "http://127.0.0.1:$dash" >"$dir/dashboard"
