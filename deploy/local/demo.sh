@@ -4,23 +4,36 @@
 # checks health), then runs the seed recipe on the demo data and prints where to look (the
 # dashboard's URL and the run page of the job it trained):
 #   deploy/local/demo.sh            # extra arguments go to `medtune run` (e.g. --fresh)
+#   deploy/local/demo.sh --model-only   # only (re)build the demo's base model (the e2e spec uses it)
 # Stop everything with deploy/local/stack.sh down.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # examples/demo/pipeline.yaml names the model by its place in the repository.
 export MEDTUNE_STACK_MODEL_DIR=$root/var/models/tiny-qwen2
-"$root/deploy/local/stack.sh" up
-eval "$("$root/deploy/local/stack.sh" env)"
-# The demo's own base model (examples/demo/pipeline.yaml says why it is sized so), built once.
-demo_model=$root/var/models/tiny-qwen2-demo
-if [[ ! -f $demo_model/config.json ]]; then
+# The demo's own base model (examples/demo/pipeline.yaml says why it is sized so), built once. Its
+# directory names its settings, so a model of an older demo (or its cached base evaluation) is
+# never taken for it.
+demo_model=$root/var/models/tiny-qwen2-demo-h128-x8
+build_demo_model() {
+  [[ -f $demo_model/config.json ]] && return 0
   echo "demo: building the demo's tiny base model into $demo_model (once)" >&2
   "$root/python-services/.venv/bin/python" "$root/python-services/trainer/scripts/make_tiny_model.py" \
-    --out "$demo_model.tmp.$$" --layers 2 --hidden 128 --output-scale 4 >/dev/null
+    --out "$demo_model.tmp.$$" --layers 2 --hidden 128 --output-scale 8 >/dev/null
   mv "$demo_model.tmp.$$" "$demo_model"
-fi
+}
+if [[ ${1:-} == --model-only ]]; then build_demo_model; exit 0; fi
+"$root/deploy/local/stack.sh" up  # installs what is missing (the Python environment too)
+eval "$("$root/deploy/local/stack.sh" env)"
+build_demo_model
 status=0
 "$root/apps/cli/bin/medtune" run "$root/examples/demo/pipeline.yaml" "$@" || status=$?
+# The promotion decision in words (the evaluation service's promotion.decided, as its log records
+# it): promoted only when better than the base model on the same set and settings, else why not.
+eval_log="${MEDTUNE_VAR_DIR:-$root/var}/log/evaluation.log"
+if [[ -f $eval_log ]]; then
+  grep -a '"promotion decided"' "$eval_log" | grep -a '"pipeline":"demo-medical@' | tail -1 |
+    node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>{try{const d=JSON.parse(s);console.log(`promotion: ${d.pipeline} ${d.promoted?"promoted to":"not promoted to"} ${d.alias}: ${d.reason}`)}catch{}})' || true
+fi
 # Where to look in a browser: the dashboard, and the run page of the job the pipeline trained.
 if [[ -n ${MEDTUNE_DASHBOARD_URL:-} ]]; then
   job=$("$root/apps/cli/bin/medtune" train list --experiment demo --state succeeded --limit 1 --json 2>/dev/null |

@@ -205,7 +205,7 @@ part_env() {
       # A CPU worker with a tiny model: the automatic evaluations of new versions generate short
       # answers (examples/demo/pipeline.yaml asks the same, so the base model's result is reused).
       # GPU deployments keep the seed's 1200.
-      if [[ $part == evaluation ]]; then echo "MEDTUNE_EVALUATION_AUTO_MAX_NEW_TOKENS=${MEDTUNE_EVALUATION_AUTO_MAX_NEW_TOKENS:-24}"; fi
+      if [[ $part == evaluation ]]; then echo "MEDTUNE_EVALUATION_AUTO_MAX_NEW_TOKENS=${MEDTUNE_EVALUATION_AUTO_MAX_NEW_TOKENS:-32}"; fi
       ;;
   esac
 }

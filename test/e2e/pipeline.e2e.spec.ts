@@ -69,7 +69,7 @@ beforeAll(async () => {
       '  experiment: e2e',
       '  lora: { r: 8, alpha: 16 }',
       'export: { adapter: true, merged_16bit: true, gguf: false }',
-      `evaluation: { set: e2e-mcq, set_path: ${path.join(repoRoot, 'examples/demo/data/eval.jsonl')}, set_kind: multiple_choice, max_new_tokens: 24, automation_timeout_s: 120 }`,
+      `evaluation: { set: e2e-mcq, set_path: ${path.join(repoRoot, 'examples/demo/data/eval.jsonl')}, set_kind: multiple_choice, max_new_tokens: 32, automation_timeout_s: 120 }`,
       `register: { model: ${MODEL}, metric: accuracy }`,
       '',
     ].join('\n'),
