@@ -10,7 +10,7 @@ import type { RegistryPort } from './ports';
 import { resolveModel } from './resolve';
 
 const K = common.ArtifactKind;
-const art = (kind: common.ArtifactKind, uri: string): common.Artifact => ({ kind, uri, sha256: 'ab'.repeat(32), sizeBytes: 1, files: [] });
+const art = (kind: common.ArtifactKind, uri: string): common.Artifact => common.Artifact.fromPartial({ kind, uri, sha256: 'ab'.repeat(32), sizeBytes: 1 });
 const ADAPTER = art(K.ARTIFACT_KIND_ADAPTER, 'file:///a/adapter');
 const MERGED = art(K.ARTIFACT_KIND_MERGED_16BIT, 'file:///a/merged');
 const GGUF = art(K.ARTIFACT_KIND_GGUF, 'file:///a/model.gguf');
