@@ -224,7 +224,8 @@ async function main(): Promise<void> {
     }
     if (many) {
       for (const [label, env, r] of [
-        [`many, cache on`, {}, rate],
+        [`many, cache on (TTL 30 s + event invalidation)`, {}, rate],
+        [`many, cache on, old TTL 2 s`, { MEDTUNE_REGISTRY_RESOLVE_CACHE_TTL: '2s' }, rate],
         [`many, cache off, ${storeRate}/s`, { MEDTUNE_REGISTRY_RESOLVE_CACHE_TTL: '0' }, storeRate],
       ] as const) {
         const first = await startRegistry(label, env);
