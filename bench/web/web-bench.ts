@@ -245,7 +245,7 @@ try {
   console.log(`  downsampled by the server, revisit (${drawn.down} points drawn; the history revalidated, 304): min ${r2(fr.downsampled.min)}  median ${r2(fr.downsampled.median)}  max ${r2(fr.downsampled.max)}   target < 1000`);
   console.log(`  the same, first visit (browser cache cleared):          min ${r2(fr.downsampledCold.min)}  median ${r2(fr.downsampledCold.median)}  max ${r2(fr.downsampledCold.max)}`);
   console.log(`  raw baseline (${drawn.raw} points drawn):              min ${r2(fr.raw.min)}  median ${r2(fr.raw.median)}  max ${r2(fr.raw.max)}`);
-  console.log(`  where a downsampled load's time goes (median ms from navigation start; lossBytes = the loss response's body, 0 on a 304):`);
+  console.log(`  where a downsampled load's time goes (median ms from navigation start; lossBytes = the loss body as first sent):`);
   for (const [k, m] of Object.entries(phaseMedians)) console.log(`    ${k.padEnd(10)} ${Object.entries(m).map(([n, v]) => `${n} ${v}`).join('  ')}`);
   console.log(`  the tracking service's own GetMetricHistory of the 100,000 points (direct gRPC): min ${r2(trackingRead.min)}  median ${r2(trackingRead.median)}  max ${r2(trackingRead.max)} ms`);
   console.log(`runs table, ${RUNS.toLocaleString('en')} runs in the experiment, 50 a page: first page min ${r2(table.first.min)}  median ${r2(table.first.median)}  max ${r2(table.first.max)} ms from navigation; next page min ${r2(table.next.min)}  median ${r2(table.next.median)}  max ${r2(table.next.max)} ms`);
