@@ -7,16 +7,18 @@
  * checksums, recomputed from the files; the stored comparison; the streams the services provisioned
  * against the AsyncAPI document; a second run reuses everything; `stack.sh down` leaves no process.
  */
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { common, evaluation, events as ev, registry, STREAMS, tracking } from '@medtune/contracts';
 import { createClient } from '@medtune/kit';
 import { collectEvents, testMongo, testNats, type CollectedEvent, type EventCollector, type TestMongo, type TestNats } from '@medtune/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { repoRoot } from '../support/services';
 import { medtune, startStack, type E2eStack } from './stack';
 
@@ -229,6 +231,37 @@ describe('medtune run examples-style pipeline, end to end', () => {
     console.log(`e2e: second medtune run took ${(again.ms / 1000).toFixed(1)} s (first ${(first.ms / 1000).toFixed(1)} s)`);
     expect(again.ms).toBeLessThan(Math.max(45_000, first.ms / 3));
   }, 300_000);
+
+  it('the demo pipeline itself (examples/demo/pipeline.yaml) learns the format: compliance 0 % → ≥ 75 %, eval loss −≥ 40 %', async () => {
+    // Its own base model (what deploy/local/demo.sh builds), under the stack's directory.
+    const modelDir = path.join(stack!.varDir, 'models', 'tiny-qwen2-demo-h128-x8');
+    await promisify(execFile)(path.join(repoRoot, 'python-services/.venv/bin/python'), [path.join(repoRoot, 'python-services/trainer/scripts/make_tiny_model.py'), '--out', modelDir, '--layers', '2', '--hidden', '128', '--output-scale', '8'], { timeout: 300_000 });
+    const demoDir = path.join(repoRoot, 'examples/demo');
+    const spec = parse(readFileSync(path.join(demoDir, 'pipeline.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
+    const demoFile = path.join(path.dirname(pipelineFile), 'demo.yaml');
+    const demo = {
+      ...spec,
+      base_model: modelDir,
+      dataset: { ...spec['dataset'], path: path.join(demoDir, String(spec['dataset']!['path'])) },
+      evaluation: { ...spec['evaluation'], set_path: path.join(demoDir, String(spec['evaluation']!['set_path'])) },
+    };
+    writeFileSync(demoFile, stringify(demo));
+    const r = await medtune(stack!, ['run', demoFile, '--json'], 1_200_000);
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    const s = JSON.parse(r.stdout) as typeof summary;
+    console.log(`e2e: the demo pipeline took ${(r.ms / 1000).toFixed(1)} s`);
+    const evals = createClient(evaluation.EvaluationServiceClient, stack!.addrs.MEDTUNE_EVALUATION_ADDR!, opts);
+    try {
+      const c = (await evals.unary('getComparison', { comparisonId: s.comparison.comparisonId })).comparison!;
+      expect(c.baseline?.formatCompliance).toBe(0);
+      expect(c.candidate?.formatCompliance).toBeGreaterThanOrEqual(0.75);
+      const [before, after] = [c.baseline?.evalLoss, c.candidate?.evalLoss];
+      expect(before).toBeGreaterThan(0);
+      expect(after! / before!).toBeLessThanOrEqual(0.6);
+    } finally {
+      evals.close();
+    }
+  }, 1_500_000);
 });
 
 function sha256(b: Buffer): string {
