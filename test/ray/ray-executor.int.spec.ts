@@ -8,17 +8,16 @@
 // environment, never in a submission. The last case runs the whole pipeline (deploy/local/stack.sh + `medtune run`)
 // with the training on the same cluster (on the stack's shared-filesystem root: stack.sh pins
 // file:// roots).
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { events, training } from '@medtune/contracts';
 import { createClient, type KitClient } from '@medtune/kit';
-import { collectEvents, freePort, printLogsOnFailure, startProcess, testMongo, testNats, testS3, waitFor, type EventCollector, type RunningProcess, type TestMongo, type TestNats, type TestS3 } from '@medtune/testing';
+import { collectEvents, storedMessages, freePort, printLogsOnFailure, startProcess, testMongo, testNats, testS3, waitFor, type EventCollector, type RunningProcess, type TestMongo, type TestNats, type TestS3 } from '@medtune/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storedMessages } from '../../apps/training-service/src/testing/stream';
-import { runCli } from '../../apps/cli/src/cli';
-import { EXIT } from '../../apps/cli/src/exit';
 import { medtune, startStack } from '../e2e/stack';
 import { importTinyDataset, python, repoRoot, startRay, tinyModelDir, type LocalRay } from './support';
 
@@ -168,17 +167,26 @@ const liveMetricsOf = (jobId: string): events.MetricsLogged[] =>
     .map((e) => events.MetricsLogged.decode(e.data))
     .filter((m) => m.jobId === jobId);
 
-async function cli(args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    env: { MEDTUNE_TRAINING_ADDR: `127.0.0.1:${trainingPort}` },
-    cwd: repoRoot,
-  });
-  return { code, out, err };
+const execFileAsync = promisify(execFile);
+
+/** Runs the medtune command (apps/cli/bin/medtune, a process as a user runs it) against this file's training service. */
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  try {
+    const r = await execFileAsync(join(repoRoot, 'apps/cli/bin/medtune'), args, {
+      env: { ...process.env, MEDTUNE_TRAINING_ADDR: `127.0.0.1:${trainingPort}` },
+      cwd: repoRoot,
+      maxBuffer: 64 << 20,
+      timeout: 300_000,
+    });
+    return { code: 0, out: r.stdout, err: r.stderr };
+  } catch (e) {
+    const x = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof x.code === 'number' ? x.code : -1, out: x.stdout ?? '', err: x.stderr ?? String(e) };
+  }
 }
+
+/** The CLI's documented exit statuses (apps/cli/src/exit.ts) that this spec expects. */
+const EXIT = { OK: 0, NOT_FOUND: 3 } as const;
 
 beforeAll(async () => {
   nats = await testNats();

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { common, registry, trainer, training } from '@medtune/contracts';
 import { createClient } from '@medtune/kit';
 import { freePort, printLogsOnFailure, startProcess, testMongo, testNats, testS3, waitFor, type RunningProcess, type TestMongo, type TestNats, type TestS3 } from '@medtune/testing';
+import { ObjectStore } from '@medtune/kit/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importTinyDataset, python, repoRoot, tinyModelDir } from '../ray/support';
 import { startService, type StartedService } from '../support/services';
@@ -20,6 +21,7 @@ const S = training.JobState;
 let nats: TestNats;
 let mongo: TestMongo;
 let s3: TestS3;
+let store: ObjectStore;
 let bucket: string;
 let work: string;
 let tinyModel: string;
@@ -31,6 +33,7 @@ let workerAddr: string;
 
 beforeAll(async () => {
   [nats, mongo, s3] = await Promise.all([testNats(), testMongo(), testS3()]);
+  store = new ObjectStore(s3.storeConfig);
   bucket = await s3.bucket();
   work = mkdtempSync(join(tmpdir(), 'medtune-s3-pipeline-'));
   tinyModel = tinyModelDir();
@@ -76,6 +79,7 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(async () => {
+  store?.close();
   for (const p of procs.reverse()) await p.stop();
   await Promise.all([s3?.stop(), mongo?.cleanup(), nats?.cleanup()]);
   if (work) rmSync(work, { recursive: true, force: true });
@@ -107,7 +111,7 @@ describe('s3:// artifact root through the services', () => {
       }, 600_000);
       const adapter = job.artifacts.find((a) => a.kind === common.ArtifactKind.ARTIFACT_KIND_ADAPTER)!;
       expect(adapter.uri).toBe(`s3://${bucket}/medtune/${jobId}/adapter`);
-      const objects = (await s3.store.list({ bucket, key: `medtune/${jobId}` })).map((o) => o.key);
+      const objects = (await store.list({ bucket, key: `medtune/${jobId}` })).map((o) => o.key);
       expect(objects).toContain('adapter/.medtune-manifest');
       expect(objects.some((k) => /^checkpoints\/checkpoint-\d+\/\.medtune-manifest$/.test(k))).toBe(true);
       expect(objects.filter((k) => k.includes('.tmp-'))).toEqual([]);

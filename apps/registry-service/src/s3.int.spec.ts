@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { common, registry } from '@medtune/contracts';
 import { createClient, FailedPreconditionError, InvalidArgumentError, type KitClient } from '@medtune/kit';
-import { S3_MANIFEST } from '@medtune/kit/storage';
+import { ObjectStore, S3_MANIFEST } from '@medtune/kit/storage';
 import { testMongo, testNats, testS3, waitFor, type TestMongo, type TestNats, type TestS3 } from '@medtune/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,7 @@ const log = pino({ level: 'debug' }, { write: (s: string) => void lines.push(s) 
 let nats: TestNats;
 let mongo: TestMongo;
 let s3: TestS3;
+let store: ObjectStore;
 let bucket: string;
 let app: RegistryApp;
 let client: KitClient<typeof registry.RegistryServiceService>;
@@ -29,9 +30,9 @@ let client: KitClient<typeof registry.RegistryServiceService>;
 /** Uploads writeAdapter's directory under `prefix` the way the trainer does (files, then the manifest). */
 async function uploadAdapter(prefix: string, seed: string, withManifest = true): Promise<common.Artifact> {
   const { dir, artifact } = writeAdapter(undefined, seed);
-  for (const f of artifact.files) await s3.store.put({ bucket, key: `${prefix}/${f.path}` }, readFileSync(join(dir, f.path)));
+  for (const f of artifact.files) await store.put({ bucket, key: `${prefix}/${f.path}` }, readFileSync(join(dir, f.path)));
   const manifest = artifact.files.map((f) => `${f.sha256}  ${f.path}\n`).join('');
-  if (withManifest) await s3.store.put({ bucket, key: `${prefix}/${S3_MANIFEST}` }, manifest);
+  if (withManifest) await store.put({ bucket, key: `${prefix}/${S3_MANIFEST}` }, manifest);
   return { ...artifact, uri: `s3://${bucket}/${prefix}` };
 }
 
@@ -44,6 +45,7 @@ async function waitStatus(name: string, version: number, status: registry.ModelV
 
 beforeAll(async () => {
   [nats, mongo, s3] = await Promise.all([testNats(), testMongo(), testS3()]);
+  store = new ObjectStore(s3.storeConfig);
   bucket = await s3.bucket();
   const env = {
     MEDTUNE_REGISTRY_GRPC_ADDR: '127.0.0.1:0',
@@ -61,6 +63,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
+  store?.close();
   client?.close();
   if (app) {
     await Promise.all([...app.consumers.map((c) => c.stop()), app.stopBackground(), app.server.shutdown({ graceMs: 1_000 })]);
@@ -75,7 +78,7 @@ describe('registry with s3:// artifacts on a real S3 server', () => {
   it('verifies a directory and a single-object artifact to READY from the objects themselves', async () => {
     const adapter = await uploadAdapter('jobs/j1/adapter', 'a');
     const { path, artifact: g } = writeGguf();
-    await s3.store.put({ bucket, key: 'jobs/j1/gguf/model-q8_0.gguf' }, readFileSync(path));
+    await store.put({ bucket, key: 'jobs/j1/gguf/model-q8_0.gguf' }, readFileSync(path));
     const gguf = { ...g, uri: `s3://${bucket}/jobs/j1/gguf/model-q8_0.gguf` };
     const res = await client.unary('createModelVersion', { name: 'med-s3', idempotencyKey: 'k1', artifacts: [adapter, gguf], tags: {}, lineage: undefined });
     expect(res.version!.status).toBe(S.MODEL_VERSION_STATUS_PENDING_REGISTRATION);
@@ -85,7 +88,7 @@ describe('registry with s3:// artifacts on a real S3 server', () => {
 
   it('fails a tampered object naming the file, and a directory without its manifest', async () => {
     const adapter = await uploadAdapter('jobs/j2/adapter', 'b');
-    await s3.store.put({ bucket, key: 'jobs/j2/adapter/adapter_model.safetensors' }, 'evil');
+    await store.put({ bucket, key: 'jobs/j2/adapter/adapter_model.safetensors' }, 'evil');
     await client.unary('createModelVersion', { name: 'med-s3-t', idempotencyKey: 'k2', artifacts: [adapter], tags: {}, lineage: undefined });
     const failed = await waitStatus('med-s3-t', 1, S.MODEL_VERSION_STATUS_FAILED_REGISTRATION);
     expect(failed.statusMessage).toMatch(/file adapter_model\.safetensors sha256 expected [0-9a-f]{64}, actual [0-9a-f]{64}/);

@@ -12,7 +12,7 @@ import { startTraining, type TrainingApp } from './app';
 import { loadTrainingConfig } from './config';
 import { FakeWorker } from './core/testing/fakes';
 import { serveDatasetVersions, serveFakeWorker, type StandIn } from './testing/stand-ins';
-import { storedMessages } from './testing/stream';
+import { storedMessages } from '@medtune/testing';
 
 printLogsOnFailure();
 const S = training.JobState;

@@ -24,7 +24,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeWorker } from './core/testing/fakes';
 import { serveDatasetVersions, serveFakeWorker, type StandIn } from './testing/stand-ins';
-import { storedMessages } from './testing/stream';
+import { storedMessages } from '@medtune/testing';
 
 printLogsOnFailure();
 const DIGEST = 'ab'.repeat(32);

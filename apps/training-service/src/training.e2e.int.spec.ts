@@ -25,7 +25,7 @@ import {
 } from '@medtune/testing';
 import { status } from '@grpc/grpc-js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { storedMessages } from './testing/stream';
+import { storedMessages } from '@medtune/testing';
 
 printLogsOnFailure();
 const S = training.JobState;

@@ -19,3 +19,4 @@ export {
   type StartProcessOptions,
 } from './process';
 export { waitFor, type WaitForOptions } from './wait-for';
+export { storedMessages, type StoredMessage } from './stream';

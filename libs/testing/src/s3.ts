@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { ObjectStore } from '@medtune/kit/storage';
 import { randomId } from './ids';
 
 const run = promisify(execFile);
@@ -20,8 +19,9 @@ export interface TestS3 {
   readonly secretKey: string;
   /** MEDTUNE_S3_ENDPOINT / _ACCESS_KEY / _SECRET_KEY for a service under test (add MEDTUNE_S3_ROOTS). */
   readonly env: Readonly<Record<string, string>>;
-  /** A client of the server with the admin identity. */
-  readonly store: ObjectStore;
+  /** The settings of a client with the admin identity (for `new ObjectStore(s3.storeConfig)` from @medtune/kit/storage;
+   *  this lib does not import the kit, whose own specs import it). */
+  readonly storeConfig: { readonly s3Endpoint: string; readonly s3Region: string; readonly s3AccessKey: string; readonly s3SecretKey: string };
   /** Creates a bucket with a fresh random name and returns its name. */
   bucket(prefix?: string): Promise<string>;
   /** Stops the server and removes its data. Safe to call twice. */
@@ -41,25 +41,25 @@ export async function testS3(): Promise<TestS3> {
   const endpoint = /S3_ENDPOINT=(\S+)/.exec(stdout)?.[1];
   if (!endpoint) throw new Error(`s3-server.sh up printed no endpoint: ${stdout}`);
   // Loaded here, not at import: every spec imports @medtune/testing, few need the AWS SDK.
-  const { ObjectStore } = await import('@medtune/kit/storage');
-  const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
-  const store = new ObjectStore({ s3Endpoint: endpoint, s3Region: 'us-east-1', s3AccessKey: accessKey, s3SecretKey: secretKey });
+  const { CreateBucketCommand, S3Client } = await import('@aws-sdk/client-s3');
+  const storeConfig = { s3Endpoint: endpoint, s3Region: 'us-east-1', s3AccessKey: accessKey, s3SecretKey: secretKey };
+  const client = new S3Client({ endpoint, region: storeConfig.s3Region, forcePathStyle: true, credentials: { accessKeyId: accessKey, secretAccessKey: secretKey } });
   let stopped = false;
   return {
     endpoint,
     accessKey,
     secretKey,
     env: { MEDTUNE_S3_ENDPOINT: endpoint, MEDTUNE_S3_ACCESS_KEY: accessKey, MEDTUNE_S3_SECRET_KEY: secretKey },
-    store,
+    storeConfig,
     async bucket(prefix = 'medtune') {
       const name = `${prefix}-${randomId('b')}`;
-      await store.client.send(new CreateBucketCommand({ Bucket: name }));
+      await client.send(new CreateBucketCommand({ Bucket: name }));
       return name;
     },
     async stop() {
       if (stopped) return;
       stopped = true;
-      store.close();
+      client.destroy();
       await run(SCRIPT, ['down', dir], { timeout: 60_000 }).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     },

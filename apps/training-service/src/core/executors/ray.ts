@@ -295,7 +295,7 @@ export class RayExecutor implements Executor {
 
   /** Stops the Ray jobs of ours that no medtune job needs any more; see the module comment. */
   async reconcile(): Promise<void> {
-    const { ray, jobs, settings, log } = this.deps;
+    const { ray, jobs, settings } = this.deps;
     const mine = (await ray.list()).filter((j) => j.metadata[META.prefix] === settings.prefix);
     this.pending.clear();
     for (const j of mine) {
