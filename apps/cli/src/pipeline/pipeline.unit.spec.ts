@@ -54,12 +54,12 @@ describe('pipeline defaults are the seed script\'s recipe', () => {
 describe('the example pipelines', () => {
   it('the demo is valid: tiny model under var/, its own data and multiple-choice set, accuracy as the promotion metric', () => {
     const p = load('examples/demo/pipeline.yaml');
-    expect(p.spec.base_model).toBe(path.join(root, 'var/models/tiny-qwen2-demo'));
+    expect(p.spec.base_model).toBe(path.join(root, 'var/models/tiny-qwen2-demo-h128-x8'));
     expect(p.spec.dataset.path).toBe(path.join(root, 'examples/demo/data/train.json'));
     expect(p.spec.evaluation.set_path).toBe(path.join(root, 'examples/demo/data/eval.jsonl'));
     expect(promotionPolicy(p)).toMatchObject({ alias: 'champion', metric: 'accuracy', evalSet: 'demo-mcq-zh', higherIsBetter: true });
     expect(importRequest(p).options).toMatchObject({ datasetName: 'demo-medical-zh', templateName: 'medical-o1-zh', maxSeqLength: 256 });
-    expect(baseEvaluationRequest(p, 'k').model?.ref).toEqual({ $case: 'baseModel', baseModel: path.join(root, 'var/models/tiny-qwen2-demo') });
+    expect(baseEvaluationRequest(p, 'k').model?.ref).toEqual({ $case: 'baseModel', baseModel: path.join(root, 'var/models/tiny-qwen2-demo-h128-x8') });
     const rows = JSON.parse(readFileSync(path.join(root, 'examples/demo/data/train.json'), 'utf8')) as Record<string, string>[];
     expect(rows.length).toBeGreaterThanOrEqual(24);
     for (const r of rows) expect(Object.keys(r).sort()).toEqual(['Complex_CoT', 'Question', 'Response']);

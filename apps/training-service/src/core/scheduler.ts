@@ -87,6 +87,8 @@ export function startRequest(record: JobRecord, d: Dispatch, settings: DispatchS
 export const DEFAULT_DISPATCH_DEADLINE_MS = 5_000;
 /** Longest pause of a place that did not answer. */
 const MAX_UNREACHABLE_PAUSE_MS = 30_000;
+/** How long a job whose StartJob timed out is offered only to that worker (it may be running it). */
+const IN_DOUBT_MS = 2 * MAX_UNREACHABLE_PAUSE_MS;
 /** Pages of the queue one pass reads at most when the first jobs fit none of the free slots. */
 const MAX_PAGES = 4;
 
@@ -109,6 +111,12 @@ export class Scheduler {
   private readonly unreachableUntil = new Map<string, { until: number; pauseMs: number }>();
   /** Workers that hold an older attempt of a job under the same id: never offer them that job. */
   private readonly refused = new Set<string>();
+  /**
+   * Jobs whose StartJob timed out: the worker may have accepted it (StartJob is idempotent per job
+   * and attempt, so asking that worker again is safe; starting it on another would run two copies
+   * that share the job's directory). Until `until`, the job is offered to that worker alone.
+   */
+  private readonly inDoubt = new Map<string, { workerId: string; until: number }>();
   private readonly stats = { passes: 0, dispatched: 0, lastPassMs: 0, lastPassCpuUs: 0, totalPassMs: 0, totalPassCpuUs: 0 };
 
   constructor(private readonly deps: SchedulerDeps) {}
@@ -208,7 +216,7 @@ export class Scheduler {
       skip += batch.length;
       const demands = batch
         .filter((r) => !r.dispatch && !r.occupies)
-        .map((r) => ({ item: r, gpus: gpusOf(r.job), fits: (s: ExecutionSlot) => fits(r.job, s.info) && !this.refused.has(`${r.job.jobId}|${s.slotId}`) }));
+        .map((r) => ({ item: r, gpus: gpusOf(r.job), fits: (s: ExecutionSlot) => fits(r.job, s.info) && !this.refused.has(`${r.job.jobId}|${s.slotId}`) && this.mayOffer(r.job.jobId, s.slotId, now) }));
       const assigned = place(demands, free);
       const used = new Set(assigned.map((a) => a.slot.slotId));
       free = free.filter((s) => !used.has(s.slotId));
@@ -252,6 +260,7 @@ export class Scheduler {
         return;
       }
       if (err instanceof AlreadyExistsError) this.refused.add(`${jobId}|${d.workerId}`);
+      if (err instanceof DeadlineExceededError) this.inDoubt.set(jobId, { workerId: d.workerId, until: clock().getTime() + IN_DOUBT_MS });
       if (err instanceof UnavailableError || err instanceof DeadlineExceededError) this.markUnreachable(d.workerId, err);
       else {
         log.info({ jobId, workerId: d.workerId, err: (err as Error).message }, 'worker cannot take the job now; it stays queued');
@@ -261,6 +270,7 @@ export class Scheduler {
       return;
     }
     this.unreachableUntil.delete(d.workerId);
+    this.inDoubt.delete(jobId);
     if (!res.created && res.job && res.job.attempt !== d.attempt) {
       // The worker still holds an older attempt under this id (it came back after being lost).
       log.warn({ jobId, workerId: d.workerId, workerAttempt: res.job.attempt, attempt: d.attempt }, 'worker holds another attempt of the job');
@@ -282,6 +292,17 @@ export class Scheduler {
     } catch (err) {
       log.warn({ err, jobId, workerId: d.workerId }, 'could not cancel on the worker; its heartbeat will be told');
     }
+  }
+
+  /** False while `jobId` is in doubt on another worker (see `inDoubt`). */
+  private mayOffer(jobId: string, slotId: string, now: number): boolean {
+    const doubt = this.inDoubt.get(jobId);
+    if (!doubt) return true;
+    if (now >= doubt.until) {
+      this.inDoubt.delete(jobId);
+      return true;
+    }
+    return doubt.workerId === slotId;
   }
 
   private pause(workerId: string): void {

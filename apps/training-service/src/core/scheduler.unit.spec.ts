@@ -175,6 +175,27 @@ describe('Scheduler', () => {
     await waitFor(async () => (await Promise.all(jobs.map((j) => w.state(j)))).every((s) => s !== S.JOB_STATE_QUEUED), 5_000, { message: 'every job dispatched' });
   });
 
+  it('a job whose StartJob timed out is offered to that worker alone (it may have accepted it), never started on a second one', async () => {
+    const w = (current = world());
+    const o = await w.boot();
+    const slow = await w.addWorker(o, 'slow');
+    slow.blackHoled = true;
+    const jobId = (await w.create(o)).job!.jobId;
+    await o.scheduler.poke();
+    expect(o.scheduler.unreachable()).toEqual(['slow']);
+    const other = await w.addWorker(o, 'other');
+    await o.scheduler.poke();
+    expect(other.startCalls).toHaveLength(0);
+    expect(await w.state(jobId)).toBe(S.JOB_STATE_QUEUED);
+    // The slow worker answers again once its pause is over: the job goes to it, and only to it.
+    slow.blackHoled = false;
+    await new Promise((r) => setTimeout(r, 1_100));
+    await o.scheduler.poke();
+    await waitFor(async () => (await w.state(jobId)) !== S.JOB_STATE_QUEUED, 5_000, { message: 'job dispatched' });
+    expect(slow.startCalls.map((c) => c.jobId)).toEqual([jobId]);
+    expect(other.startCalls).toHaveLength(0);
+  });
+
   it('with a lease, only the holder dispatches; its successor takes over and a lapsed holder is fenced off', async () => {
     const w = (current = world());
     const la = new FakeLease();
