@@ -10,7 +10,14 @@ Both paths load the model through unsloth and switch it to inference mode
 prompt (the seed's loop), the candidate calls it on left-padded batches. The baseline is
 time-boxed (--seed-budget-s): it runs the first prompts until the budget is spent and its tokens/s
 is taken over those; the batched path runs all prompts. For the prompts both produced, the greedy
-token sequences are compared (identical, or the first position where they differ).
+token sequences are compared (identical, or the first position where they differ), and where they
+differ the one-prompt path's gap between its top two logits at that position is reported (a gap
+below bf16's rounding means the two paths broke a near-tie differently, not that padding changed
+the computation).
+
+--identity-prompts N adds the check that separates the two: the same model loaded again in
+float32 (TF32 off) through transformers, N prompts generated greedily one per call and in one
+left-padded batch, token sequences compared.
 """
 
 from __future__ import annotations
@@ -53,6 +60,8 @@ def main() -> None:
     ap.add_argument("--seed-budget-s", type=float, default=60)
     ap.add_argument("--shared", type=Path, default=None)
     ap.add_argument("--models", type=Path, default=Path("/tmp/medtune-models"))
+    ap.add_argument("--identity-prompts", type=int, default=0, help="float32 one-per-call vs batched greedy check on this many prompts")
+    ap.add_argument("--identity-new-tokens", type=int, default=128)
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
     import os
@@ -121,6 +130,17 @@ def main() -> None:
     for s, b in zip(seed_out, batch_out):
         if s != b:
             first_diff.append(next((k for k, (x, y) in enumerate(zip(s, b)) if x != y), min(len(s), len(b))))
+    # Where the bf16 paths differ: the one-prompt path's top-1 / top-2 logit gap at that position.
+    gaps = []
+    with torch.inference_mode():
+        diverged = [i for i, (s, b) in enumerate(zip(seed_out, batch_out)) if s != b]
+        for i, pos in zip(diverged, first_diff):
+            if pos >= min(len(seed_out[i]), len(batch_out[i])):
+                continue  # one is a prefix of the other (an end-of-sequence): no logit gap to report
+            enc = tok([ps[i]], return_tensors="pt").to("cuda")
+            g = model.generate(**enc, **{**kw, "max_new_tokens": pos + 1}, output_scores=True, return_dict_in_generate=True)
+            top = torch.topk(g.scores[pos][0].float(), 2).values
+            gaps.append(round(float(top[0] - top[1]), 4))
     seed_tps = seed_tokens / seed_s
     batch_tps = batch_tokens / batch_s
     res = {
@@ -137,10 +157,49 @@ def main() -> None:
         "speedup": round(batch_tps / seed_tps, 2),
         "greedy_identical": f"{same}/{both}",
         "first_divergence_positions": first_diff,
+        "top2_logit_gap_at_divergence": gaps,
         "peak_gib": round(torch.cuda.max_memory_allocated() / 2**30, 1),
     }
+    if a.identity_prompts:
+        del model
+        torch.cuda.empty_cache()
+        res["identity_fp32"] = identity_fp32(model_dir, ps[: a.identity_prompts], a.identity_new_tokens)
     a.out.write_text(json.dumps(res, indent=2))
     print(json.dumps(res, indent=2))
+
+
+def identity_fp32(model_dir: Path, ps: list[str], new_tokens: int) -> dict:
+    """Greedy, float32, TF32 off: one prompt per generate call vs one left-padded batch."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, attn_implementation="sdpa").to("cuda").eval()
+    eos = tok.eos_token_id
+    kw = dict(max_new_tokens=new_tokens, do_sample=False, temperature=None, top_p=None, top_k=None, eos_token_id=eos, pad_token_id=eos)
+    t = time.time()
+    single = []
+    with torch.inference_mode():
+        for p in ps:
+            enc = tok([p], return_tensors="pt").to("cuda")
+            single.append(model.generate(**enc, **kw)[0, enc["input_ids"].shape[1]:].tolist())
+        single_s = time.time() - t
+        tok.padding_side = "left"
+        enc = tok(ps, return_tensors="pt", padding=True).to("cuda")
+        t = time.time()
+        batched = model.generate(**enc, **kw)[:, enc["input_ids"].shape[1]:].tolist()
+        batch_s = time.time() - t
+    def real(row: list[int]) -> list[int]:
+        return row[: row.index(eos) + 1] if eos in row else row
+
+    single, batched = [real(r) for r in single], [real(r) for r in batched]
+    lengths = [len(tok(p)["input_ids"]) for p in ps]
+    same = sum(1 for x, y in zip(single, batched) if x == y)
+    diffs = [next((k for k, (u, v) in enumerate(zip(x, y)) if u != v), min(len(x), len(y))) for x, y in zip(single, batched) if x != y]
+    return {"prompts": len(ps), "new_tokens": new_tokens, "prompt_tokens_min_max": [min(lengths), max(lengths)], "identical": f"{same}/{len(ps)}",
+            "first_divergence_positions": diffs, "single_s": round(single_s, 1), "batched_s": round(batch_s, 1)}
 
 
 if __name__ == "__main__":

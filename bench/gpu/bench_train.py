@@ -216,8 +216,11 @@ def main() -> None:
     ap.add_argument("--launcher", action="store_true", help="run even one rank through the launcher (torchrun), as N > 1 does")
     ap.add_argument("--liger", default="", help="comma-separated Liger kernels on top of unsloth (flce, swiglu): issue 16's experiment")
     ap.add_argument("--model-root", type=Path, default=Path(os.environ.get("MEDTUNE_BENCH_MODELS", "/tmp/medtune-models")))
+    ap.add_argument("--expandable-segments", action="store_true", help="PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True (set before CUDA starts)")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
+    if a.expandable_segments:
+        os.environ["PYTORCH_CUDA_ALLOC_CONF"] = "expandable_segments:True"
     if a.backend == "unsloth":
         import unsloth  # noqa: F401  (before transformers / trl / peft: it patches them)
     if a.launcher:
