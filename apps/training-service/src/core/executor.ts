@@ -60,6 +60,12 @@ export interface Executor {
   client(address: string): WorkerClient;
   /** Drops any cached channel to an address (a worker that registered again gets a fresh one at once). */
   reset(address: string): void;
+  /**
+   * For a worker that exists to run one attempt (the Ray executor's trainers): that job and
+   * attempt; undefined for any other worker. The worker registry never tells such a worker to stop
+   * the attempt its job is about to start.
+   */
+  boundAttempt?(workerId: string): { jobId: string; attempt: number } | undefined;
 }
 
 /** The default executor: trainer workers registered by heartbeat, started over gRPC. */

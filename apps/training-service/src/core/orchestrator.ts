@@ -121,6 +121,7 @@ export class Orchestrator {
       onWorkerAvailable: poke,
       onWorkerRegistered: (workerId, address) => this.scheduler.workerRegistered(workerId, address),
       onJobDetached: (jobId) => this.attacher.unfollow(jobId),
+      boundAttempt: (workerId) => this.executor.boundAttempt?.(workerId),
     });
     this.jobs = new JobService({
       jobs: deps.jobs,

@@ -8,10 +8,10 @@ import { type Clock, InvalidArgumentError, NotFoundError, PermissionDeniedError 
 import { events, SUBJECTS, type trainer, training } from '@medtune/contracts';
 import type { Logger } from 'pino';
 import type { LedgerWriter } from './ledger';
-import type { WorkerRecord } from './model';
+import type { JobRecord, WorkerRecord } from './model';
 import type { EventPublisher, JobRepository, WorkerRepository } from './ports';
-import { isTerminal } from './state-machine';
-import { loseWorker } from './transitions';
+import { isTerminal, WAITING_STATES } from './state-machine';
+import { loseWorker, nextAttempt } from './transitions';
 
 /** Dependencies of {@link WorkerRegistry}. */
 export interface WorkerRegistryDeps {
@@ -31,6 +31,11 @@ export interface WorkerRegistryDeps {
   onWorkerRegistered?: (workerId: string, address: string) => void;
   /** A job left its worker because the worker was lost. */
   onJobDetached?: (jobId: string) => void;
+  /**
+   * The one (job, attempt) a worker exists to run, for workers bound to one attempt (a Ray-placed
+   * trainer, Executor.boundAttempt); undefined for an ordinary worker.
+   */
+  boundAttempt?: (workerId: string) => { jobId: string; attempt: number } | undefined;
 }
 
 /** WorkerRegistryService, transport-free, plus the lease sweep. */
@@ -86,6 +91,9 @@ export class WorkerRegistry {
   /**
    * Jobs this worker should stop: ours that are being cancelled on it, and the one it runs when
    * that job has moved on without it (cancelled, finished, or resumed elsewhere after a loss).
+   * A worker bound to the very attempt the waiting job is about to start (a Ray trainer whose
+   * StartJob timed out, or raced a dispatch through another slot) is not stopped: the scheduler
+   * sends it StartJob again (idempotent) and the job attaches to it.
    */
   private async jobsToStop(info: trainer.WorkerInfo): Promise<string[]> {
     const ids = new Set<string>();
@@ -95,11 +103,17 @@ export class WorkerRegistry {
     if (info.currentJobId && !ids.has(info.currentJobId)) {
       const r = await this.deps.jobs.get(info.currentJobId);
       const ownedHere = r?.occupies === info.workerId;
-      if (r && !ownedHere && (isTerminal(r.job.state) || r.job.state === training.JobState.JOB_STATE_RECOVERING || r.occupies)) {
+      if (r && !ownedHere && (isTerminal(r.job.state) || r.job.state === training.JobState.JOB_STATE_RECOVERING || r.occupies) && !this.boundToNext(info.workerId, r)) {
         ids.add(info.currentJobId);
       }
     }
     return [...ids];
+  }
+
+  /** True when `workerId` is bound to the attempt the waiting job `r` starts next. */
+  private boundToNext(workerId: string, r: JobRecord): boolean {
+    const bound = this.deps.boundAttempt?.(workerId);
+    return !!bound && bound.jobId === r.job.jobId && WAITING_STATES.includes(r.job.state) && bound.attempt === nextAttempt(r);
   }
 
   /** The registering subject of `workerId` (if any); throws when a `worker` caller is someone else. */

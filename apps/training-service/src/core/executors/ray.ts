@@ -157,6 +157,13 @@ export function submissionId(prefix: string, jobId: string, attempt: number): st
   return `${prefix}-${jobId}-a${attempt}`;
 }
 
+/** The (job, attempt) of a submission id of `prefix` ({@link submissionId}); undefined for anything else. */
+export function parseSubmissionId(prefix: string, sid: string): { jobId: string; attempt: number } | undefined {
+  if (!sid.startsWith(`${prefix}-`)) return undefined;
+  const m = /^(.+)-a([1-9]\d*)$/.exec(sid.slice(prefix.length + 1));
+  return m?.[1] ? { jobId: m[1], attempt: Number(m[2]) } : undefined;
+}
+
 /** "1 GPU", "4 GPUs". */
 function gpusText(n: number): string {
   return `${n} GPU${n === 1 ? '' : 's'}`;
@@ -268,6 +275,11 @@ export class RayExecutor implements Executor {
 
   client(address: string): WorkerClient {
     return this.deps.workerClients(address);
+  }
+
+  /** A Ray-placed trainer (registered under its submission id) is bound to that one (job, attempt). */
+  boundAttempt(workerId: string): { jobId: string; attempt: number } | undefined {
+    return parseSubmissionId(this.deps.settings.prefix, workerId);
   }
 
   reset(address: string): void {
