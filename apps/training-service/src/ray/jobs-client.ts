@@ -1,6 +1,6 @@
 /**
  * The Ray Jobs REST API (the dashboard's /api/jobs/), as {@link RayJobsApi}: submit, status,
- * list, stop, logs, and the node list (each node's total resources). Plain HTTP with a deadline per call; a connection failure or a 5xx is an
+ * list, stop, delete, logs, and the node list (each node's total resources). Plain HTTP with a deadline per call; a connection failure or a 5xx is an
  * UnavailableError (the scheduler retries with backoff), a 4xx other than "exists" / "not found"
  * is an error with Ray's text.
  */
@@ -70,7 +70,7 @@ export function rayJobsClient(opts: RayJobsClientOptions): RayJobsApi {
   const base = opts.address.replace(/\/+$/, '');
   const deadlineMs = opts.deadlineMs ?? 10_000;
 
-  async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; text: string }> {
+  async function call(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; text: string }> {
     let res: { status: number; text: string };
     try {
       res = await httpCall(`${base}${path}`, method, body === undefined ? undefined : JSON.stringify(body), deadlineMs);
@@ -125,6 +125,12 @@ export function rayJobsClient(opts: RayJobsClientOptions): RayJobsApi {
       if (res.status === 404) return false;
       if (res.status !== 200) throw new InternalError(`Ray answered ${res.status} to stop ${submissionId}: ${res.text.slice(0, 300)}`);
       return Boolean(json<{ stopped?: boolean }>(res.text, 'a stop').stopped);
+    },
+    async remove(submissionId: string): Promise<boolean> {
+      const res = await call('DELETE', `/api/jobs/${encodeURIComponent(submissionId)}`);
+      if (res.status === 404) return false;
+      if (res.status !== 200) throw new InternalError(`Ray answered ${res.status} to delete ${submissionId}: ${res.text.slice(0, 300)}`);
+      return true;
     },
     async logs(submissionId: string): Promise<string> {
       const res = await call('GET', `/api/jobs/${encodeURIComponent(submissionId)}/logs`);

@@ -28,7 +28,10 @@
  *   use) are offered for worker holds only (`use: 'holds'`); submission and trainer slots never
  *   take a hold (`use: 'jobs'`).
  * - **reconcile** (every `reconcileIntervalMs`, from `slots()`): Ray jobs of ours whose medtune job
- *   ended, was cancelled while waiting, or moved on to a later attempt are stopped. Ray never
+ *   ended, was cancelled while waiting, or moved on to a later attempt are stopped. A PENDING one
+ *   is dropped at once (see {@link dropScript}): Ray's own stop of a job it has not placed waits
+ *   for the placement, so a cancelled job would hold its place in Ray's queue until a GPU frees
+ *   (and then take that GPU for a moment before the stop lands). Ray never
  *   retries by itself (a Ray job is submitted once per attempt; the entrypoint exits non-zero
  *   only on failure and nobody resubmits it but the scheduler).
  *
@@ -94,6 +97,8 @@ export interface RayJobsApi {
   list(): Promise<RayJobInfo[]>;
   /** Asks Ray to stop the job (any state); false when it had already ended. */
   stop(submissionId: string): Promise<boolean>;
+  /** Deletes an ended job's record from Ray (its log goes too); false when Ray does not know it. */
+  remove?(submissionId: string): Promise<boolean>;
   /** The driver log (the entrypoint's stdout and stderr). */
   logs(submissionId: string): Promise<string>;
   /** The cluster's nodes with their total resources (the dashboard's node list). */
@@ -143,7 +148,7 @@ export interface RayExecutorDeps {
 }
 
 /** Ray-side facts about a submission (metadata keys). */
-const META = { job: 'medtune_job_id', attempt: 'medtune_attempt', prefix: 'medtune_prefix' } as const;
+const META = { job: 'medtune_job_id', attempt: 'medtune_attempt', prefix: 'medtune_prefix', drop: 'medtune_drop' } as const;
 /** Slot ids of the submission slots. */
 export const SUBMISSION_SLOT_PREFIX = 'ray-submit-';
 /** WorkerInfo.versions key that marks a submission slot (evaluation holds must not take one). */
@@ -164,6 +169,28 @@ export function parseSubmissionId(prefix: string, sid: string): { jobId: string;
   return m?.[1] ? { jobId: m[1], attempt: Number(m[2]) } : undefined;
 }
 
+/**
+ * The drop job's program (`python -c`, arguments: submission ids): kills the supervisor actor of
+ * each pending Ray job (Ray's names for it: the job manager's). Ray then marks the job FAILED.
+ */
+export const dropScript = [
+  'import sys, ray',
+  'from ray.dashboard.modules.job.common import JOB_ACTOR_NAME_TEMPLATE as T, SUPERVISOR_ACTOR_RAY_NAMESPACE as N',
+  'ray.init(log_to_driver=False)',
+  'for s in sys.argv[1:]:',
+  '    try:',
+  '        ray.kill(ray.get_actor(T.format(job_id=s), namespace=N), no_restart=True)',
+  '        print("dropped", s)',
+  '    except ValueError as e:',
+  '        print("not found", s, e)',
+  '',
+].join('\n');
+
+/** One POSIX shell word. */
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
 /** "1 GPU", "4 GPUs". */
 function gpusText(n: number): string {
   return `${n} GPU${n === 1 ? '' : 's'}`;
@@ -182,6 +209,8 @@ export class RayExecutor implements Executor {
   private readonly unfitSince = new Map<string, number>();
   private nodesSeen: { at: number; nodes: RayNodeInfo[] } | undefined;
   private readonly stopAsked = new Set<string>();
+  /** PENDING submissions a drop job was submitted for: when, and whether the outcome was logged. */
+  private readonly dropAsked = new Map<string, { at: number; checked: boolean }>();
 
   constructor(private readonly deps: RayExecutorDeps) {}
 
@@ -255,6 +284,7 @@ export class RayExecutor implements Executor {
         const now = this.deps.clock().getTime();
         if (now - (this.unfitSince.get(sid) ?? now) >= settings.unsatisfiableAfterMs) {
           await this.stopQuietly(sid, 'no node can fit it');
+          await this.drop(sid);
           this.pending.delete(sid);
         }
         return this.unfit(sid, request, minMem, fit.why, true);
@@ -310,7 +340,13 @@ export class RayExecutor implements Executor {
     const { ray, jobs, settings } = this.deps;
     const mine = (await ray.list()).filter((j) => j.metadata[META.prefix] === settings.prefix);
     this.pending.clear();
+    const byId = new Map(mine.map((j) => [j.submissionId, j]));
     for (const j of mine) {
+      const target = j.metadata[META.drop];
+      if (target !== undefined) {
+        await this.settleDrop(j, byId.get(target));
+        continue;
+      }
       if (j.status !== 'PENDING' && j.status !== 'RUNNING') continue;
       const jobId = j.metadata[META.job] ?? '';
       const attempt = Number(j.metadata[META.attempt] ?? 0);
@@ -321,6 +357,58 @@ export class RayExecutor implements Executor {
         continue;
       }
       await this.stopQuietly(j.submissionId, `${why} (job ${jobId}, attempt ${attempt})`);
+      if (j.status === 'PENDING') await this.drop(j.submissionId);
+    }
+  }
+
+  /**
+   * Drops a PENDING submission now: a small Ray job (no GPU, on the head) kills its supervisor
+   * actor, which Ray has not placed yet, so the job ends FAILED ("Job supervisor actor died")
+   * without ever starting. Submitted once per submission (its id is derived from it).
+   */
+  private async drop(sid: string): Promise<void> {
+    if (this.dropAsked.has(sid)) return;
+    const { settings } = this.deps;
+    const dropId = `${sid}-drop`;
+    try {
+      await this.deps.ray.submit({
+        submissionId: dropId,
+        entrypoint: `${settings.python} -c ${shellQuote(dropScript)} ${sid}`,
+        env: {},
+        metadata: { [META.prefix]: settings.prefix, [META.drop]: sid },
+        gpus: 0,
+        cpus: 0,
+        resources: {},
+      });
+      this.dropAsked.set(sid, { at: this.deps.clock().getTime(), checked: false });
+      if (this.dropAsked.size > 10_000) this.dropAsked.clear();
+      this.deps.log.info({ submissionId: sid, dropId }, 'dropping a pending Ray job (its supervisor is not placed yet)');
+    } catch (err) {
+      this.deps.log.warn({ err: (err as Error).message, submissionId: sid }, 'could not submit the drop of a pending Ray job; the next reconcile retries');
+    }
+  }
+
+  /**
+   * A drop job that ended: checks that its target is no longer PENDING (logged once either way;
+   * a target Ray could not drop still ends at its placement, by the stop asked), then deletes the
+   * drop job's record so Ray's job list does not fill up with them.
+   */
+  private async settleDrop(dropJob: RayJobInfo, target: RayJobInfo | undefined): Promise<void> {
+    if (dropJob.status === 'PENDING' || dropJob.status === 'RUNNING') return;
+    const sid = dropJob.metadata[META.drop] ?? '';
+    if (target?.status === 'PENDING' || target?.status === 'RUNNING') {
+      const asked = this.dropAsked.get(sid);
+      if (asked && !asked.checked) {
+        asked.checked = true;
+        this.deps.log.warn({ submissionId: sid, dropId: dropJob.submissionId, status: target.status, dropStatus: dropJob.status, message: dropJob.message }, 'the drop job ended but the Ray job is still not over; the stop asked of Ray ends it once placed');
+      }
+      return;
+    }
+    this.deps.log.info({ submissionId: sid, status: target?.status, message: target?.message.slice(0, 200) }, 'pending Ray job dropped');
+    try {
+      await this.deps.ray.remove?.(dropJob.submissionId);
+    } catch (err) {
+      this.deps.log.warn({ err: (err as Error).message, dropId: dropJob.submissionId }, 'could not delete the drop job from Ray');
     }
   }
 

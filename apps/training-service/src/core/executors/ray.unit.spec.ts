@@ -2,9 +2,10 @@
 // as long as it takes; only a job no alive node could ever fit fails, and only after the
 // configured time counted from when that was first seen.
 import { FailedPreconditionError, ResourceExhaustedError } from '@medtune/kit';
-import { trainer } from '@medtune/contracts';
+import { trainer, training } from '@medtune/contracts';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import type { JobRecord } from '../model';
 import { fitsSomeNode, RayExecutor, type RayJobInfo, type RayJobsApi, type RayNodeInfo, type RaySubmission } from './ray';
 
 const node = (gpus: number, alive = true): RayNodeInfo => ({ nodeId: `n${gpus}`, alive, resources: { CPU: 2, GPU: gpus, memory: 16e9 } });
@@ -21,14 +22,17 @@ describe('fitsSomeNode', () => {
   });
 });
 
-function executor(nodes: RayNodeInfo[], registered: string[] = []) {
+function executor(nodes: RayNodeInfo[], registered: string[] = [], records: Record<string, JobRecord> = {}) {
   let now = 1_000_000;
   const jobs = new Map<string, RayJobInfo>();
   const stopped: string[] = [];
   const submitted: string[] = [];
+  const entrypoints: string[] = [];
+  const removed: string[] = [];
   const ray: RayJobsApi = {
     submit: async (s) => {
       submitted.push(s.submissionId);
+      entrypoints.push(s.entrypoint);
       jobs.set(s.submissionId, { submissionId: s.submissionId, status: 'PENDING', message: '', startTimeMs: now, metadata: s.metadata });
       return true;
     },
@@ -37,6 +41,10 @@ function executor(nodes: RayNodeInfo[], registered: string[] = []) {
     stop: async (sid) => {
       stopped.push(sid);
       return true;
+    },
+    remove: async (sid) => {
+      removed.push(sid);
+      return jobs.delete(sid);
     },
     logs: async () => '',
     nodes: async () => nodes,
@@ -48,7 +56,7 @@ function executor(nodes: RayNodeInfo[], registered: string[] = []) {
       list: async () =>
         registered.map((id) => ({ workerId: id, info: trainer.WorkerInfo.fromPartial({ workerId: id, address: `127.0.0.1:1${id.length}`, gpuCount: 1 }), registeredAt: new Date(0), lastHeartbeat: new Date(0), lost: false })),
     } as never,
-    jobs: { get: async () => undefined },
+    jobs: { get: async (id) => records[id] },
     workerClients: (() => ({})) as never,
     clock: () => new Date(now),
     log: pino({ level: 'silent' }),
@@ -62,7 +70,8 @@ function executor(nodes: RayNodeInfo[], registered: string[] = []) {
       (e: unknown) => e as Error,
     );
   };
-  return { ex, start, stopped, submitted, advance: (ms: number) => (now += ms) };
+  const set = (sid: string, status: RayJobInfo['status']) => jobs.set(sid, { ...jobs.get(sid)!, status });
+  return { ex, start, stopped, submitted, entrypoints, removed, set, advance: (ms: number) => (now += ms) };
 }
 
 describe('RayExecutor waiting', () => {
@@ -118,5 +127,37 @@ describe('RayExecutor slots', () => {
       ['ray-submit-2', 'jobs'],
       ['ray-submit-3', 'jobs'],
     ]);
+  });
+});
+
+describe('RayExecutor reconcile', () => {
+  it('a job cancelled while its Ray job is PENDING: stopped and dropped at once (a drop job kills the unplaced supervisor), then the drop job is deleted', async () => {
+    const records: Record<string, JobRecord> = {};
+    const t = executor([node(1)], [], records);
+    expect((await t.start(1))!.message).toBe('waiting for 1 GPU on the Ray cluster (submission medtune-job-1-a1)');
+    records['job-1'] = { job: training.Job.fromPartial({ jobId: 'job-1', state: training.JobState.JOB_STATE_CANCELLED }), rev: 2, requestHash: 'h', queuedAt: new Date(0), workerSeq: 0 };
+    await t.ex.reconcile();
+    expect(t.stopped).toEqual(['medtune-job-1-a1']);
+    expect(t.submitted).toEqual(['medtune-job-1-a1', 'medtune-job-1-a1-drop']);
+    expect(t.entrypoints[1]).toMatch(/^python -c '.*ray\.kill\(ray\.get_actor\(T\.format\(job_id=s\), namespace=N\), no_restart=True\).*' medtune-job-1-a1$/s);
+    // Asked once: a second reconcile while it is still PENDING submits no second drop.
+    await t.ex.reconcile();
+    expect(t.submitted).toHaveLength(2);
+    expect(t.removed).toEqual([]);
+    t.set('medtune-job-1-a1-drop', 'SUCCEEDED');
+    t.set('medtune-job-1-a1', 'FAILED');
+    await t.ex.reconcile();
+    expect(t.removed).toEqual(['medtune-job-1-a1-drop']);
+  });
+
+  it('a RUNNING Ray job of a cancelled job is stopped, not dropped', async () => {
+    const records: Record<string, JobRecord> = {};
+    const t = executor([node(1)], [], records);
+    await t.start(1);
+    t.set('medtune-job-1-a1', 'RUNNING');
+    records['job-1'] = { job: training.Job.fromPartial({ jobId: 'job-1', state: training.JobState.JOB_STATE_CANCELLED }), rev: 2, requestHash: 'h', queuedAt: new Date(0), workerSeq: 0 };
+    await t.ex.reconcile();
+    expect(t.stopped).toEqual(['medtune-job-1-a1']);
+    expect(t.submitted).toEqual(['medtune-job-1-a1']);
   });
 });
