@@ -31,6 +31,11 @@ export interface LivenessOptions {
   readonly sweepIntervalMs: number;
   /** Heartbeats / summaries of a run that does not exist are kept this long, then dropped. Default 10 min. */
   readonly orphanTtlMs?: number;
+  /**
+   * The metric digests (metrics/digest.ts) of a run being written are stored at most this often
+   * (they are served from memory meanwhile), and once more when it ends. Default 30 s.
+   */
+  readonly digestIntervalMs?: number;
 }
 
 interface Pending {
@@ -58,6 +63,8 @@ export class Liveness {
   /** Entries taken by the persist in progress (still the freshest until their run is saved). */
   private readonly saving = new Map<string, Pending>();
   private readonly lastBeat = new Map<string, number>();
+  /** When each run's digests were last stored by this process (ms). */
+  private readonly digestStoredAt = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
   private persisting: Promise<void> | undefined;
   private sweeping: Promise<void> | undefined;
@@ -192,6 +199,7 @@ export class Liveness {
           continue;
         }
         if (isTerminal(run.status)) this.lastBeat.delete(runId);
+        if (p.summaries) await this.storeDigests(runId, isTerminal(run.status), now.getTime());
         if (isTerminal(run.status) && p.summaries) {
           // Its summaries are written: the writer may forget it, the dirty mark can go.
           this.deps.writer.evict(runId);
@@ -204,6 +212,27 @@ export class Liveness {
       } finally {
         this.saving.delete(runId);
       }
+    }
+  }
+
+  // The run's digests from the writer, when it ended or they were last stored long enough ago.
+  private async storeDigests(runId: string, ended: boolean, now: number): Promise<void> {
+    const last = this.digestStoredAt.get(runId);
+    if (!ended && last !== undefined && now - last < (this.options.digestIntervalMs ?? 30_000)) return;
+    if (!ended && last === undefined) {
+      // The first interval starts now: a short run is stored once, when it ends.
+      this.digestStoredAt.set(runId, now);
+      return;
+    }
+    const data = this.deps.writer.cachedDigestData(runId);
+    if (ended) this.digestStoredAt.delete(runId);
+    if (!data) return;
+    try {
+      await this.deps.writer.storeDigests(data);
+      if (!ended) this.digestStoredAt.set(runId, now);
+    } catch (err) {
+      // Readers then read the points (and store the digests they rebuild from them).
+      this.deps.log.warn({ err, runId }, 'could not store metric digests');
     }
   }
 

@@ -3,6 +3,7 @@
  * of what the Mongo repositories must do). Records are copied in and out, as a database would.
  */
 import type { tracking } from '@medtune/contracts';
+import type { RunDigestData } from './metrics/digest';
 import type { MetricChunk, MetricLogStore } from './metrics/types';
 import type { DirtyMarks } from './metrics/writer';
 import type { ExperimentRepo, RunEventPublisher, RunRepo } from './ports';
@@ -70,8 +71,10 @@ export class MemoryExperimentRepo implements ExperimentRepo {
 /** Metric logs in a Map; `failNext` makes the next append throw (after storing `storeBeforeFailing` chunks). */
 export class MemoryMetricLog implements MetricLogStore {
   readonly logs = new Map<string, Map<number, MetricChunk>>();
+  readonly digests = new Map<string, RunDigestData>();
   appends = 0;
   reads = 0;
+  digestReads = 0;
   failNext: { error: Error; storeBeforeFailing: number } | undefined;
 
   async read(runId: string, afterSeq = -1): Promise<MetricChunk[]> {
@@ -102,6 +105,15 @@ export class MemoryMetricLog implements MetricLogStore {
     }
     if (fail) throw fail.error;
     return { conflicts };
+  }
+  async readDigest(runId: string): Promise<RunDigestData | undefined> {
+    this.digestReads++;
+    const d = this.digests.get(runId);
+    return d && structuredClone(d);
+  }
+  async writeDigest(digest: RunDigestData): Promise<void> {
+    const cur = this.digests.get(digest.runId);
+    if (!cur || cur.nextSeq < digest.nextSeq) this.digests.set(digest.runId, structuredClone(digest));
   }
   /** Appends a chunk as another writer would (tests of the compare-and-set). */
   injectForeign(chunk: MetricChunk): void {

@@ -20,7 +20,9 @@ import { compareRuns } from './compare';
 import { downsample } from './downsample';
 import { Liveness, type LivenessOptions } from './liveness';
 import { MetricBatcher, type BatcherOptions } from './metrics/batcher';
-import type { MetricLogStore, PointInput } from './metrics/types';
+import { SeriesDigest, type RunDigestData } from './metrics/digest';
+import { RunMetricState } from './metrics/run-state';
+import type { MetricChunk, MetricLogStore, PointInput } from './metrics/types';
 import { MetricWriter, type DirtyMarks } from './metrics/writer';
 import { RunNotifier } from './notifier';
 import type { ExperimentRepo, RunEventPublisher, RunRepo } from './ports';
@@ -260,6 +262,13 @@ export class TrackingCore {
     return { status: run.status };
   }
 
+  /**
+   * A key's history, downsampled to max_points. The whole history (start_step and end_step 0)
+   * comes from the run's digest (metrics/digest.ts: the same answer as downsampling the points,
+   * without reading them) when one covers the chunks the run record knows of: the writer's, for
+   * runs this process writes, else the stored one; otherwise, and for step ranges (zoom), from
+   * the points themselves — after which a missing or stale stored digest is rebuilt from them.
+   */
   async getMetricHistory(req: tracking.GetMetricHistoryRequest): Promise<tracking.GetMetricHistoryResponse> {
     const runId = checkRunId('run_id', req.runId);
     const key = checkKey('key', req.key);
@@ -268,10 +277,18 @@ export class TrackingCore {
     if (req.endStep !== 0 && req.endStep < req.startStep) {
       throw new InvalidArgumentError('end_step', `must be >= start_step (${req.startStep}) or 0 for no limit (got ${req.endStep})`);
     }
-    await this.book.require(runId);
+    const run = await this.book.require(runId);
+    const whole = req.startStep === 0 && req.endStep === 0;
+    let digestStale = false;
+    if (whole) {
+      const fromDigest = await this.historyFromDigest(run, key, maxPoints);
+      if (fromDigest === 'stale') digestStale = true;
+      else if (fromDigest) return fromDigest;
+    }
     const end = req.endStep === 0 ? Infinity : req.endStep;
     const points: { step: number; value: number; time: number }[] = [];
-    for (const chunk of await this.deps.metrics.read(runId)) {
+    const chunks = await this.deps.metrics.read(runId);
+    for (const chunk of chunks) {
       for (const s of chunk.series) {
         if (s.key !== key) continue;
         for (let i = 0; i < s.steps.length; i++) {
@@ -280,11 +297,43 @@ export class TrackingCore {
         }
       }
     }
+    if (digestStale) this.rebuildDigest(runId, chunks);
     points.sort((a, b) => a.step - b.step);
-    return {
-      points: downsample(points, maxPoints).map((p) => ({ key, step: p.step, value: p.value, time: new Date(p.time) })),
-      totalPoints: points.length,
-    };
+    return historyResponse(key, downsample(points, maxPoints), points.length);
+  }
+
+  /** The whole history from a digest; 'stale' when no digest covers the run; undefined when the digest cannot answer this. */
+  private async historyFromDigest(run: RunRecord, key: string, maxPoints: number): Promise<tracking.GetMetricHistoryResponse | 'stale' | undefined> {
+    let digest: SeriesDigest | undefined;
+    const cached = this.writer.cachedDigest(run.runId, key);
+    if (cached && cached.nextSeq >= run.metricsSeq) digest = cached.digest;
+    else {
+      let stored: RunDigestData | undefined;
+      try {
+        stored = await this.deps.metrics.readDigest(run.runId);
+      } catch (err) {
+        this.deps.log.warn({ err, runId: run.runId }, 'metric digest unreadable; reading the points');
+        return 'stale';
+      }
+      if (!stored || stored.nextSeq < run.metricsSeq) return 'stale';
+      const data = stored.series.find((s) => s.key === key);
+      try {
+        digest = data && SeriesDigest.fromData(data);
+      } catch (err) {
+        this.deps.log.warn({ err, runId: run.runId, key }, 'stored metric digest is damaged; reading the points');
+        return 'stale';
+      }
+    }
+    if (!digest) return historyResponse(key, [], 0);
+    const points = digest.downsampled(maxPoints);
+    return points && historyResponse(key, points, digest.count);
+  }
+
+  /** Stores the digests of a run rebuilt from its whole log (behind the answer; a failure is logged). */
+  private rebuildDigest(runId: string, chunks: readonly MetricChunk[]): void {
+    void (async () => {
+      await this.deps.metrics.writeDigest(RunMetricState.fromChunks(runId, chunks).digestData());
+    })().catch((err: unknown) => this.deps.log.warn({ err, runId }, 'could not store the metric digest rebuilt from the log'));
   }
 
   async searchRuns(req: tracking.SearchRunsRequest): Promise<tracking.SearchRunsResponse> {
@@ -359,6 +408,10 @@ export function newRunRecord(n: NewRun): RunRecord {
     createRequestHash: n.createRequestHash ?? '',
     updateTime: n.now,
   };
+}
+
+function historyResponse(key: string, points: readonly { step: number; value: number; time: number }[], total: number): tracking.GetMetricHistoryResponse {
+  return { points: points.map((p) => ({ key, step: p.step, value: p.value, time: new Date(p.time) })), totalPoints: total };
 }
 
 function sortedEntries(m: Record<string, string>): [string, string][] {

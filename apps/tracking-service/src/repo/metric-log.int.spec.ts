@@ -4,7 +4,8 @@ import { createLogger } from '@medtune/kit';
 import { testMongo, type TestMongo } from '@medtune/testing';
 import { MetricWriter } from '../core/metrics/writer';
 import type { MetricChunk } from '../core/metrics/types';
-import { MongoMetricLog, metricLogCollection } from './metric-log';
+import { RunMetricState } from '../core/metrics/run-state';
+import { MongoMetricLog, metricDigestCollection, metricLogCollection } from './metric-log';
 import { MongoDirtyMarks } from './mongo';
 
 let mongo: TestMongo;
@@ -63,5 +64,23 @@ describe('MongoMetricLog', () => {
     // Two writers with stale views: the chunk number decides, nothing is stored twice.
     expect(await w1.write([{ runId: 'x', points: pts([5, 6]) }])).toEqual([{ stored: 2, duplicates: 2 }]);
     expect(pointsOf(await store.read('x')).filter((p) => p.startsWith('loss@'))).toHaveLength(6);
+  });
+
+  it('stores a run digest in its own collection, bit for bit; an older one never replaces a newer one', async () => {
+    const db = mongo.client.db(mongo.dbNameFor('log3'));
+    const store = new MongoMetricLog(db);
+    const state = new RunMetricState('d');
+    const steps = Array.from({ length: 5_000 }, (_, i) => i * 3);
+    state.apply({ runId: 'd', seq: 0, storedAt: 0, series: [{ key: 'loss', steps, values: steps.map((s) => Math.sin(s) + 0.1 + 0.2), times: steps.map((s) => 7_000 + s) }] });
+    const data = state.digestData();
+    expect(await store.readDigest('d')).toBeUndefined();
+    await store.writeDigest(data);
+    expect(await store.readDigest('d')).toEqual(data);
+    expect(await db.collection(metricLogCollection('d')).countDocuments()).toBe(0);
+    await store.writeDigest({ ...data, nextSeq: 0, series: [] });
+    expect(await store.readDigest('d')).toEqual(data);
+    await store.writeDigest({ ...data, nextSeq: 2, series: [] });
+    expect(await store.readDigest('d')).toEqual({ runId: 'd', nextSeq: 2, series: [] });
+    expect(await db.collection(metricDigestCollection('d')).countDocuments()).toBe(1);
   });
 });

@@ -17,12 +17,29 @@
 import { endianness } from 'node:os';
 import { Binary, MongoBulkWriteError, type Db } from 'mongodb';
 import { isDuplicateKeyError } from '@medtune/kit';
+import type { RunDigestData } from '../core/metrics/digest';
 import type { MetricChunk, MetricLogStore } from '../core/metrics/types';
 
 /** Collection of a run's metric log. */
 export function metricLogCollection(runId: string): string {
   return `metrics.${runId}`;
 }
+
+/**
+ * Collection of a run's metric digests (core/metrics/digest.ts): one document, its own
+ * collection so that reading it does not make FerretDB read the run's points.
+ */
+export function metricDigestCollection(runId: string): string {
+  return `metricdigest.${runId}`;
+}
+
+/** The digests as stored: {_id: 'digest', seq: chunks covered, s: per key, bucket arrays packed}. */
+export interface DigestDoc {
+  _id: string;
+  seq: number;
+  s: { k: string; w: number; n: number; f: number[]; l: number[]; ms: Binary; mv: Binary; mt: Binary; xs: Binary; xv: Binary; xt: Binary }[];
+}
+const DIGEST_ID = 'digest';
 
 /** A chunk as stored. */
 export interface ChunkDoc {
@@ -78,6 +95,57 @@ export class MongoMetricLog implements MetricLogStore {
     const docs = await this.readDb.collection<ChunkDoc>(metricLogCollection(runId)).find(q).toArray();
     docs.sort((a, b) => (a._id < b._id ? -1 : 1));
     return docs.map((d) => decodeChunk(runId, d));
+  }
+
+  async readDigest(runId: string): Promise<RunDigestData | undefined> {
+    const doc = await this.readDb.collection<DigestDoc>(metricDigestCollection(runId)).findOne({ _id: DIGEST_ID });
+    if (!doc) return undefined;
+    return {
+      runId,
+      nextSeq: doc.seq,
+      series: doc.s.map((x) => {
+        const b = x.ms.buffer.byteLength / 8;
+        return {
+          key: x.k,
+          width: x.w,
+          count: x.n,
+          first: [x.f[0]!, x.f[1]!, x.f[2]!] as const,
+          last: [x.l[0]!, x.l[1]!, x.l[2]!] as const,
+          minSteps: unpack(x.ms, b, 'ms'),
+          minValues: unpack(x.mv, b, 'mv'),
+          minTimes: unpack(x.mt, b, 'mt'),
+          maxSteps: unpack(x.xs, b, 'xs'),
+          maxValues: unpack(x.xv, b, 'xv'),
+          maxTimes: unpack(x.xt, b, 'xt'),
+        };
+      }),
+    };
+  }
+
+  async writeDigest(d: RunDigestData): Promise<void> {
+    const doc: DigestDoc = {
+      _id: DIGEST_ID,
+      seq: d.nextSeq,
+      s: d.series.map((x) => ({
+        k: x.key,
+        w: x.width,
+        n: x.count,
+        f: [...x.first],
+        l: [...x.last],
+        ms: pack(x.minSteps),
+        mv: pack(x.minValues),
+        mt: pack(x.minTimes),
+        xs: pack(x.maxSteps),
+        xv: pack(x.maxValues),
+        xt: pack(x.maxTimes),
+      })),
+    };
+    try {
+      // Replaces only an older one; where a newer one is stored the upsert's insert hits the _id.
+      await this.writeDb.collection<DigestDoc>(metricDigestCollection(d.runId)).replaceOne({ _id: DIGEST_ID, seq: { $lt: d.nextSeq } }, doc, { upsert: true });
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+    }
   }
 
   async lastSeq(runId: string): Promise<number> {

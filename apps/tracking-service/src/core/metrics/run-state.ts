@@ -1,14 +1,16 @@
 /**
  * What the writer knows about one run's metric log: the next chunk number, the steps stored per
- * key (to refuse repeats) and the summary per key (last / min / max / count), all rebuilt from the
- * stored chunks when a run is first touched.
+ * key (to refuse repeats), the summary per key (last / min / max / count) and the downsampled
+ * digest per key (digest.ts), all rebuilt from the stored chunks when a run is first touched.
  */
 import type { MetricSummaryRecord } from '../records';
+import { SeriesDigest, type RunDigestData } from './digest';
 import { StepSet } from './step-set';
 import { lastSeqOf, type ChunkSeries, type MetricChunk, type PointInput } from './types';
 
 interface SeriesState {
   readonly steps: StepSet;
+  readonly digest: SeriesDigest;
   count: number;
   min: number;
   max: number;
@@ -77,13 +79,14 @@ export class RunMetricState {
     this.seq = lastSeqOf(chunk) + 1;
     for (const s of chunk.series) {
       let st = this.series.get(s.key);
-      if (!st) this.series.set(s.key, (st = { steps: new StepSet(), count: 0, min: Infinity, max: -Infinity, last: 0, lastStep: -1 }));
+      if (!st) this.series.set(s.key, (st = { steps: new StepSet(), digest: new SeriesDigest(), count: 0, min: Infinity, max: -Infinity, last: 0, lastStep: -1 }));
       for (let i = 0; i < s.steps.length; i++) {
         const step = s.steps[i]!;
         const value = s.values[i]!;
         // A repeat inside stored chunks cannot happen through the writer; skipping keeps a
         // hand-edited log from double counting.
         if (!st.steps.add(step)) continue;
+        st.digest.add({ step, value, time: s.times[i]! });
         st.count++;
         if (value < st.min) st.min = value;
         if (value > st.max) st.max = value;
@@ -104,10 +107,20 @@ export class RunMetricState {
     return out;
   }
 
+  /** The digest of a key (undefined: no point of it stored). */
+  digest(key: string): SeriesDigest | undefined {
+    return this.series.get(key)?.digest;
+  }
+
+  /** Every key's digest as plain data, covering the chunks applied so far. */
+  digestData(): RunDigestData {
+    return { runId: this.runId, nextSeq: this.seq, series: [...this.series].filter(([, s]) => s.count > 0).map(([key, s]) => s.digest.toData(key)) };
+  }
+
   /** Rough size, for the writer's cache bound. */
   get entries(): number {
     let n = 0;
-    for (const s of this.series.values()) n += s.steps.entries + 1;
+    for (const s of this.series.values()) n += s.steps.entries + s.digest.size + 1;
     return n;
   }
 }

@@ -6,6 +6,8 @@
  * never both store the same (run, key, step) — the loser of seq n reloads and retries.
  */
 
+import type { RunDigestData } from './digest';
+
 /** One point as the writer takes it. */
 export interface PointInput {
   readonly key: string;
@@ -54,6 +56,13 @@ export interface MetricLogStore {
    * be stored and others not: callers reload what they cached).
    */
   append(chunks: readonly MetricChunk[]): Promise<{ conflicts: readonly MetricChunk[] }>;
+  /** A run's stored digests (digest.ts), undefined when none is stored. */
+  readDigest(runId: string): Promise<RunDigestData | undefined>;
+  /**
+   * Stores a run's digests unless digests covering as many chunks (nextSeq) or more are stored:
+   * a digest is derived from the log, so a later one replaces an earlier one and never the reverse.
+   */
+  writeDigest(digest: RunDigestData): Promise<void>;
 }
 
 /** The last append a chunk holds. */

@@ -5,6 +5,7 @@
  */
 import { AbortedError, type Clock, type Logger } from '@medtune/kit';
 import type { MetricSummaryRecord } from '../records';
+import type { RunDigestData, SeriesDigest } from './digest';
 import { RunMetricState } from './run-state';
 import type { MetricChunk, MetricLogStore, PointInput } from './types';
 
@@ -79,6 +80,25 @@ export class MetricWriter {
   /** The next chunk number of a run whose state is cached; undefined otherwise. */
   cachedNextSeq(runId: string): number | undefined {
     return this.states.get(runId)?.nextSeq;
+  }
+
+  /**
+   * The digest of a run's key if the run's state is cached (fresh to the last batch), with the
+   * chunks it covers; `digest` is undefined when no point of the key is stored.
+   */
+  cachedDigest(runId: string, key: string): { digest: SeriesDigest | undefined; nextSeq: number } | undefined {
+    const state = this.states.get(runId);
+    return state && { digest: state.digest(key), nextSeq: state.nextSeq };
+  }
+
+  /** Every digest of a run whose state is cached, as plain data (a snapshot); undefined otherwise. */
+  cachedDigestData(runId: string): RunDigestData | undefined {
+    return this.states.get(runId)?.digestData();
+  }
+
+  /** Stores digests (of this writer's cache) in the metric store. */
+  storeDigests(data: RunDigestData): Promise<void> {
+    return this.deps.store.writeDigest(data);
   }
 
   /** The summaries of a run and the chunks they cover, from the cached state or a read of the log. */
