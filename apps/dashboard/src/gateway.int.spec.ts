@@ -15,12 +15,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { tracking } from '@medtune/contracts';
 import { createClient, createLogger, signToken } from '@medtune/kit';
-import { freePort, startProcess, testMongo, testNats, type RunningProcess, type TestMongo, type TestNats } from '@medtune/testing';
+import { freePort, repoRoot, startService, testMongo, testNats, type StartedService, type TestMongo, type TestNats } from '@medtune/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type Dashboard } from './app';
 import { loadDashboardConfig } from './config';
 
-const repoRoot = path.resolve(import.meta.dirname, '../../..');
 const tmp = mkdtempSync(path.join(tmpdir(), 'dashboard-secure-'));
 const pki = execFileSync(path.join(repoRoot, 'tools/dev/certs/make.sh'), [path.join(tmp, 'pki')], { encoding: 'utf8' }).trim();
 const key = createPrivateKey(readFileSync(path.join(pki, 'jwt.key')));
@@ -32,38 +31,16 @@ const serviceEnv = {
 };
 let nats: TestNats;
 let mongo: TestMongo;
-let trk: { proc: RunningProcess; addr: string };
-let trn: { proc: RunningProcess; addr: string };
+let trk: StartedService;
+let trn: StartedService;
 const dashboards: Dashboard[] = [];
 const logLines: string[] = [];
 const secrets: string[] = [];
 const runId = `dash-secure-${Date.now().toString(36)}`;
 
-/** A service as a real process (node + tsx), TLS on: ready when it logs that it listens. */
-async function service(name: 'tracking' | 'training', env: Record<string, string>): Promise<{ proc: RunningProcess; addr: string }> {
-  const P = name.toUpperCase();
-  const addr = `127.0.0.1:${await freePort()}`;
-  const proc = await startProcess({
-    name: `${name}-service`,
-    cmd: process.execPath,
-    args: ['--enable-source-maps', '--import', path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs'), path.join(repoRoot, `apps/${name}-service/src/main.ts`)],
-    cwd: repoRoot,
-    env: {
-      TSX_TSCONFIG_PATH: path.join(repoRoot, 'tsconfig.json'),
-      MEDTUNE_NATS_URL: nats.url,
-      MEDTUNE_NATS_NAMESPACE: nats.id,
-      MEDTUNE_MONGODB_URI: mongo.uri,
-      [`MEDTUNE_${P}_DB`]: mongo.dbNameFor(name),
-      [`MEDTUNE_${P}_GRPC_ADDR`]: addr,
-      ...serviceEnv,
-      ...env,
-    },
-    readyWhen: { log: /gRPC server listening/ },
-    readyTimeoutMs: 90_000,
-    stopTimeoutMs: 15_000,
-  });
-  return { proc, addr };
-}
+/** A service as a real process, TLS on: ready when it logs that it listens. */
+const service = (name: 'tracking' | 'training', env: Record<string, string>): Promise<StartedService> =>
+  startService(name, nats, mongo, { ...serviceEnv, ...env }, { readyLog: /gRPC server listening/, readyTimeoutMs: 90_000 });
 
 async function gateway(extra: Record<string, string>): Promise<string> {
   const cfg = loadDashboardConfig({
