@@ -36,6 +36,7 @@ import type { TrainingConfig } from './config';
 import { Orchestrator } from './core/orchestrator';
 import { LogRetention } from './core/retention';
 import { localModelInspector } from './adapters/model-files';
+import { natsJobChanges } from './events/job-changes';
 import { natsEventPublisher } from './events/publisher';
 import { datasetClient, workerClientFactory } from './grpc/clients';
 import { trainingHandlers, workerRegistryHandlers } from './grpc/handlers';
@@ -82,7 +83,7 @@ export async function startTraining(cfg: TrainingConfig, log: Logger, clock: Clo
     cfg.executor === 'ray'
       ? await rayExecutorFor(cfg, {
           workers: new MongoWorkerRepository(mongo.db),
-          jobs: new MongoJobRepository(mongo.db),
+          jobs: new MongoJobRepository(mongo.db, { store: mongo.store }),
           workerClients,
           resetChannel: (address) => workerClients.reset(address),
           ledger: () => made.core?.ledger,
@@ -92,8 +93,10 @@ export async function startTraining(cfg: TrainingConfig, log: Logger, clock: Clo
       : undefined;
   const core = new Orchestrator({
     ...(executor ? { executor } : {}),
-    jobs: new MongoJobRepository(mongo.db),
+    jobs: new MongoJobRepository(mongo.db, { store: mongo.store }),
     events: new MongoJobEventRepository(mongo.db),
+    // The lease holder schedules from an in-memory queue index kept by these events (core/queue-index.ts).
+    jobChanges: natsJobChanges(nc, namespace, log.child({ component: 'job-changes' })),
     workers: new MongoWorkerRepository(mongo.db),
     publisher: natsEventPublisher(createPublisher(nc, { source: 'medtune/training-service', clock, namespace })),
     datasets,

@@ -47,6 +47,9 @@ const MAX_TRIES = 8;
 export class JobLedger {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly emitter = new EventEmitter();
+  private readonly written: Array<(record: JobRecord) => void> = [];
+  /** Jobs whose last flush in this process stopped early (their entries stay in the outbox). */
+  private readonly unflushed = new Set<string>();
 
   constructor(private readonly deps: LedgerDeps) {
     // One listener per WatchJob call; many watchers of one job are normal.
@@ -57,6 +60,7 @@ export class JobLedger {
   async create(record: JobRecord): Promise<JobRecord> {
     return this.locked(record.job.jobId, async () => {
       await this.deps.jobs.insert(record);
+      this.tell(record);
       await this.flush(record);
       return record;
     });
@@ -87,6 +91,7 @@ export class JobLedger {
         next.rev = current.rev + 1;
         if (fence !== undefined) next.fence = Math.max(fence, current.fence ?? 0);
         if (await this.deps.jobs.replace(next, current.rev)) {
+          this.tell(next);
           await this.flush(next);
           return { record: next, changed: true, result };
         }
@@ -120,7 +125,9 @@ export class JobLedger {
         if (entry.publish) await this.deps.publisher.publish(entry.publish, `${jobId}:${entry.seq}`);
         done.push(entry.seq);
       }
+      this.unflushed.delete(jobId);
     } catch (err) {
+      this.unflushed.add(jobId);
       this.deps.log.warn({ err, jobId, pending: entries.length - done.length }, 'could not log or publish job events; they stay in the outbox');
     } finally {
       if (done.length > 0) {
@@ -144,6 +151,40 @@ export class JobLedger {
       });
     }
     return pending.length;
+  }
+
+  /**
+   * Calls `listener` with every record this ledger stores (created or changed), right after the
+   * write and before its events go out (the scheduler's queue index follows its own writes so).
+   */
+  onWritten(listener: (record: JobRecord) => void): void {
+    this.written.push(listener);
+  }
+
+  private tell(record: JobRecord): void {
+    for (const l of this.written) {
+      try {
+        l(record);
+      } catch (err) {
+        this.deps.log.error({ err, jobId: record.job.jobId }, 'a write listener failed');
+      }
+    }
+  }
+
+  /**
+   * Flushes the jobs whose flush failed in this process, read by `_id` (the relay's cheap round; a
+   * {@link flushPending} scan finds what other processes left). Returns how many it tried.
+   */
+  async flushKnown(): Promise<number> {
+    const ids = [...this.unflushed];
+    for (const jobId of ids) {
+      await this.locked(jobId, async () => {
+        const fresh = await this.deps.jobs.get(jobId);
+        if (fresh && fresh.outbox.length > 0) await this.flush(fresh);
+        else this.unflushed.delete(jobId);
+      });
+    }
+    return ids.length;
   }
 
   /** Calls `listener` whenever events of the job reach the log; returns the unsubscribe function. */

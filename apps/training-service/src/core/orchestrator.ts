@@ -10,9 +10,10 @@ import { type Executor, WorkerExecutor } from './executor';
 import { type HoldRepository, WorkerHolds } from './holds';
 import { JobService } from './jobs';
 import { JobLedger } from './ledger';
-import type { DatasetClient, DispatchSettings, EventPublisher, JobEventRepository, JobRepository, ModelInspector, WorkerClientFactory, WorkerRepository } from './ports';
+import type { DatasetClient, DispatchSettings, EventPublisher, JobChangeFeed, JobEventRepository, JobRepository, ModelInspector, WorkerClientFactory, WorkerRepository } from './ports';
+import { QueueIndex } from './queue-index';
 import { Scheduler } from './scheduler';
-import { ON_WORKER_STATES } from './state-machine';
+import { ON_WORKER_STATES, WAITING_STATES } from './state-machine';
 import { WorkerRegistry } from './workers';
 
 /** Timing of the orchestrator (milliseconds). */
@@ -31,7 +32,12 @@ export interface OrchestratorTiming {
   workerBackoffMs: number;
   /** Deadline of one StartJob (short: an unreachable worker must not hold the queue). Default 5 s. */
   dispatchDeadlineMs?: number;
+  /** With a queue index: its reconcile scan and the relay's full outbox scan, this often. Default 60 s. */
+  reconcileIntervalMs?: number;
 }
+
+/** States the queue index holds (waiting, or on a worker). */
+const ACTIVE_STATES = [...WAITING_STATES, ...ON_WORKER_STATES];
 
 /** Everything the orchestrator needs from outside. */
 export interface OrchestratorDeps {
@@ -60,6 +66,12 @@ export interface OrchestratorDeps {
    * token. Without one this process does all of it (a single instance, unit tests).
    */
   lease?: Lease;
+  /**
+   * Job changes from every replica (NATS job events). With it the lease holder schedules from an
+   * in-memory queue index (queue-index.ts) and reads and writes jobs by `_id` only; without it
+   * every pass queries the repository (unit tests, single instances that need not scale).
+   */
+  jobChanges?: JobChangeFeed;
 }
 
 /** The assembled core with its background work. */
@@ -71,6 +83,12 @@ export class Orchestrator {
   readonly attacher: Attacher;
   readonly executor: Executor;
   readonly holds: WorkerHolds | undefined;
+  /** The lease holder's index of active jobs (with `jobChanges`). */
+  readonly index: QueueIndex | undefined;
+  /** Jobs named by an event the index has not seen yet: read by `_id`, then applied. */
+  private readonly stale = new Set<string>();
+  private refreshing: Promise<void> | undefined;
+  private unsubscribe: (() => void) | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly inflight = new Set<Promise<unknown>>();
   private stopped = false;
@@ -84,6 +102,9 @@ export class Orchestrator {
     this.ledger = new JobLedger({ jobs: deps.jobs, events: deps.events, publisher: deps.publisher, log: log.child({ component: 'ledger' }) });
     this.executor = deps.executor ?? new WorkerExecutor(deps.workers, deps.workerClients, deps.resetWorkerChannel);
     const guarded = deps.lease ? this.ledger.fenced(() => this.token) : this.ledger;
+    this.index = deps.jobChanges ? new QueueIndex() : undefined;
+    // Every record this process writes reaches the index before its events go out.
+    if (this.index) this.ledger.onWritten((r) => this.leading && this.index?.apply(r));
     const poke = (): void => {
       if (!this.stopped && this.leading) void this.track(this.scheduler.poke());
     };
@@ -106,6 +127,7 @@ export class Orchestrator {
       onStarted: (jobId) => this.attacher.follow(jobId),
       active: () => this.isLeading,
       ...(this.holds ? { holds: this.holds } : {}),
+      ...(this.index ? { index: this.index } : {}),
       workerBackoffMs: timing.workerBackoffMs,
       ...(timing.dispatchDeadlineMs !== undefined ? { dispatchDeadlineMs: timing.dispatchDeadlineMs } : {}),
     });
@@ -151,7 +173,17 @@ export class Orchestrator {
     // A safety net: a follow loop that died on an unexpected error is started again.
     this.every(timing.scheduleIntervalMs * 5, () => this.followAll());
     this.every(Math.max(100, Math.floor(timing.leaseMs / 4)), () => this.registry.sweep());
-    this.every(timing.outboxIntervalMs, () => this.ledger.flushPending());
+    if (this.index) {
+      // The outbox relay's full scan (whole collection on FerretDB) and the index's repair, off the
+      // hot path; failed flushes of this process are retried by `_id` at the usual interval.
+      const slow = timing.reconcileIntervalMs ?? 60_000;
+      this.every(timing.outboxIntervalMs, () => this.ledger.flushKnown());
+      this.every(slow, () => this.ledger.flushPending());
+      this.every(slow, () => this.reconcile());
+      this.unsubscribe = this.deps.jobChanges?.subscribe((jobId, seq) => this.changed(jobId, seq));
+    } else {
+      this.every(timing.outboxIntervalMs, () => this.ledger.flushPending());
+    }
     if (!lease) return this.lead();
     let leading: Promise<void> | undefined;
     lease.onAcquired((token) => {
@@ -174,9 +206,49 @@ export class Orchestrator {
     if (this.stopped) return;
     this.leading = true;
     const flushed = await this.ledger.flushPending();
+    if (this.index) {
+      // One scan when the lease is taken; from here on the index follows writes and events.
+      const mark = this.index.mark();
+      this.index.load(await this.deps.jobs.findInStates(ACTIVE_STATES), mark);
+      this.deps.log.info({ active: this.index.size, queued: this.index.waitingCount }, 'queue index loaded');
+    }
     const reattached = await this.followAll();
     this.deps.log.info({ outboxFlushed: flushed, reattached, fence: this.token }, 'orchestrator leading (scheduling, attaching, sweeping)');
     await this.scheduler.poke();
+  }
+
+  /** A job event (any replica's): unless the index has seen it, read the job by `_id` and apply it. */
+  private changed(jobId: string, seq: number): void {
+    if (!this.isLeading || !this.index?.loaded || this.index.knows(jobId, seq)) return;
+    this.stale.add(jobId);
+    this.refreshing ??= this.track(this.refresh()).finally(() => (this.refreshing = undefined));
+  }
+
+  private async refresh(): Promise<void> {
+    let applied = 0;
+    while (this.stale.size > 0 && this.isLeading) {
+      const [jobId] = this.stale;
+      if (jobId === undefined) break;
+      this.stale.delete(jobId);
+      try {
+        const r = await this.deps.jobs.get(jobId);
+        if (r && this.index?.apply(r)) applied++;
+      } catch (err) {
+        this.deps.log.warn({ err, jobId }, 'could not read a changed job; the reconcile scan will');
+      }
+    }
+    if (applied > 0) void this.track(this.scheduler.poke());
+  }
+
+  /** The index's periodic repair: one scan of the active jobs. */
+  private async reconcile(): Promise<void> {
+    if (!this.index?.loaded) return;
+    const mark = this.index.mark();
+    const changed = this.index.reconcile(await this.deps.jobs.findInStates(ACTIVE_STATES), mark);
+    if (changed > 0) {
+      this.deps.log.warn({ changed, active: this.index.size }, 'queue index repaired by the reconcile scan (missed job events)');
+      void this.track(this.scheduler.poke());
+    }
   }
 
   /** The lease went elsewhere: stop following and scheduling; the new holder re-attaches. */
@@ -186,18 +258,22 @@ export class Orchestrator {
     this.deps.log.warn({ fence: this.token }, 'orchestrator no longer leading; stopping its follow loops');
     await this.attacher.unfollowAll();
     await this.scheduler.idle();
+    // The next holder's writes are not seen here: a later lease starts from a fresh scan.
+    this.index?.clear();
+    this.stale.clear();
   }
 
   /** Follows every job that runs on a worker (a no-op for those followed already); returns how many there are. */
   private async followAll(): Promise<number> {
-    const onWorker = await this.deps.jobs.findInStates(ON_WORKER_STATES);
-    for (const r of onWorker) this.attacher.follow(r.job.jobId);
+    const onWorker = this.index?.loaded ? this.index.onWorker() : (await this.deps.jobs.findInStates(ON_WORKER_STATES)).map((r) => r.job.jobId);
+    for (const id of onWorker) this.attacher.follow(id);
     return onWorker.length;
   }
 
   /** Stops the timers and the follow loops, and waits for work in progress. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribe?.();
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
     this.leading = false;

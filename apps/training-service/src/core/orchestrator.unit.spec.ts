@@ -2,8 +2,9 @@ import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotF
 import { common, dataset, events, trainer, training } from '@medtune/contracts';
 import { waitFor } from '@medtune/testing';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Orchestrator } from './orchestrator';
+import type { EventPublisher, JobChangeFeed } from './ports';
 import {
   FakeDatasets,
   FakeWorker,
@@ -19,6 +20,34 @@ const W = trainer.WorkerJobState;
 const DIGEST = 'ab'.repeat(32);
 const LEASE = 10_000;
 
+/**
+ * How the scheduler finds its work: 'store' queries the repository every pass; 'index' keeps the
+ * in-memory queue index (queue-index.ts) fed by the published job events, as app.ts wires it.
+ */
+type QueueMode = 'store' | 'index';
+let mode: QueueMode = 'store';
+
+/** Job events as app.ts's NATS feed gives them: every published job.<state> message, decoded. */
+function feedOf(publisher: RecordingPublisher): { feed: JobChangeFeed; publisher: EventPublisher } {
+  const listeners = new Set<(jobId: string, seq: number) => void>();
+  return {
+    feed: {
+      subscribe(l) {
+        listeners.add(l);
+        return () => listeners.delete(l);
+      },
+    },
+    publisher: {
+      async publish(message, id) {
+        await publisher.publish(message, id);
+        if (!message.subject.startsWith('medtune.training.job.') || message.subject.endsWith('.progressed')) return;
+        const e = events.JobStateChanged.decode(message.data);
+        for (const l of listeners) l(e.job!.jobId, Number(e.sequence));
+      },
+    },
+  };
+}
+
 /** One orchestrator world: shared stores (they outlive a "restart") and a fleet of fake workers by address. */
 function world() {
   const jobs = new MemoryJobRepository();
@@ -31,12 +60,15 @@ function world() {
   const clock = new ManualClock();
   let n = 0;
   const started: Orchestrator[] = [];
-  const boot = async (): Promise<Orchestrator> => {
+  const fed = feedOf(publisher);
+  /** `start: false`: a replica that serves requests but does not lead; `feed: false`: its events reach no index. */
+  const boot = async (opts: { start?: boolean; feed?: boolean } = {}): Promise<Orchestrator> => {
     const o = new Orchestrator({
       jobs,
       events: jobEvents,
       workers,
-      publisher,
+      publisher: mode === 'index' && opts.feed !== false ? fed.publisher : publisher,
+      ...(mode === 'index' ? { jobChanges: fed.feed } : {}),
       datasets,
       workerClients: (address) => {
         const w = fleet.get(address);
@@ -49,6 +81,7 @@ function world() {
       log: pino({ level: 'silent' }),
       timing: { heartbeatIntervalMs: 1_000, leaseMs: LEASE, scheduleIntervalMs: 60_000, outboxIntervalMs: 60_000, watchPollMs: 50, workerBackoffMs: 1 },
     });
+    if (opts.start === false) return o;
     await o.start();
     started.push(o);
     return o;
@@ -82,7 +115,11 @@ function expectGapFree(w: ReturnType<typeof world>, jobId: string): void {
   expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
 }
 
-describe('orchestrator (in-memory ports, scripted worker)', () => {
+describe.each<QueueMode>(['store', 'index'])('orchestrator (in-memory ports, scripted worker; queue from the %s)', (queueMode) => {
+  beforeEach(() => {
+    mode = queueMode;
+  });
+
   it('runs a job: queued → starting → running → uploading → succeeded, each transition published once, in order', async () => {
     const w = newWorld();
     const o = await w.boot();
@@ -424,6 +461,39 @@ describe('orchestrator (in-memory ports, scripted worker)', () => {
     expect(interfered).toBe(true);
     expect(job.state).toBe(S.JOB_STATE_CANCELLED);
     expect(w.publisher.subjects().filter((s) => s === 'medtune.training.job.cancelled')).toHaveLength(1);
+  });
+});
+
+describe('queue index (the lease holder schedules from memory)', () => {
+  beforeEach(() => {
+    mode = 'index';
+  });
+
+  it('dispatches a job another replica queued (its event), and one whose event was missed after the reconcile scan', async () => {
+    const w = newWorld();
+    const o = await w.boot();
+    expect(o.index?.loaded).toBe(true);
+    // Another replica (serves CreateJob, does not lead) on the same stores, its events on the feed.
+    const other = await w.boot({ start: false });
+    const fromOther = (await w.create(other)).job!.jobId;
+    expect(o.index!.get(fromOther)?.state).toBe(S.JOB_STATE_QUEUED);
+    await w.addWorker(o, 'w1');
+    await w.waitState(fromOther, S.JOB_STATE_STARTING);
+    expect(o.index!.get(fromOther)?.occupies).toBe('w1');
+
+    // A replica whose events reach no index (lost while disconnected, or a bulk seed): the job waits...
+    const deaf = await w.boot({ start: false, feed: false });
+    const missed = (await w.create(deaf)).job!.jobId;
+    expect(o.index!.get(missed)).toBeUndefined();
+    await w.addWorker(o, 'w2');
+    await o.scheduler.idle();
+    expect(await w.state(missed)).toBe(S.JOB_STATE_QUEUED);
+    // ...until the reconcile scan finds it.
+    await (o as unknown as { reconcile(): Promise<void> }).reconcile();
+    await w.waitState(missed, S.JOB_STATE_STARTING);
+    // A cancel served by the other replica reaches the index through its event.
+    await other.jobs.cancelJob(fromOther, 'not needed');
+    await waitFor(() => o.index!.get(fromOther)?.state === S.JOB_STATE_CANCEL_REQUESTED, 5_000);
   });
 });
 

@@ -134,3 +134,13 @@ export interface DispatchSettings {
   /** e.g. file:///var/medtune/artifacts; the worker writes under <root>/<job_id>/. */
   readonly artifactRoot: string;
 }
+
+/**
+ * Changes of jobs written by any replica (the job.<state> events on NATS): the scheduler lease
+ * holder reads a job it has not seen at that sequence and updates its queue index (queue-index.ts).
+ * Best effort: a missed message is repaired by the index's reconcile scan.
+ */
+export interface JobChangeFeed {
+  /** Calls `listener` for each job event; returns the unsubscribe function. */
+  subscribe(listener: (jobId: string, sequence: number) => void): () => void;
+}

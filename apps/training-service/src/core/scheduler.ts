@@ -9,6 +9,11 @@
  * is paused; one that does not answer (UNAVAILABLE, DEADLINE_EXCEEDED) is marked unreachable and
  * skipped for a growing pause, never holding the queue; a worker that refuses the job as invalid
  * fails it. Runs only in the process holding the `training.scheduler` lease (orchestrator.ts).
+ *
+ * With a loaded {@link QueueIndex} (the lease holder's in-memory index of active jobs) a pass
+ * reads no collection for occupancy or the queue: it reads and writes jobs by `_id` only, which is
+ * what FerretDB can do without decoding the whole `jobs` collection. Without one (unit tests, or
+ * before the index is loaded) it queries the repository as before.
  */
 import { AlreadyExistsError, type Clock, DeadlineExceededError, FailedPreconditionError, InvalidArgumentError, UnavailableError } from '@medtune/kit';
 import { common, type trainer, training } from '@medtune/contracts';
@@ -18,6 +23,7 @@ import type { ExecutionSlot, Executor } from './executor';
 import type { Dispatch, JobRecord } from './model';
 import { place } from './placement';
 import type { DispatchSettings, JobRepository } from './ports';
+import type { QueueIndex } from './queue-index';
 import { WAITING_STATES } from './state-machine';
 import { acceptDispatch, beginDispatch, deferDispatch, rejectDispatch } from './transitions';
 
@@ -48,10 +54,15 @@ export interface SchedulerDeps {
   holds?: HoldPlacer;
   /** False while this process must not schedule (another replica holds the scheduler lease). */
   active?: () => boolean;
+  /** The holder's index of active jobs; used once loaded (see the file comment). */
+  index?: QueueIndex;
 }
 
+/** What fits() needs of a job (a Job, or a queue index entry). */
+export type FitFacts = Pick<training.Job, 'minGpuMemoryBytes' | 'backend'> & { readonly hyperparameters?: { readonly gpus?: number } | undefined };
+
 /** True when the worker can run the job: enough GPU memory, and the backend asked for. */
-export function fits(job: training.Job, worker: trainer.WorkerInfo): boolean {
+export function fits(job: FitFacts, worker: trainer.WorkerInfo): boolean {
   if (job.minGpuMemoryBytes > 0 && worker.gpuMemoryBytes < job.minGpuMemoryBytes) return false;
   // An N-GPU job runs N ranks on one worker (a worker that reports no count has one).
   if ((job.hyperparameters?.gpus ?? 1) > Math.max(worker.gpuCount, 1)) return false;
@@ -190,14 +201,14 @@ export class Scheduler {
     const now = this.deps.clock().getTime();
     const slots = await executor.slots();
     if (slots.length === 0) return;
-    const holders = await jobs.findOccupying(slots.map((s) => s.slotId));
-    const taken = new Set<string>(holders.map((r) => r.occupies ?? ''));
+    const index = this.deps.index?.loaded ? this.deps.index : undefined;
+    const { taken, resend } = index ? await this.occupancyFromIndex(index, slots) : await this.occupancyFromStore(slots);
     for (const id of (await this.deps.holds?.occupied()) ?? []) taken.add(id);
     const byId = new Map(slots.map((s) => [s.slotId, s]));
 
     const sends: Promise<void>[] = [];
     // A dispatch recorded by a process that died before finishing it: send it again (idempotent).
-    for (const r of holders) {
+    for (const r of resend) {
       const slot = r.dispatch ? byId.get(r.dispatch.workerId) : undefined;
       if (r.dispatch && slot && WAITING_STATES.includes(r.job.state) && this.available(slot.slotId, now)) sends.push(this.send(r, r.dispatch, slot));
     }
@@ -210,27 +221,58 @@ export class Scheduler {
       free = free.filter((s) => !used.has(s.slotId));
     }
     free = free.filter((s) => s.use !== 'holds');
+    if (index && free.length > 0) {
+      // The queue from memory: at most as many pages as a store read would take, no read at all.
+      const demands = index.waiting(free.length * MAX_PAGES).map((e) => ({ item: e, gpus: gpusOf(e), fits: (s: ExecutionSlot) => this.mayRun(e, s, now) }));
+      for (const a of place(demands, free)) sends.push(this.begin(a.item.jobId, a.slot));
+      free = [];
+    }
     for (let page = 0, skip = 0; page < MAX_PAGES && free.length > 0; page++) {
       const limit = free.length;
       const batch = await jobs.findInStates(WAITING_STATES, { limit, skip });
       skip += batch.length;
       const demands = batch
         .filter((r) => !r.dispatch && !r.occupies)
-        .map((r) => ({ item: r, gpus: gpusOf(r.job), fits: (s: ExecutionSlot) => fits(r.job, s.info) && !this.refused.has(`${r.job.jobId}|${s.slotId}`) && this.mayOffer(r.job.jobId, s.slotId, now) }));
+        .map((r) => ({ item: r, gpus: gpusOf(r.job), fits: (s: ExecutionSlot) => this.mayRun(r.job, s, now) }));
       const assigned = place(demands, free);
       const used = new Set(assigned.map((a) => a.slot.slotId));
       free = free.filter((s) => !used.has(s.slotId));
-      for (const a of assigned) sends.push(this.begin(a.item, a.slot));
+      for (const a of assigned) sends.push(this.begin(a.item.job.jobId, a.slot));
       if (batch.length < limit) break;
     }
     await Promise.all(sends);
   }
 
+  /** True when the job may go to the slot: it fits, the worker did not refuse it, it is not in doubt elsewhere. */
+  private mayRun(job: FitFacts & { readonly jobId: string }, s: ExecutionSlot, now: number): boolean {
+    return fits(job, s.info) && !this.refused.has(`${job.jobId}|${s.slotId}`) && this.mayOffer(job.jobId, s.slotId, now);
+  }
+
+  /** Occupied slots and the recorded dispatches to re-send, from the store (a whole-collection query on FerretDB). */
+  private async occupancyFromStore(slots: readonly ExecutionSlot[]): Promise<{ taken: Set<string>; resend: JobRecord[] }> {
+    const holders = await this.deps.jobs.findOccupying(slots.map((s) => s.slotId));
+    return { taken: new Set(holders.map((r) => r.occupies ?? '')), resend: holders };
+  }
+
+  /** The same from the index: only the jobs with a recorded dispatch are read (by `_id`). */
+  private async occupancyFromIndex(index: QueueIndex, slots: readonly ExecutionSlot[]): Promise<{ taken: Set<string>; resend: JobRecord[] }> {
+    const holding = index.occupying(slots.map((s) => s.slotId));
+    const resend: JobRecord[] = [];
+    for (const e of holding) {
+      if (!e.dispatching || !WAITING_STATES.includes(e.state)) continue;
+      const r = await this.deps.jobs.get(e.jobId);
+      if (r) resend.push(r);
+      // Gone or changed since the index saw it: put the index right.
+      if (r && r.rev !== e.rev) index.apply(r);
+    }
+    return { taken: new Set(holding.map((e) => e.occupies ?? '')), resend };
+  }
+
   /** Records the dispatch in the job, then sends it. */
-  private async begin(r: JobRecord, slot: ExecutionSlot): Promise<void> {
-    const { record, changed } = await this.deps.ledger.update(r.job.jobId, (current) =>
-      beginDispatch(current, { workerId: slot.slotId, address: slot.address }, this.deps.clock()),
-    );
+  private async begin(jobId: string, slot: ExecutionSlot): Promise<void> {
+    const { record, changed } = await this.deps.ledger.update(jobId, (current) => beginDispatch(current, { workerId: slot.slotId, address: slot.address }, this.deps.clock()));
+    // Not dispatchable after all (cancelled or taken since the index saw it): the index learns the stored record.
+    if (!changed && record) this.deps.index?.apply(record);
     if (!changed || !record?.dispatch) return;
     await this.send(record, record.dispatch, slot);
   }
@@ -319,7 +361,7 @@ export class Scheduler {
 }
 
 /** GPUs a job needs on one slot. */
-export function gpusOf(job: training.Job): number {
+export function gpusOf(job: Pick<FitFacts, 'hyperparameters'>): number {
   return Math.max(1, job.hyperparameters?.gpus ?? 1);
 }
 

@@ -96,14 +96,15 @@ export class WorkerRegistry {
    * sends it StartJob again (idempotent) and the job attaches to it.
    */
   private async jobsToStop(info: trainer.WorkerInfo): Promise<string[]> {
+    // Read by `_id` only (every heartbeat of every worker, on any replica): on FerretDB an
+    // occupancy query decodes the whole `jobs` collection. A worker runs one job and names it; a
+    // cancel that meets a StartJob still in flight is sent by the scheduler after it.
     const ids = new Set<string>();
-    for (const r of await this.deps.jobs.findOccupying([info.workerId])) {
-      if (r.job.state === training.JobState.JOB_STATE_CANCEL_REQUESTED) ids.add(r.job.jobId);
-    }
-    if (info.currentJobId && !ids.has(info.currentJobId)) {
+    if (info.currentJobId) {
       const r = await this.deps.jobs.get(info.currentJobId);
       const ownedHere = r?.occupies === info.workerId;
-      if (r && !ownedHere && (isTerminal(r.job.state) || r.job.state === training.JobState.JOB_STATE_RECOVERING || r.occupies) && !this.boundToNext(info.workerId, r)) {
+      if (r && ownedHere && r.job.state === training.JobState.JOB_STATE_CANCEL_REQUESTED) ids.add(r.job.jobId);
+      else if (r && !ownedHere && (isTerminal(r.job.state) || r.job.state === training.JobState.JOB_STATE_RECOVERING || r.occupies) && !this.boundToNext(info.workerId, r)) {
         ids.add(info.currentJobId);
       }
     }

@@ -124,6 +124,31 @@ describe('MongoJobRepository on FerretDB', () => {
   });
 });
 
+describe('MongoJobRepository with writes filtered on _id alone (store: ferretdb, what app.ts picks there)', () => {
+  it('replaces only at the expected revision and never over a larger fencing token', async () => {
+    const idOnly = new MongoJobRepository(mongo.db, { store: 'ferretdb' });
+    const r = record();
+    await idOnly.insert(r);
+    expect(await idOnly.replace({ ...r, rev: 1, fence: 5, requestHash: 'by 5' }, 0)).toBe(true);
+    expect(await idOnly.replace({ ...r, rev: 1, requestHash: 'lost' }, 0)).toBe(false);
+    expect(await idOnly.replace({ ...r, rev: 2, fence: 4, requestHash: 'stale holder' }, 1)).toBe(false);
+    expect(await idOnly.replace({ ...r, rev: 2, fence: 6, requestHash: 'by 6' }, 1)).toBe(true);
+    expect(await idOnly.replace({ ...r, rev: 1, requestHash: 'gone' }, 0)).toBe(false);
+    expect((await idOnly.get(r.job.jobId))?.requestHash).toBe('by 6');
+    expect(await idOnly.replace({ ...record(), rev: 1 }, 0)).toBe(false); // never inserted
+  });
+
+  it('clears outbox entries only at the revision it was given', async () => {
+    const idOnly = new MongoJobRepository(mongo.db, { store: 'ferretdb' });
+    const r = record();
+    await idOnly.insert(r);
+    await idOnly.removeFromOutbox({ ...r, rev: 3 }, [1]);
+    expect((await idOnly.get(r.job.jobId))?.outbox.map((e) => e.seq)).toEqual([1, 2]);
+    await idOnly.removeFromOutbox(r, [1]);
+    expect((await idOnly.get(r.job.jobId))?.outbox.map((e) => e.seq)).toEqual([2]);
+  });
+});
+
 describe('MongoJobEventRepository on FerretDB', () => {
   const workerEvent = (seq: number, attempt: number, workerSeq: number) => ({
     seq,

@@ -5,7 +5,13 @@
  *   stored as protobuf bytes (exact, and free of Mongo's key rules: tags and metric names may hold
  *   '.'); the fields the service queries on sit beside them in plain form. Writes replace the
  *   whole document compare-and-set on `rev` (FerretDB has no transactions; the kit's one-connection
- *   pool makes each command atomic there).
+ *   pool makes each command atomic there). On MongoDB the filter is `{_id, rev, fence}`, atomic and
+ *   served by the `_id` index. On FerretDB only an exact `{_id}` filter is pushed down to SQLite,
+ *   anything more decodes the whole collection in Go (5-6 s per write at 10,000 jobs): there the
+ *   write reads `{_id}` (rev and fence checked here), then replaces by `{_id}` — no less atomic
+ *   than FerretDB's own filtered write (query, then write, nothing locked in between), and the
+ *   writers that must not race (scheduler, attacher, sweep) are one lease holder, one connection,
+ *   one job at a time (core/ledger.ts).
  * - `job_events`: the event log, `_id` = `<job_id>/<seq, 12 digits>`; unique on (jobId, seq) and,
  *   for worker events, on `workerKey` = `<job_id>/<attempt>/<worker seq>` (sparse: the
  *   orchestrator's own events have none), so no event is stored twice.
@@ -163,11 +169,25 @@ function fromJobDoc(d: JobDoc): JobRecord {
   return r;
 }
 
+/** Options of {@link MongoJobRepository}. */
+export interface JobRepositoryOptions {
+  /** The server (connectMongo's `store`): on FerretDB writes filter on `_id` alone. Default mongodb. */
+  store?: 'ferretdb' | 'mongodb';
+}
+
 /** Jobs in the `jobs` collection. */
 export class MongoJobRepository implements JobRepository {
   private readonly c: Collection<JobDoc>;
-  constructor(db: Db) {
+  private readonly idOnly: boolean;
+  constructor(db: Db, options: JobRepositoryOptions = {}) {
     this.c = db.collection<JobDoc>('jobs');
+    this.idOnly = options.store === 'ferretdb';
+  }
+
+  /** rev and fence as stored, read by `_id` (the one lookup FerretDB pushes down). */
+  private async stamp(jobId: string): Promise<{ rev: number; fence?: number } | undefined> {
+    const d = await this.c.findOne({ _id: jobId }, { projection: { rev: 1, fence: 1 } });
+    return d ? { rev: d.rev, ...(d.fence != null ? { fence: d.fence } : {}) } : undefined;
   }
 
   async insert(record: JobRecord): Promise<void> {
@@ -200,6 +220,12 @@ export class MongoJobRepository implements JobRepository {
   }
 
   async replace(record: JobRecord, expectedRev: number): Promise<boolean> {
+    if (this.idOnly) {
+      const stored = await this.stamp(record.job.jobId);
+      if (!stored || stored.rev !== expectedRev) return false;
+      if (record.fence !== undefined && stored.fence !== undefined && stored.fence > record.fence) return false;
+      return (await this.c.replaceOne({ _id: record.job.jobId }, toJobDoc(record))).matchedCount === 1;
+    }
     // A write that carries a fencing token never lands over one written with a larger token.
     const fenced = record.fence === undefined ? {} : { $or: [{ fence: { $exists: false } }, { fence: { $lte: record.fence } }] };
     const res = await this.c.replaceOne({ _id: record.job.jobId, rev: expectedRev, ...fenced }, toJobDoc(record));
@@ -211,6 +237,11 @@ export class MongoJobRepository implements JobRepository {
     // { seq: { $in } }, silently), compare-and-set on rev.
     const keep = record.outbox.filter((e) => !seqs.includes(e.seq));
     if (keep.length === record.outbox.length) return;
+    if (this.idOnly) {
+      if ((await this.stamp(record.job.jobId))?.rev !== record.rev) return;
+      await this.c.updateOne({ _id: record.job.jobId }, { $set: { outbox: keep.map(toOutboxDoc) } });
+      return;
+    }
     await this.c.updateOne({ _id: record.job.jobId, rev: record.rev }, { $set: { outbox: keep.map(toOutboxDoc) } });
   }
 
