@@ -235,3 +235,58 @@ def test_worker_writes_checkpoints_and_artifacts_to_s3_and_resumes_elsewhere(s3,
         assert secret not in data and key_id not in data, f
     for e in events_a + events_b:
         assert secret not in e.SerializeToString() and key_id not in e.SerializeToString()
+
+
+# -- the worker's s3:// model cache: capped, least recently used first, the loaded model kept ------
+
+
+def test_inference_cache_evicts_the_least_recently_used_model_never_the_loaded_one(s3, store, tmp_path, monkeypatch):
+    from medtune_trainer import inference as inf_mod
+    from medtune_trainer.inference import Inference
+
+    st, bucket = store
+    for k, v in s3.items():
+        monkeypatch.setenv(k, v)
+    size = 1 << 20
+    uris = {}
+    for name in ("A", "B", "C", "D"):
+        src = tmp_path / "src" / name
+        src.mkdir(parents=True)
+        (src / "config.json").write_text("{}")
+        (src / "model.safetensors").write_bytes(os.urandom(size))
+        uris[name] = st.put_dir(src, parse_s3_uri(f"s3://{bucket}/models/{name}/merged_16bit"), d.ArtifactKind.MERGED_16BIT).uri
+
+    loads = []
+
+    class FakeBackend:
+        def load_for_inference(self, m, adapter, merged):
+            loads.append(merged)
+            return object()
+
+    monkeypatch.setattr(inf_mod.backends, "select", lambda b: ("hf", ""))
+    monkeypatch.setattr(inf_mod.backends, "make", lambda name: FakeBackend())
+    cache_dir = tmp_path / "cache"
+    # Room for one and a half models: every fetch of a second one is over the cap.
+    inf = Inference(cache_dir, None, cache_max_bytes=size * 3 // 2)
+
+    def load(name):
+        inf._load(d.InferenceModel(merged_uri=uris[name]))
+
+    def cached():
+        return sorted(p.name for p in cache_dir.glob("*/merged_16bit"))
+
+    load("A")
+    a_dir = loads[-1]
+    load("B")  # A was loaded (in use) while B was fetched: both stay, over the cap
+    b_dir = loads[-1]
+    assert a_dir.is_dir() and b_dir.is_dir()
+    load("C")  # B is loaded now; A, the least recently used and not in use, goes
+    c_dir = loads[-1]
+    assert not a_dir.exists() and b_dir.is_dir() and c_dir.is_dir()
+    load("B")  # a cache hit: B is loaded again, nothing fetched
+    assert loads[-1] == b_dir
+    load("D")  # B is in use; C goes
+    assert b_dir.is_dir() and not c_dir.exists() and loads[-1].is_dir()
+    assert len(cached()) == 2
+    inf.clear()  # nothing loaded: nothing pinned
+    assert inf._cache.pinned() == set()

@@ -17,7 +17,8 @@ from .backends import base as backend_types
 from .backends import selection as backends
 from .data import stream_dataset
 from .errors import FailedPrecondition, InvalidArgument
-from .storage import local_artifact
+from .s3_cache import S3Cache
+from .storage import pinned_artifact
 from .validate import validate_base_model
 
 SPLIT_EVAL = 2
@@ -58,18 +59,35 @@ def _same_model(ref: str) -> str:
 
 
 class Inference:
-    def __init__(self, cache_dir: Optional[Path] = None, s3_roots: Optional[tuple] = None):
-        """cache_dir: where s3:// models are fetched to (storage.local_artifact); s3_roots: the
-        s3:// prefixes a request may load from (None: any)."""
-        self._cache_dir = cache_dir or Path(".s3-cache").resolve()
+    def __init__(self, cache_dir: Optional[Path] = None, s3_roots: Optional[tuple] = None, cache_max_bytes: int = 0):
+        """cache_dir: where s3:// models are fetched to (storage.pinned_artifact), at most
+        cache_max_bytes of them (0: no cap; s3_cache.py); s3_roots: the s3:// prefixes a request
+        may load from (None: any)."""
+        self._cache = S3Cache(cache_dir or Path(".s3-cache").resolve(), cache_max_bytes)
         self._s3_roots = s3_roots
         self._key: Optional[tuple] = None
         self._loaded: Optional[backend_types.Loaded] = None
         self._lock = threading.Lock()
         self._gguf = llama_runtime.GgufCache()
+        # Cache entries of the loaded transformers model and of the last GGUF: in use, never evicted.
+        self._pins: list[str] = []
+        self._gguf_pins: list[str] = []
 
-    def _local(self, uri: str, field: str) -> Path:
-        return local_artifact(uri, field, self._cache_dir, self._s3_roots)
+    def _pinning(self, pins: list[str]):
+        """A URI → local path function that records the cache entries it pins in `pins`."""
+
+        def local(uri: str, field: str) -> Path:
+            path, entry = pinned_artifact(uri, field, self._cache, self._s3_roots)
+            if entry:
+                pins.append(entry)
+            return path
+
+        return local
+
+    def _unpin(self, pins: list[str]) -> None:
+        for e in pins:
+            self._cache.unpin(e)
+        pins.clear()
 
     def clear(self) -> None:
         """Drops the cached model (a training job needs the GPU memory)."""
@@ -78,6 +96,8 @@ class Inference:
         self._gguf.clear()
         with self._lock:
             self._key, self._loaded = None, None
+            self._unpin(self._pins)
+            self._unpin(self._gguf_pins)
         gc.collect()
         try:
             import torch
@@ -88,16 +108,23 @@ class Inference:
             pass
 
     def _load(self, m: d.InferenceModel) -> backend_types.Loaded:
-        adapter, merged = _resolve(m, self._local)
-        key = (m.base_model, str(adapter), str(merged), m.load_in_4bit, m.backend)
-        with self._lock:
-            if self._key != key:
-                self._loaded = None
-                name, _ = backends.select(m.backend)
-                self._loaded = backends.make(name).load_for_inference(m, adapter, merged)
-                self._key = key
-            assert self._loaded is not None
-            return self._loaded
+        pins: list[str] = []
+        try:
+            adapter, merged = _resolve(m, self._pinning(pins))
+            key = (m.base_model, str(adapter), str(merged), m.load_in_4bit, m.backend)
+            with self._lock:
+                if self._key != key:
+                    self._loaded, self._key = None, None
+                    self._unpin(self._pins)
+                    name, _ = backends.select(m.backend)
+                    self._loaded = backends.make(name).load_for_inference(m, adapter, merged)
+                    self._key = key
+                    # The loaded model keeps its entries pinned; the call's own pins go below.
+                    self._pins, pins = pins, []
+                assert self._loaded is not None
+                return self._loaded
+        finally:
+            self._unpin(pins)
 
     def resolve_params(self, m: d.InferenceModel, params: d.GenerationParams, use_model_config: bool) -> d.GenerationParams:
         """The seed's model.generate(): sampling settings from the model's generation_config.json
@@ -125,7 +152,15 @@ class Inference:
             raise InvalidArgument("batch_size", f"must be >= 1 (got {batch_size})")
         if m.gguf_uri:
             # llama.cpp on CPU, one prompt at a time: the artifact as Ollama / llama-server run it.
-            path = _gguf_path(m, self._local)
+            pins: list[str] = []
+            try:
+                path = _gguf_path(m, self._pinning(pins))
+            except BaseException:
+                self._unpin(pins)
+                raise
+            with self._lock:
+                old, self._gguf_pins = self._gguf_pins, pins
+            self._unpin(old)
             return self._gguf.generate(path, m.max_seq_length, prompts, params)
         loaded = self._load(m)
         return self._generate(loaded, prompts, params, batch_size)

@@ -21,6 +21,7 @@ from .gguf_export import export_gguf
 from .inference import Inference
 from .jobs import Job, JobManager
 from .runner import Runner, TokenizerCache
+from .s3_cache import max_bytes_from_env
 from .security import check_bind, interceptors as auth_interceptors, server_credentials, set_process_config
 from .servicer import TrainerServicer
 from .storage import s3_roots_from_env
@@ -56,7 +57,7 @@ def build(addr: str, config: Optional[WorkerConfig] = None) -> TrainerWorker:
     creds = server_credentials(cfg)
     cfg.artifact_root.mkdir(parents=True, exist_ok=True)
     s3_roots = s3_roots_from_env()
-    inference = Inference(cfg.artifact_root / ".s3-cache", s3_roots)
+    inference = Inference(cfg.artifact_root / ".s3-cache", s3_roots, max_bytes_from_env())
     runner = Runner(TokenizerCache(), gguf_export=export_gguf, before_training=inference.clear)
     manager = JobManager(Path(cfg.artifact_root), runner.prepare, runner.run)
     interceptors = auth_interceptors(cfg)

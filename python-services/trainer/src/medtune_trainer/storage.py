@@ -333,28 +333,55 @@ def local_checkpoint(uri: str, job_dir: Path, field: str = "spec.resume_from_che
 
 
 def local_artifact(uri: str, field: str, cache_dir: Path, roots: Optional[tuple[S3Uri, ...]] = None, env: Mapping[str, str] = os.environ) -> Path:
+    """A model artifact to load, as a local path (see :func:`pinned_artifact`), without a size cap."""
+    from .s3_cache import S3Cache
+
+    cache = S3Cache(cache_dir, 0)
+    path, entry = pinned_artifact(uri, field, cache, roots, env)
+    if entry:
+        cache.unpin(entry)
+    return path
+
+
+def pinned_artifact(uri: str, field: str, cache, roots: Optional[tuple[S3Uri, ...]] = None, env: Mapping[str, str] = os.environ) -> tuple[Path, Optional[str]]:
     """A model artifact to load, as a local path: a file:// path as it is; an s3:// one fetched
-    into `cache_dir` first. A directory is fetched whole and every file checked against its
-    manifest (a tampered object is FAILED_PRECONDITION naming the file); its cache entry is named
-    by the URI and the manifest's sha256, so a changed artifact is fetched again and an unchanged one once. A
-    single object (a GGUF file) is cached by its ETag and size. `roots` (when given) confine the
-    URIs read, as StartJob's are."""
+    into the cache (s3_cache.S3Cache) first. A directory is fetched whole and every file checked
+    against its manifest (a tampered object is FAILED_PRECONDITION naming the file); its cache
+    entry is named by the URI and the manifest's sha256, so a changed artifact is fetched again and
+    an unchanged one once. A single object (a GGUF file) is cached by its ETag and size. `roots`
+    (when given) confine the URIs read, as StartJob's are.
+
+    Returns the path and the cache entry it lies in (None for file://), pinned: the caller unpins
+    it once the model is no longer in use. The entry is pinned before the fetch starts, marked
+    used, and the cache evicts least recently used entries beyond its cap after a fetch."""
     from .artifacts import path_from_uri
 
     if not is_s3(uri):
-        return path_from_uri(uri, field)
+        return path_from_uri(uri, field), None
     src = confine_s3(uri, roots, field) if roots is not None else parse_s3_uri(uri, field)
     st = ObjectStore(env=env)
     name = src.key.rstrip("/").rsplit("/", 1)[-1] or "artifact"
     one = st.stat(src) if src.key else None
     if one is not None:
-        dest = cache_dir / hashlib.sha256(f"{uri}\n{one[0]}\n{one[1]}".encode()).hexdigest()[:24] / name
-        if not dest.is_file():
+        entry = hashlib.sha256(f"{uri}\n{one[0]}\n{one[1]}".encode()).hexdigest()[:24]
+    else:
+        manifest = st.read_manifest(src, field)
+        entry = hashlib.sha256(f"{uri}\n{manifest}".encode("utf-8")).hexdigest()[:24]
+    cache.pin(entry)
+    try:
+        dest = cache.path_of(entry) / name
+        fetched = False
+        if one is not None and not dest.is_file():
             st.get_file(src, dest)
-        return dest
-    manifest = st.read_manifest(src, field)
-    dest = cache_dir / hashlib.sha256(f"{uri}\n{manifest}".encode("utf-8")).hexdigest()[:24] / name
-    if dest.is_dir():
-        return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    return st.get_dir(src, dest, field)
+            fetched = True
+        elif one is None and not dest.is_dir():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            st.get_dir(src, dest, field)
+            fetched = True
+        cache.touch(entry)
+        if fetched:
+            cache.evict()
+        return dest, entry
+    except BaseException:
+        cache.unpin(entry)
+        raise
