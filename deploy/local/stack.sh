@@ -24,6 +24,9 @@
 #                                the others and the CLI address replica 1, every replica serves
 #                                requests, leases in NATS KV own the once-only work
 #   MEDTUNE_STACK_MODEL_DIR      the tiny base model (default $MEDTUNE_VAR_DIR/models/tiny-qwen2)
+#   MEDTUNE_STACK_ARTIFACT_ROOT  the training service's artifact root (default file://$MEDTUNE_VAR_DIR/artifacts),
+#                                e.g. s3://bucket/prefix with MEDTUNE_S3_ROOTS / _ENDPOINT / _ACCESS_KEY /
+#                                _SECRET_KEY in the environment (every part inherits them; deploy/README.md)
 #   MEDTUNE_STACK_READY_TIMEOUT_S  how long a part may take to become SERVING (default 90)
 #   MEDTUNE_STACK_NO_INSTALL=1   never run npm ci / tools/python/setup.sh
 #   NATS_URL, MONGODB_URI        use these servers instead of starting local ones (infra.sh)
@@ -201,7 +204,7 @@ part_env() {
         [[ $other == "$part" ]] || echo "MEDTUNE_${P}_$(upper "$other")_ADDR=$(addr_of "$other")"
       done
       echo "MEDTUNE_${P}_TRAINER_ADDR=$(addr_of trainer)"
-      echo "MEDTUNE_${P}_ARTIFACT_ROOT=file://$ARTIFACTS"
+      echo "MEDTUNE_${P}_ARTIFACT_ROOT=${MEDTUNE_STACK_ARTIFACT_ROOT:-file://$ARTIFACTS}"
       # A CPU worker with a tiny model: the automatic evaluations of new versions generate short
       # answers (examples/demo/pipeline.yaml asks the same, so the base model's result is reused).
       # GPU deployments keep the seed's 1200.

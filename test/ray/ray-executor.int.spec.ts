@@ -6,15 +6,17 @@
 // Artifacts and checkpoints go to a real S3-compatible server (SeaweedFS, testS3()), so a job
 // resumes on another node from an s3:// checkpoint; the credentials are in the nodes' own
 // environment, never in a submission. The last case runs the whole pipeline (deploy/local/stack.sh + `medtune run`)
-// with the training on the same cluster (on the stack's shared-filesystem root: stack.sh pins
-// file:// roots).
+// with the training on the same cluster and the stack's artifact root on the same bucket
+// (MEDTUNE_STACK_ARTIFACT_ROOT=s3://…): the registry registers and verifies the version from s3://,
+// the stack's CPU trainer fetches it from there for the evaluation.
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { events, training } from '@medtune/contracts';
+import { common, events, registry, training } from '@medtune/contracts';
 import { createClient, type KitClient } from '@medtune/kit';
 import { collectEvents, storedMessages, freePort, printLogsOnFailure, startProcess, testMongo, testNats, testS3, waitFor, type EventCollector, type RunningProcess, type TestMongo, type TestNats, type TestS3 } from '@medtune/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -167,6 +169,12 @@ const liveMetricsOf = (jobId: string): events.MetricsLogged[] =>
 
 const execFileAsync = promisify(execFile);
 
+/** Every log file of a stack (deploy/local/stack.sh's var/log), concatenated. */
+async function readStackLogs(dir: string): Promise<string> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  return (await Promise.all(names.map((n) => readFile(join(dir, n), 'utf8').catch(() => '')))).join('\n');
+}
+
 /** Runs the medtune command (apps/cli/bin/medtune, a process as a user runs it) against this file's training service. */
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   try {
@@ -202,8 +210,6 @@ beforeAll(async () => {
         ...s3.env,
         MEDTUNE_S3_ROOTS: artifactRoot,
         MEDTUNE_TRAINER_ARTIFACT_ROOT: join(work, 'artifacts'),
-        // ... and the file:// artifact root of the local stack of the pipeline case.
-        MEDTUNE_TRAINER_ARTIFACT_ROOTS: `${join(work, 'artifacts')}:${join(work, 'stack', 'artifacts')}`,
         MEDTUNE_TRAINER_LOG_LEVEL: 'info',
       });
     })(),
@@ -372,9 +378,10 @@ describe('the Ray executor on a real local Ray cluster (head + 2 one-GPU nodes)'
     expect(missing.code).toBe(EXIT.NOT_FOUND);
   }, 480_000);
 
-  it('the whole pipeline with training on Ray: import → train on Ray → register → evaluate → promote', async () => {
+  it('the whole pipeline with training on Ray and s3:// artifacts: import → train on Ray → register from s3:// → evaluate → promote', async () => {
     // The local stack (deploy/local/stack.sh: five services, a CPU trainer for the evaluations)
-    // with EXECUTOR=ray on this cluster, its own NATS namespace and databases; `medtune run`.
+    // with EXECUTOR=ray on this cluster, its artifact root on the bucket, its own NATS namespace
+    // and databases; `medtune run`.
     await trainingSvc.stop();
     const stackNats = await testNats();
     const stackMongo = await testMongo();
@@ -401,6 +408,10 @@ describe('the Ray executor on a real local Ray cluster (head + 2 one-GPU nodes)'
       MEDTUNE_TRAINING_RAY_PYTHON: python,
       MEDTUNE_TRAINING_RAY_PREFIX: 'stack',
       MEDTUNE_DATA_ROOTS: `${dataRoots}:${join(repoRoot, 'examples')}`,
+      MEDTUNE_STACK_ARTIFACT_ROOT: `${artifactRoot}/stack`,
+      // The registry verifies, and the stack's trainer fetches, from the bucket.
+      ...s3.env,
+      MEDTUNE_S3_ROOTS: artifactRoot,
     });
     try {
       const r = await medtune(stack, ['run', file, '--json']);
@@ -413,6 +424,21 @@ describe('the Ray executor on a real local Ray cluster (head + 2 one-GPU nodes)'
       expect(summary.alias.alias).toBeTruthy();
       // Trained by a Ray job (the stack's own trainer only answered the evaluations).
       expect((await ray.job(`stack-${summary.job.jobId}-a1`))?.status).toMatch(/SUCCEEDED|STOPPED/);
+      // Registered and verified READY from the bucket: every artifact of the version is s3://.
+      const reg = createClient(registry.RegistryServiceClient, stack.addrs.MEDTUNE_REGISTRY_ADDR!, { defaultDeadlineMs: 15_000 });
+      try {
+        const v = (await reg.unary('getModelVersion', { name: model, version: 1 })).version!;
+        expect(v.status).toBe(registry.ModelVersionStatus.MODEL_VERSION_STATUS_READY);
+        expect(v.artifacts.map((a) => a.kind).sort()).toEqual([common.ArtifactKind.ARTIFACT_KIND_ADAPTER, common.ArtifactKind.ARTIFACT_KIND_MERGED_16BIT].sort());
+        for (const a of v.artifacts) expect(a.uri.startsWith(`${artifactRoot}/stack/${summary.job.jobId}/`), a.uri).toBe(true);
+      } finally {
+        reg.close();
+      }
+      // The stack's trainer loaded the version from the bucket (its s3:// cache) for the evaluation.
+      const cached = await readdir(join(work, 'stack', 'artifacts', '.s3-cache')).catch(() => []);
+      expect(cached.length).toBeGreaterThan(0);
+      const stackLogs = await readStackLogs(join(work, 'stack', 'log'));
+      expect(stackLogs).not.toContain(s3.secretKey);
     } finally {
       await stack.down().catch(() => undefined);
       await stackNats.cleanup();
