@@ -15,8 +15,8 @@ import { WorkerRegistry } from './workers';
 const S = training.JobState;
 const JOB = 'job_0001';
 
-function record(state: training.JobState, attempt: number, extra: Partial<JobRecord> = {}): JobRecord {
-  return { job: training.Job.fromPartial({ jobId: JOB, idempotencyKey: 'k', state, attempt }), rev: 1, requestHash: 'h', queuedAt: new Date(0), workerSeq: 0, ...extra };
+function record(state: training.JobState, attempt: number, extra: Pick<JobRecord, 'occupies' | 'dispatch'> = {}): JobRecord {
+  return { job: training.Job.fromPartial({ jobId: JOB, idempotencyKey: 'k', state, attempt }), rev: 1, requestHash: 'h', queuedAt: new Date(0), workerSeq: 0, outbox: [], ...extra };
 }
 
 async function heartbeatOf(workerId: string, rec: JobRecord, bound: boolean): Promise<string[]> {

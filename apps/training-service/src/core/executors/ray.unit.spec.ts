@@ -135,7 +135,7 @@ describe('RayExecutor reconcile', () => {
     const records: Record<string, JobRecord> = {};
     const t = executor([node(1)], [], records);
     expect((await t.start(1))!.message).toBe('waiting for 1 GPU on the Ray cluster (submission medtune-job-1-a1)');
-    records['job-1'] = { job: training.Job.fromPartial({ jobId: 'job-1', state: training.JobState.JOB_STATE_CANCELLED }), rev: 2, requestHash: 'h', queuedAt: new Date(0), workerSeq: 0 };
+    records['job-1'] = { job: training.Job.fromPartial({ jobId: 'job-1', state: training.JobState.JOB_STATE_CANCELLED }), rev: 2, requestHash: 'h', queuedAt: new Date(0), workerSeq: 0, outbox: [] };
     await t.ex.reconcile();
     expect(t.stopped).toEqual(['medtune-job-1-a1']);
     expect(t.submitted).toEqual(['medtune-job-1-a1', 'medtune-job-1-a1-drop']);
@@ -155,7 +155,7 @@ describe('RayExecutor reconcile', () => {
     const t = executor([node(1)], [], records);
     await t.start(1);
     t.set('medtune-job-1-a1', 'RUNNING');
-    records['job-1'] = { job: training.Job.fromPartial({ jobId: 'job-1', state: training.JobState.JOB_STATE_CANCELLED }), rev: 2, requestHash: 'h', queuedAt: new Date(0), workerSeq: 0 };
+    records['job-1'] = { job: training.Job.fromPartial({ jobId: 'job-1', state: training.JobState.JOB_STATE_CANCELLED }), rev: 2, requestHash: 'h', queuedAt: new Date(0), workerSeq: 0, outbox: [] };
     await t.ex.reconcile();
     expect(t.stopped).toEqual(['medtune-job-1-a1']);
     expect(t.submitted).toEqual(['medtune-job-1-a1']);
