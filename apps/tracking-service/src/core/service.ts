@@ -20,7 +20,7 @@ import { compareRuns } from './compare';
 import { downsample } from './downsample';
 import { Liveness, type LivenessOptions } from './liveness';
 import { MetricBatcher, type BatcherOptions } from './metrics/batcher';
-import { SeriesDigest, type RunDigestData } from './metrics/digest';
+import { digestsFromData, type RunDigestData, type SeriesDigest } from './metrics/digest';
 import { RunMetricState } from './metrics/run-state';
 import type { MetricChunk, MetricLogStore, PointInput } from './metrics/types';
 import { MetricWriter, type DirtyMarks } from './metrics/writer';
@@ -32,6 +32,9 @@ import { compileSearch, searchPage, type SearchableRun } from './search';
 import { MAX_POINTS_PER_CALL, checkExperimentName, checkKey, checkMetricValue, checkRunId, checkStep, checkStringMap, clip } from './validate';
 
 const { RunStatus, RunKind } = tracking;
+
+/** Stored digests kept decoded in memory (runs, least recently read go first). */
+const STORED_DIGESTS_KEPT = 64;
 
 /** The experiment runs go to when none is named. */
 export const DEFAULT_EXPERIMENT = 'default';
@@ -62,6 +65,8 @@ export class TrackingCore {
   readonly writer: MetricWriter;
   readonly batcher: MetricBatcher;
   readonly liveness: Liveness;
+  /** Stored digests read and decoded, by run (see getMetricHistory). */
+  private readonly storedDigests = new Map<string, { nextSeq: number; digests: Map<string, SeriesDigest> }>();
 
   constructor(readonly deps: TrackingCoreDeps) {
     this.book = new RunBook({ runs: deps.runs, publisher: deps.publisher, notifier: this.notifier, clock: deps.clock, log: deps.log });
@@ -306,8 +311,14 @@ export class TrackingCore {
   private async historyFromDigest(run: RunRecord, key: string, maxPoints: number): Promise<tracking.GetMetricHistoryResponse | 'stale' | undefined> {
     let digest: SeriesDigest | undefined;
     const cached = this.writer.cachedDigest(run.runId, key);
+    const decoded = this.storedDigests.get(run.runId);
     if (cached && cached.nextSeq >= run.metricsSeq) digest = cached.digest;
-    else {
+    else if (decoded && decoded.nextSeq >= run.metricsSeq) {
+      // Decoded earlier and still covering what the run record knows (a stored one is only ever newer).
+      this.storedDigests.delete(run.runId);
+      this.storedDigests.set(run.runId, decoded);
+      digest = decoded.digests.get(key);
+    } else {
       let stored: RunDigestData | undefined;
       try {
         stored = await this.deps.metrics.readDigest(run.runId);
@@ -316,13 +327,19 @@ export class TrackingCore {
         return 'stale';
       }
       if (!stored || stored.nextSeq < run.metricsSeq) return 'stale';
-      const data = stored.series.find((s) => s.key === key);
+      let digests: Map<string, SeriesDigest>;
       try {
-        digest = data && SeriesDigest.fromData(data);
+        digests = digestsFromData(stored);
       } catch (err) {
-        this.deps.log.warn({ err, runId: run.runId, key }, 'stored metric digest is damaged; reading the points');
+        this.deps.log.warn({ err, runId: run.runId }, 'stored metric digest is damaged; reading the points');
         return 'stale';
       }
+      this.storedDigests.set(run.runId, { nextSeq: stored.nextSeq, digests });
+      for (const old of this.storedDigests.keys()) {
+        if (this.storedDigests.size <= STORED_DIGESTS_KEPT) break;
+        this.storedDigests.delete(old);
+      }
+      digest = digests.get(key);
     }
     if (!digest) return historyResponse(key, [], 0);
     const points = digest.downsampled(maxPoints);

@@ -145,21 +145,31 @@ describe('GetMetricHistory from the digest', () => {
     expect(a.points.map((p) => ({ step: p.step, value: p.value }))).toEqual(want);
     expect(a.points.some((p) => p.step === 4_321 && p.value === 99)).toBe(true);
 
-    // A digest older than the run record (another process wrote more): the points, then a rebuilt digest.
-    h.metrics.digests.set('r', { ...h.metrics.digests.get('r')!, nextSeq: 0 });
+    // Another process stored more (its chunk 1) and wrote the run record: the stored digest is
+    // older than the record, so the points are read (the new one included), then a rebuilt digest.
+    h.metrics.injectForeign({ runId: 'r', seq: 1, storedAt: 0, series: [{ key: 'loss', steps: [7_000], values: [-3], times: [9_000] }] });
+    h.runs.rows.get('r')!.metricsSeq = 2;
     const b = await h.core.getMetricHistory(req(500));
     expect(h.metrics.reads).toBe(reads + 1);
-    expect(b).toEqual(a);
+    expect(b.totalPoints).toBe(6_001);
+    expect(b.points.at(-1)).toMatchObject({ step: 7_000, value: -3 });
     await new Promise((r) => setTimeout(r, 10));
-    expect(h.metrics.digests.get('r')?.nextSeq).toBe(1);
-    expect(await h.core.getMetricHistory(req(500))).toEqual(a);
+    expect(h.metrics.digests.get('r')?.nextSeq).toBe(2);
+    expect(await h.core.getMetricHistory(req(500))).toEqual(b);
     expect(h.metrics.reads).toBe(reads + 1);
 
-    // No digest at all (a run stored before digests existed): the same.
+    // A restarted process over the same store with no digest stored (a run stored before digests
+    // existed): the points once, then the digest it stored.
     h.metrics.digests.clear();
-    expect(await h.core.getMetricHistory(req(500))).toEqual(a);
+    const restarted = coreHarness({ metrics: h.metrics, runs: h.runs });
+    const digestReads = h.metrics.digestReads;
+    expect(await restarted.core.getMetricHistory(req(500))).toEqual(b);
     await new Promise((r) => setTimeout(r, 10));
-    expect(await h.core.getMetricHistory(req(500))).toEqual(a);
+    expect(await restarted.core.getMetricHistory(req(500))).toEqual(b);
+    expect(h.metrics.reads).toBe(reads + 2);
+    // Decoded once, then kept: the third answer reads nothing.
+    expect(await restarted.core.getMetricHistory(req(500))).toEqual(b);
+    expect(h.metrics.digestReads).toBe(digestReads + 2);
     expect(h.metrics.reads).toBe(reads + 2);
   });
 });
