@@ -31,9 +31,10 @@ function chartWidth(viewport: number): number {
 }
 
 /**
- * Points per curve: two per pixel column of the chart (the tracking service's min / max
- * decimation keeps each column's lowest and highest value, so nothing visible is lost), between
- * 200 and the gateway's default cap of 2,000.
+ * Points per curve asked for: two per pixel column of the chart, between 200 and the gateway's
+ * default cap of 2,000. The tracking service's min / max decimation keeps each bucket's lowest
+ * and highest value; its buckets are a power of two steps wide (so it can answer from its digest
+ * without reading the points), hence one to two buckets per column: nothing visible is lost.
  */
 export function curvePoints(viewport: number): number {
   return Math.min(2_000, Math.max(200, 2 * chartWidth(viewport)));
