@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { common, registry, trainer, training } from '@medtune/contracts';
 import { createClient } from '@medtune/kit';
-import { freePort, printLogsOnFailure, startProcess, testMongo, testNats, testS3, waitFor, type RunningProcess, type TestMongo, type TestNats, type TestS3 } from '@medtune/testing';
+import { printLogsOnFailure, startTrainerWorker, testMongo, testNats, testS3, waitFor, type RunningProcess, type TestMongo, type TestNats, type TestS3 } from '@medtune/testing';
 import { ObjectStore } from '@medtune/kit/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importTinyDataset, python, repoRoot, tinyModelDir } from '../ray/support';
+import { importTinyDataset, tinyModelDir } from '../ray/support';
 import { startService, type StartedService } from '../support/services';
 
 printLogsOnFailure();
@@ -56,26 +56,9 @@ beforeAll(async () => {
   procs.push(trainingSvc.proc);
   registrySvc = await startService('registry', nats, mongo, { ...s3Env, MEDTUNE_LOG_LEVEL: 'debug', MEDTUNE_REGISTRY_TRAINING_ADDR: trainingSvc.addr });
   procs.push(registrySvc.proc);
-  const port = await freePort();
-  workerAddr = `127.0.0.1:${port}`;
-  procs.push(
-    await startProcess({
-      cmd: python,
-      args: ['-m', 'medtune_trainer'],
-      cwd: repoRoot,
-      name: 'worker s3',
-      env: {
-        ...s3Env,
-        MEDTUNE_TRAINER_GRPC_ADDR: workerAddr,
-        MEDTUNE_TRAINER_WORKER_ID: 'w-s3',
-        MEDTUNE_TRAINER_TRAINING_ADDR: trainingSvc.addr,
-        MEDTUNE_TRAINER_ARTIFACT_ROOT: join(work, 'worker'),
-        MEDTUNE_TRAINER_LOG_LEVEL: 'debug',
-      },
-      readyWhen: { grpcHealth: workerAddr },
-      readyTimeoutMs: 120_000,
-    }),
-  );
+  const worker = await startTrainerWorker({ workerId: 'w-s3', artifactRoot: join(work, 'worker'), trainingAddr: trainingSvc.addr, env: { ...s3Env, MEDTUNE_TRAINER_LOG_LEVEL: 'debug' } });
+  procs.push(worker.proc);
+  workerAddr = worker.addr;
 }, 900_000);
 
 afterAll(async () => {

@@ -15,6 +15,7 @@ import {
   freePort,
   printLogsOnFailure,
   startProcess,
+  startTrainerWorker,
   testMongo,
   testNats,
   waitFor,
@@ -99,24 +100,9 @@ async function startTrainingService(datasetAddr: string): Promise<RunningProcess
 }
 
 async function startWorker(id: string): Promise<{ proc: RunningProcess; address: string }> {
-  const port = await freePort();
-  const proc = await startProcess({
-    cmd: python,
-    args: ['-m', 'medtune_trainer'],
-    cwd: repoRoot,
-    name: `worker ${id}`,
-    env: {
-      MEDTUNE_TRAINER_GRPC_ADDR: `127.0.0.1:${port}`,
-      MEDTUNE_TRAINER_WORKER_ID: id,
-      MEDTUNE_TRAINER_TRAINING_ADDR: `127.0.0.1:${trainingPort}`,
-      MEDTUNE_TRAINER_ARTIFACT_ROOT: join(work, 'artifacts'),
-      MEDTUNE_TRAINER_LOG_LEVEL: 'info',
-    },
-    readyWhen: { grpcHealth: `127.0.0.1:${port}` },
-    readyTimeoutMs: 90_000,
-  });
+  const { proc, addr } = await startTrainerWorker({ workerId: id, artifactRoot: join(work, 'artifacts'), trainingAddr: `127.0.0.1:${trainingPort}`, readyTimeoutMs: 90_000 });
   workers.push(proc);
-  const w = { proc, address: `127.0.0.1:${port}` };
+  const w = { proc, address: addr };
   fleet.set(id, w);
   return w;
 }

@@ -18,6 +18,6 @@ export {
   type RunningProcess,
   type StartProcessOptions,
 } from './process';
-export { repoRoot, startService, type StartedService } from './services';
+export { repoRoot, startService, startTrainerWorker, trainerPython, type StartedService } from './services';
 export { waitFor, type WaitForOptions } from './wait-for';
 export { storedMessages, type StoredMessage } from './stream';

@@ -54,3 +54,39 @@ export async function startService(
   });
   return { proc, addr };
 }
+
+/** The trainer venv's interpreter (tools/python/setup.sh). */
+export const trainerPython = path.join(repoRoot, 'python-services/.venv/bin/python');
+
+/**
+ * Starts the Python trainer worker (`python -m medtune_trainer`) on a free loopback port with its
+ * artifact root; it registers with the training service at `trainingAddr` when given. Waits for
+ * its grpc.health.v1.
+ */
+export async function startTrainerWorker(opts: {
+  workerId: string;
+  artifactRoot: string;
+  trainingAddr?: string;
+  /** More environment (S3 settings, log level...). */
+  env?: Record<string, string>;
+  readyTimeoutMs?: number;
+}): Promise<StartedService> {
+  const addr = `127.0.0.1:${await freePort()}`;
+  const proc = await startProcess({
+    cmd: trainerPython,
+    args: ['-m', 'medtune_trainer'],
+    cwd: repoRoot,
+    name: `worker ${opts.workerId}`,
+    env: {
+      MEDTUNE_TRAINER_GRPC_ADDR: addr,
+      MEDTUNE_TRAINER_WORKER_ID: opts.workerId,
+      ...(opts.trainingAddr ? { MEDTUNE_TRAINER_TRAINING_ADDR: opts.trainingAddr } : {}),
+      MEDTUNE_TRAINER_ARTIFACT_ROOT: opts.artifactRoot,
+      MEDTUNE_TRAINER_LOG_LEVEL: 'info',
+      ...opts.env,
+    },
+    readyWhen: { grpcHealth: addr },
+    readyTimeoutMs: opts.readyTimeoutMs ?? 120_000,
+  });
+  return { proc, addr };
+}
