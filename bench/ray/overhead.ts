@@ -24,7 +24,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { training } from '@medtune/contracts';
 import { createClient } from '@medtune/kit';
-import { freePort, startProcess, testMongo, testNats, type RunningProcess } from '@medtune/testing';
+import { freePort, startProcess, startTrainerWorker, testMongo, testNats, type RunningProcess } from '@medtune/testing';
 import { importTinyDataset, python, repoRoot, startRay, tinyModelDir } from '../../test/ray/support';
 
 const S = training.JobState;
@@ -101,26 +101,12 @@ try {
   };
   const workersSvc = await service('training-workers', natsW, { MEDTUNE_TRAINING_EXECUTOR: 'workers' });
   const raySvc = await service('training-ray', natsR, { MEDTUNE_TRAINING_EXECUTOR: 'ray', MEDTUNE_TRAINING_RAY_ADDRESS: cluster.dashboard, MEDTUNE_TRAINING_RAY_PYTHON: python });
-  const workerPort = await freePort();
   procs.push(
-    await startProcess({
-      cmd: python,
-      args: ['-m', 'medtune_trainer'],
-      cwd: repoRoot,
-      name: 'worker',
-      env: {
-        MEDTUNE_TRAINER_GRPC_ADDR: `127.0.0.1:${workerPort}`,
-        MEDTUNE_TRAINER_WORKER_ID: 'bench-worker',
-        MEDTUNE_TRAINER_TRAINING_ADDR: `127.0.0.1:${workersSvc.port}`,
-        MEDTUNE_TRAINER_ARTIFACT_ROOT: artifacts,
-        MEDTUNE_TRAINER_LOG_LEVEL: 'warning',
-      },
-      readyWhen: { grpcHealth: `127.0.0.1:${workerPort}` },
-      readyTimeoutMs: 120_000,
-    }),
+    (await startTrainerWorker({ workerId: 'bench-worker', artifactRoot: artifacts, trainingAddr: `127.0.0.1:${workersSvc.port}`, env: { MEDTUNE_TRAINER_LOG_LEVEL: 'warning' } })).proc,
   );
 
-  const runJob = async (client: typeof workersSvc.client, key: string) => {
+  type Phases = Record<string, number>;
+  const runJob = async (client: typeof workersSvc.client, key: string, onRay = false) => {
     const req = training.CreateJobRequest.fromPartial({
       idempotencyKey: key,
       datasetDigest: ds.digest,
@@ -135,7 +121,28 @@ try {
       if (job.state === S.JOB_STATE_SUCCEEDED) {
         const at = (s: training.JobState) => job.history.find((h) => h.state === s)!.time!.getTime();
         const created = job.createTime!.getTime();
-        return { toRunning: at(S.JOB_STATE_RUNNING) - created, total: at(S.JOB_STATE_SUCCEEDED) - created };
+        // Where the time went, phase by phase (ms): the service's history, and on Ray the
+        // submission's acceptance and the entrypoint's own marks (ray_job.py `phase P at MS`).
+        const phases: Phases = {};
+        if (onRay) {
+          const sid = `medtune-${jobId}-a1`;
+          const info = await cluster.job(sid);
+          const marks = Object.fromEntries([...(await cluster.logs(sid)).matchAll(/ray_job: phase (\S+) at (\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
+          const submitted = Number(info?.start_time ?? 0);
+          if (submitted && marks.process && marks.listening && marks['start-job']) {
+            phases['CreateJob → Ray accepted the submission'] = submitted - created;
+            phases['→ entrypoint process started (placement, supervisor, shell, python)'] = marks.process - submitted;
+            phases['→ trainer listening (imports, gRPC server)'] = marks.listening - marks.process;
+            phases['→ StartJob received (register, schedule, dispatch)'] = marks['start-job'] - marks.listening;
+            phases['→ RUNNING (StartJob checks, model load)'] = at(S.JOB_STATE_RUNNING) - marks['start-job'];
+            if (marks['imports-warm']) phases['(torch imported, on its thread, after process start)'] = marks['imports-warm'] - marks.process;
+          }
+        } else {
+          phases['CreateJob → STARTING (dispatch)'] = at(S.JOB_STATE_STARTING) - created;
+          phases['→ RUNNING (StartJob checks, model load)'] = at(S.JOB_STATE_RUNNING) - at(S.JOB_STATE_STARTING);
+        }
+        phases['RUNNING → SUCCEEDED'] = at(S.JOB_STATE_SUCCEEDED) - at(S.JOB_STATE_RUNNING);
+        return { toRunning: at(S.JOB_STATE_RUNNING) - created, total: at(S.JOB_STATE_SUCCEEDED) - created, phases };
       }
       if (job.state === S.JOB_STATE_FAILED || job.state === S.JOB_STATE_CANCELLED) throw new Error(`${key} ended ${S[job.state]}: ${job.failure?.message}`);
       if (Date.now() > deadline) throw new Error(`${key} still ${S[job.state]} after 300 s`);
@@ -146,12 +153,13 @@ try {
   // One untimed job on each path first (the model files and the tokenizer land in the page cache).
   await runJob(workersSvc.client, 'warm-w');
   await runJob(raySvc.client, 'warm-r');
-  const results = { workers: [] as { toRunning: number; total: number }[], ray: [] as { toRunning: number; total: number }[] };
+  type Result = { toRunning: number; total: number; phases: Phases };
+  const results = { workers: [] as Result[], ray: [] as Result[] };
   const loads: number[] = [];
   for (let i = 0; i < REPS; i++) {
     loads.push(loadavg()[0]!);
     results.workers.push(await runJob(workersSvc.client, `w-${i}`));
-    results.ray.push(await runJob(raySvc.client, `r-${i}`));
+    results.ray.push(await runJob(raySvc.client, `r-${i}`, true));
     console.error(`rep ${i + 1}/${REPS}: workers ${fmt(results.workers[i]!.total)}, ray ${fmt(results.ray[i]!.total)}`);
   }
   loads.push(loadavg()[0]!);
@@ -162,6 +170,13 @@ try {
     const r = stats(rs.map((x) => x.toRunning));
     const t = stats(rs.map((x) => x.total));
     console.log(`| ${name} | ${fmt(r.min)} / ${fmt(r.median)} / ${fmt(r.max)} | ${fmt(t.min)} / ${fmt(t.median)} / ${fmt(t.max)} |`);
+  }
+  for (const [name, rs] of Object.entries(results)) {
+    console.log(`\n${name}: where the time goes, median (min–max) over the timed jobs`);
+    for (const phase of Object.keys(rs[0]?.phases ?? {})) {
+      const p = stats(rs.map((x) => x.phases[phase] ?? 0));
+      console.log(`  ${phase}: ${fmt(p.median)} (${fmt(p.min)}–${fmt(p.max)})`);
+    }
   }
   const extra = stats(results.ray.map((x) => x.total)).median - stats(results.workers.map((x) => x.total)).median;
   const extraRunning = stats(results.ray.map((x) => x.toRunning)).median - stats(results.workers.map((x) => x.toRunning)).median;

@@ -9,11 +9,11 @@ import { spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { dataset } from '@medtune/contracts';
 import { createClient } from '@medtune/kit';
-import { freePort, startProcess, type RunningProcess } from '@medtune/testing';
+import { freePort, startProcess, trainerPython, type RunningProcess } from '@medtune/testing';
 
 const run = promisify(execFile);
 export const repoRoot = resolve(import.meta.dirname, '../..');
-export const python = resolve(repoRoot, 'python-services/.venv/bin/python');
+export const python = trainerPython;
 const sharedDir = resolve(repoRoot, '../shared');
 const clusterScript = resolve(repoRoot, 'tools/infra/ray-cluster.sh');
 
@@ -44,7 +44,9 @@ export interface LocalRay {
   killNode(k: number): Promise<void>;
   down(): Promise<void>;
   /** A Ray job as the REST API shows it. */
-  job(submissionId: string): Promise<{ status: string; driver_node_id?: string | null; message?: string } | undefined>;
+  job(submissionId: string): Promise<{ status: string; driver_node_id?: string | null; message?: string; start_time?: number | null } | undefined>;
+  /** A Ray job's driver log ('' when Ray does not know it). */
+  logs(submissionId: string): Promise<string>;
   /** Worker node index (its medtune_node_<k> resource) of a Ray node id. */
   nodeIndex(nodeId: string): Promise<number | undefined>;
 }
@@ -73,6 +75,7 @@ export async function startRay(dir: string, workers: number, gpus: number, env: 
       await run(clusterScript, ['down', dir], { cwd: repoRoot, timeout: 60_000 });
     },
     job: (sid) => getJson(`/api/jobs/${encodeURIComponent(sid)}`),
+    logs: async (sid) => (await getJson<{ logs?: string }>(`/api/jobs/${encodeURIComponent(sid)}/logs`))?.logs ?? '',
     nodeIndex: async (nodeId) => {
       type Node = { node_id?: string; resources_total?: Record<string, number> };
       const nodes = (await getJson<{ data: { result: { result: Node[] } } }>('/api/v0/nodes?limit=10000&detail=1'))?.data.result.result ?? [];
