@@ -84,17 +84,32 @@ export class SeriesDigest {
 
   /** Adds a point whose step is not in the digest yet. */
   add(p: DigestPoint): void {
+    this.addPoint(p.step, p.value, p.time);
+  }
+
+  /** The same, without an object per point (the writer's hot path: most points are no extreme). */
+  addPoint(step: number, value: number, time: number): void {
     this.n++;
-    if (!this.firstPoint || p.step < this.firstPoint.step) this.firstPoint = p;
-    if (!this.lastPoint || p.step > this.lastPoint.step) this.lastPoint = p;
-    const k = Math.floor(p.step / this.w);
+    const k = Math.floor(step / this.w);
     const b = this.buckets.get(k);
+    const first = this.firstPoint;
+    const last = this.lastPoint;
+    const isFirst = !first || step < first.step;
+    const isLast = !last || step > last.step;
+    const lower = !b || value < b.min.value || (value === b.min.value && step < b.min.step);
+    const higher = !b || value > b.max.value || (value === b.max.value && step < b.max.step);
+    if (!(isFirst || isLast || lower || higher)) return;
+    const p: DigestPoint = { step, value, time };
+    if (isFirst) this.firstPoint = p;
+    if (isLast) this.lastPoint = p;
     if (!b) this.buckets.set(k, { min: p, max: p });
     else {
-      if (isLower(p, b.min)) b.min = p;
-      if (isHigher(p, b.max)) b.max = p;
+      if (lower) b.min = p;
+      if (higher) b.max = p;
     }
-    while (bucketSpan(this.firstPoint.step, this.lastPoint.step, this.w) > this.capacity) this.coarsen();
+    if (isFirst || isLast) {
+      while (bucketSpan(this.firstPoint!.step, this.lastPoint!.step, this.w) > this.capacity) this.coarsen();
+    }
   }
 
   /** The answer of downsample(all points, maxPoints), or undefined when the digest cannot give it exactly. */

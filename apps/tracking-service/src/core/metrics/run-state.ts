@@ -86,7 +86,7 @@ export class RunMetricState {
         // A repeat inside stored chunks cannot happen through the writer; skipping keeps a
         // hand-edited log from double counting.
         if (!st.steps.add(step)) continue;
-        st.digest.add({ step, value, time: s.times[i]! });
+        st.digest.addPoint(step, value, s.times[i]!);
         st.count++;
         if (value < st.min) st.min = value;
         if (value > st.max) st.max = value;
