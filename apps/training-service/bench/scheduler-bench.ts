@@ -16,21 +16,16 @@
 //   tools/infra/infra.sh up && npx tsx bench/scheduler/run.ts
 //   BENCH_WORKERS=100 BENCH_JOBS=10000 BENCH_PHASE_S=30 BENCH_HOLD_MS=300 (defaults)
 import { createServer, type Server } from 'node:net';
+import { loadavg } from 'node:os';
 import { dataset, trainer, training } from '@medtune/contracts';
-import { createClient, createLogger } from '@medtune/kit';
+import { createClient, createLogger, isFerretDb } from '@medtune/kit';
 import { randomId, testMongo, testNats } from '@medtune/testing';
 // The bench measures the scheduler's CPU per pass in this process, so it lives in the training
 // service's project and composes the service in-process (bench/scheduler/ runs it).
-import { createIdGenerator } from '@medtune/kit';
-import type { Db } from 'mongodb';
 import { startTraining } from '../src/app';
 import { loadTrainingConfig } from '../src/config';
-import { DEFAULT_EXPERIMENT, DEFAULT_MAX_RETRIES, resolveBackend, resolveExports, resolveHyperparameters, resolveLora } from '../src/core/defaults';
-import { requestHash } from '../src/core/request-hash';
-import { newJobRecord } from '../src/core/transitions';
-import { type ResolvedSpec, validateCreateJob } from '../src/core/validation';
-import { MongoJobEventRepository, MongoJobRepository } from '../src/repo/mongo';
 import { FakeWorker } from '../src/core/testing/fakes';
+import { seedQueuedJobs } from '../src/testing/seed';
 import { serveDatasetVersions, serveFakeWorker, type StandIn } from '../src/testing/stand-ins';
 
 const WORKERS = Number(process.env['BENCH_WORKERS'] ?? 100);
@@ -48,33 +43,6 @@ function stats(xs: number[]): string {
   return `n=${s.length} min ${s[0]!.toFixed(1)} median ${q(0.5).toFixed(1)} p99 ${q(0.99).toFixed(1)} max ${s[s.length - 1]!.toFixed(1)}`;
 }
 
-/** Setup: `n` valid QUEUED jobs stored in bulk through the repository layer (see the header). */
-async function seedQueue(db: Db, n: number): Promise<void> {
-  const jobs = new MongoJobRepository(db);
-  const log = new MongoJobEventRepository(db);
-  const newId = createIdGenerator();
-  const base = training.CreateJobRequest.fromPartial({ datasetDigest: DIGEST, baseModel: '/models/tiny', hyperparameters: { maxSteps: 1 } });
-  const spec: ResolvedSpec = {
-    hyperparameters: resolveHyperparameters(base.hyperparameters),
-    lora: resolveLora(base.lora),
-    exports: resolveExports(base.exports),
-    backend: resolveBackend(base.backend),
-    maxRetries: DEFAULT_MAX_RETRIES,
-    experiment: DEFAULT_EXPERIMENT,
-  };
-  for (let i = 0; i < n; i += 500) {
-    const batch = Array.from({ length: Math.min(500, n - i) }, (_, k) => {
-      const request = { ...base, idempotencyKey: `seed-${i + k}-${randomId()}` };
-      const errors = validateCreateJob(request, spec);
-      if (errors.length > 0) throw new Error(`seeded job is not valid: ${JSON.stringify(errors)}`);
-      const now = new Date();
-      return newJobRecord({ jobId: newId('job'), request, spec, requestHash: requestHash(request, spec), datasetDigest: DIGEST, validatedSince: now }, now);
-    });
-    await jobs.insertMany(batch.map((r) => ({ ...r, outbox: [] })));
-    await log.insertMany(batch.flatMap((r) => r.outbox.map((event) => ({ jobId: r.job.jobId, event }))));
-  }
-}
-
 async function main(): Promise<void> {
   const nats = await testNats({ url: process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222' });
   const mongo = await testMongo({ uri: process.env['MONGODB_URI'] ?? 'mongodb://127.0.0.1:27017' });
@@ -84,7 +52,8 @@ async function main(): Promise<void> {
     MEDTUNE_TRAINING_GRPC_ADDR: '127.0.0.1:0',
     MEDTUNE_NATS_URL: nats.url,
     MEDTUNE_NATS_NAMESPACE: nats.id,
-    MEDTUNE_MONGODB_URI: mongo.uri,
+    // Command monitoring (the driver reads it from the URI): the bench prints where the connection's time goes.
+    MEDTUNE_MONGODB_URI: `${mongo.uri}${mongo.uri.includes('?') ? '&' : '?'}monitorCommands=true`,
     MEDTUNE_TRAINING_DB: db,
     MEDTUNE_TRAINING_DATASET_ADDR: datasets.address,
     MEDTUNE_TRAINING_ARTIFACT_ROOT: 'file:///tmp/medtune-bench-artifacts',
@@ -101,10 +70,24 @@ async function main(): Promise<void> {
   // The queue (setup, not measured), stored before the service starts so that nothing competes with it.
   const t0 = performance.now();
   if (SEED === 'bulk') {
-    await seedQueue(mongo.client.db(db), JOBS);
+    await seedQueuedJobs(mongo.client.db(db), (await isFerretDb(mongo.client)) ? 'ferretdb' : 'mongodb', JOBS, DIGEST);
     console.log(`seeded ${JOBS} queued jobs in bulk in ${((performance.now() - t0) / 1000).toFixed(1)} s (setup)`);
   }
   const app = await startTraining(cfg, log);
+  // Where the one FerretDB connection's time goes: each command's round trip, by command and collection.
+  const dbTime = new Map<string, { n: number; ms: number }>();
+  const pendingCmd = new Map<number, string>();
+  app.mongo.client.on('commandStarted', (e) => pendingCmd.set(e.requestId, `${e.commandName} ${String((e.command as Record<string, unknown>)[e.commandName] ?? '')}`));
+  const ended = (e: { requestId: number; duration: number }) => {
+    const key = pendingCmd.get(e.requestId) ?? '?';
+    pendingCmd.delete(e.requestId);
+    const t = dbTime.get(key) ?? { n: 0, ms: 0 };
+    t.n++;
+    t.ms += e.duration;
+    dbTime.set(key, t);
+  };
+  app.mongo.client.on('commandSucceeded', ended);
+  app.mongo.client.on('commandFailed', ended);
   const addr = `127.0.0.1:${app.port}`;
   const jobsClient = createClient(training.TrainingServiceClient, addr, { defaultDeadlineMs: 60_000 });
   const registry = createClient(training.WorkerRegistryServiceClient, addr, { defaultDeadlineMs: 60_000 });
@@ -183,6 +166,8 @@ async function main(): Promise<void> {
       }
     }, 5);
     counting = true;
+    dbTime.clear();
+    const load0 = loadavg()[0] ?? 0;
     const p0 = performance.now();
     await new Promise((r) => setTimeout(r, PHASE_S * 1_000));
     counting = false;
@@ -191,13 +176,17 @@ async function main(): Promise<void> {
     const c1 = app.core.scheduler.counters();
     const passes = c1.passes - c0.passes;
     console.log(`\n## ${label}`);
+    console.log(`load average (1 min) at start / end of the phase: ${load0.toFixed(2)} / ${(loadavg()[0] ?? 0).toFixed(2)}`);
     console.log(`dispatch rate: ${(started / secs).toFixed(1)} jobs/s (${started} in ${secs.toFixed(1)} s; ideal with ${WORKERS} workers × ${HOLD_MS} ms jobs: ${((WORKERS * 1000) / HOLD_MS).toFixed(0)}/s)`);
     console.log(`worker free -> next StartJob (ms): ${stats(waits)}`);
     console.log(`scheduler passes: ${passes}; wall per pass ${(passes ? (c1.totalPassMs - c0.totalPassMs) / passes : 0).toFixed(1)} ms; process CPU during a pass ${(passes ? (c1.totalPassCpuUs - c0.totalPassCpuUs) / passes / 1000 : 0).toFixed(1)} ms`);
     console.log(`  per pass, wall (ms): ${stats(passMs)}`);
     console.log(`  per pass, process CPU (ms): ${stats(passCpuMs)}`);
-    const left = await app.mongo.db.collection('jobs').countDocuments({ state: training.JobState.JOB_STATE_QUEUED });
-    console.log(`  jobs still queued: ${left}`);
+    const busy = [...dbTime].sort((a, b) => b[1].ms - a[1].ms).slice(0, 8);
+    console.log(`  database time of the service's connection: ${(busy.reduce((a, [, t]) => a + t.ms, 0) / 1000).toFixed(1)} s in ${secs.toFixed(0)} s; by command:`);
+    for (const [k, t] of busy) console.log(`    ${k.padEnd(26)} ${String(t.n).padStart(6)} × ${(t.ms / t.n).toFixed(1).padStart(7)} ms = ${(t.ms / 1000).toFixed(1)} s`);
+    const left = app.core.index?.waitingCount ?? '?';
+    console.log(`  jobs still waiting (queue index): ${left}`);
   };
   await phase(`${WORKERS} workers, ${JOBS} jobs queued`);
 

@@ -129,13 +129,43 @@ describe('MongoJobRepository with writes filtered on _id alone (store: ferretdb,
     const idOnly = new MongoJobRepository(mongo.db, { store: 'ferretdb' });
     const r = record();
     await idOnly.insert(r);
-    expect(await idOnly.replace({ ...r, rev: 1, fence: 5, requestHash: 'by 5' }, 0)).toBe(true);
+    expect(await idOnly.replace({ ...r, rev: 1, fence: 5, requestHash: 'by 5' }, 0)).toBe(true); // moved to jobs
     expect(await idOnly.replace({ ...r, rev: 1, requestHash: 'lost' }, 0)).toBe(false);
     expect(await idOnly.replace({ ...r, rev: 2, fence: 4, requestHash: 'stale holder' }, 1)).toBe(false);
     expect(await idOnly.replace({ ...r, rev: 2, fence: 6, requestHash: 'by 6' }, 1)).toBe(true);
     expect(await idOnly.replace({ ...r, rev: 1, requestHash: 'gone' }, 0)).toBe(false);
     expect((await idOnly.get(r.job.jobId))?.requestHash).toBe('by 6');
     expect(await idOnly.replace({ ...record(), rev: 1 }, 0)).toBe(false); // never inserted
+  });
+
+  it('keeps never-dispatched jobs in job_queue and moves a job to jobs at its first change, once', async () => {
+    const idOnly = new MongoJobRepository(mongo.db, { store: 'ferretdb' });
+    const queueDocs = mongo.db.collection('job_queue');
+    const jobDocs = mongo.db.collection<{ _id: string }>('jobs');
+    const r = record({ priority: 3 });
+    await idOnly.insert(r);
+    expect(await queueDocs.countDocuments({ _id: r.job.jobId } as never)).toBe(1);
+    expect(await jobDocs.countDocuments({ _id: r.job.jobId })).toBe(0);
+    expect((await idOnly.findInStates([S.JOB_STATE_QUEUED])).map((x) => x.job.jobId)).toContain(r.job.jobId);
+    expect((await idOnly.getByIdempotencyKey(r.job.idempotencyKey))?.job.jobId).toBe(r.job.jobId);
+    await expect(idOnly.insert(record({ idempotencyKey: r.job.idempotencyKey }))).rejects.toThrow(IdempotencyKeyTakenError);
+
+    const { record: claimed } = beginDispatch(r, { workerId: 'wq', address: 'h:1' }, new Date());
+    claimed.rev = r.rev + 1;
+    expect(await idOnly.replace(claimed, r.rev)).toBe(true);
+    // A second writer from the same revision loses (the move is one insert into jobs).
+    expect(await idOnly.replace({ ...claimed, requestHash: 'second' }, r.rev)).toBe(false);
+    expect(await jobDocs.countDocuments({ _id: r.job.jobId })).toBe(1);
+    const back = await idOnly.get(r.job.jobId);
+    expect(back?.occupies).toBe('wq');
+    // The queue copy (deleted later, in a batch) is never served: not as waiting, not twice in a list.
+    expect((await idOnly.findInStates([S.JOB_STATE_QUEUED])).filter((x) => x.job.jobId === r.job.jobId).map((x) => x.occupies)).toEqual(['wq']);
+    expect((await idOnly.list({ limit: 500 })).filter((x) => x.job.jobId === r.job.jobId)).toHaveLength(1);
+    expect((await idOnly.findOccupying(['wq'])).map((x) => x.job.jobId)).toEqual([r.job.jobId]);
+    // Another process (no memory of the move) does not serve the stale copy either.
+    const other = new MongoJobRepository(mongo.db, { store: 'ferretdb' });
+    expect((await other.list({ limit: 500 })).filter((x) => x.job.jobId === r.job.jobId).map((x) => x.occupies)).toEqual(['wq']);
+    expect((await other.get(r.job.jobId))?.occupies).toBe('wq');
   });
 
   it('clears outbox entries only at the revision it was given', async () => {

@@ -36,6 +36,8 @@ export const TRAINING_INDEXES: IndexPlan = {
     { key: { experiment: 1, _id: -1 }, name: 'experiment' },
     { key: { endedAt: 1 }, name: 'ended', sparse: true },
   ],
+  // FerretDB only: jobs never dispatched (see MongoJobRepository). Unique keys hold within it.
+  job_queue: [{ key: { idempotencyKey: 1 }, unique: true, name: 'idempotency_key' }],
   job_events: [
     { key: { jobId: 1, seq: 1 }, unique: true, name: 'job_seq' },
     { key: { workerKey: 1 }, unique: true, sparse: true, name: 'worker_event' },
@@ -171,28 +173,64 @@ function fromJobDoc(d: JobDoc): JobRecord {
 
 /** Options of {@link MongoJobRepository}. */
 export interface JobRepositoryOptions {
-  /** The server (connectMongo's `store`): on FerretDB writes filter on `_id` alone. Default mongodb. */
+  /**
+   * The server (connectMongo's `store`). On FerretDB writes filter on `_id` alone, and jobs that
+   * were never dispatched wait in their own collection (`job_queue`, see the class). Default mongodb.
+   */
   store?: 'ferretdb' | 'mongodb';
 }
 
-/** Jobs in the `jobs` collection. */
+/** Sort of the queue: priority descending, then queue time, then id (the `queue` index). */
+function queueOrder(a: JobDoc, b: JobDoc): number {
+  return b.priority - a.priority || a.queuedAt.getTime() - b.queuedAt.getTime() || (a._id < b._id ? -1 : a._id > b._id ? 1 : 0);
+}
+
+/** Deleting moved queue copies: in batches, at most this often (each is one scan of `job_queue`). */
+const RETIRE_BATCH = 100;
+const RETIRE_EVERY_MS = 5_000;
+
+/**
+ * Jobs in the `jobs` collection. On FerretDB (`store: 'ferretdb'`) every command but an insert
+ * costs a scan of its collection (even `{_id}`: FerretDB's SQLite `_id` index is not used by its
+ * own lookups), so a queue of 10,000 jobs would make every write of every running job slow. There
+ * a job that was never dispatched (QUEUED, attempt 0, no worker) is stored in `job_queue`, whose
+ * documents are never changed in place but for their outbox: its first change — a dispatch, a
+ * cancel — moves it to `jobs` by one insert (unique `_id`: one writer wins), and the old copy is
+ * deleted later in batches. Reads look in `jobs` first, so a copy not yet deleted is never seen.
+ * `jobs` then holds the jobs that run or ran, and the writes of dispatch and of running jobs scan
+ * only that.
+ */
 export class MongoJobRepository implements JobRepository {
   private readonly c: Collection<JobDoc>;
+  /** `job_queue` (FerretDB only). */
+  private readonly q: Collection<JobDoc> | undefined;
   private readonly idOnly: boolean;
+  /** Ids moved from `job_queue` to `jobs` whose queue copy is still to delete. */
+  private readonly moved = new Set<string>();
+  private retiring: Promise<void> | undefined;
+  private lastRetire = 0;
+
   constructor(db: Db, options: JobRepositoryOptions = {}) {
     this.c = db.collection<JobDoc>('jobs');
     this.idOnly = options.store === 'ferretdb';
+    this.q = this.idOnly ? db.collection<JobDoc>('job_queue') : undefined;
   }
 
   /** rev and fence as stored, read by `_id` (the one lookup FerretDB pushes down). */
-  private async stamp(jobId: string): Promise<{ rev: number; fence?: number } | undefined> {
-    const d = await this.c.findOne({ _id: jobId }, { projection: { rev: 1, fence: 1 } });
+  private async stamp(c: Collection<JobDoc>, jobId: string): Promise<{ rev: number; fence?: number } | undefined> {
+    const d = await c.findOne({ _id: jobId }, { projection: { rev: 1, fence: 1 } });
     return d ? { rev: d.rev, ...(d.fence != null ? { fence: d.fence } : {}) } : undefined;
+  }
+
+  /** Where a new record goes: `job_queue` when it has never been dispatched (FerretDB). */
+  private home(r: JobRecord): Collection<JobDoc> {
+    const fresh = r.job.state === training.JobState.JOB_STATE_QUEUED && r.job.attempt === 0 && !r.dispatch && r.occupies === undefined;
+    return this.q && fresh ? this.q : this.c;
   }
 
   async insert(record: JobRecord): Promise<void> {
     try {
-      await this.c.insertOne(toJobDoc(record));
+      await this.home(record).insertOne(toJobDoc(record));
     } catch (err) {
       // The only unique index besides _id (a fresh time-sorted id) is the idempotency key.
       if (isDuplicateKeyError(err)) throw new IdempotencyKeyTakenError(record.job.idempotencyKey);
@@ -206,30 +244,66 @@ export class MongoJobRepository implements JobRepository {
    * callers store the records' events themselves ({@link MongoJobEventRepository.insertMany}).
    */
   async insertMany(records: readonly JobRecord[]): Promise<void> {
-    if (records.length > 0) await this.c.insertMany(records.map(toJobDoc), { ordered: false });
+    const queued = records.filter((r) => this.home(r) !== this.c);
+    const rest = records.filter((r) => this.home(r) === this.c);
+    if (queued.length > 0) await this.q?.insertMany(queued.map(toJobDoc), { ordered: false });
+    if (rest.length > 0) await this.c.insertMany(rest.map(toJobDoc), { ordered: false });
   }
 
   async get(jobId: string): Promise<JobRecord | undefined> {
-    const d = await this.c.findOne({ _id: jobId });
+    const d = (await this.c.findOne({ _id: jobId })) ?? (this.q ? await this.q.findOne({ _id: jobId }) : null);
     return d ? fromJobDoc(d) : undefined;
   }
 
   async getByIdempotencyKey(key: string): Promise<JobRecord | undefined> {
-    const d = await this.c.findOne({ idempotencyKey: key });
+    const d = (await this.c.findOne({ idempotencyKey: key })) ?? (this.q ? await this.q.findOne({ idempotencyKey: key }) : null);
     return d ? fromJobDoc(d) : undefined;
   }
 
   async replace(record: JobRecord, expectedRev: number): Promise<boolean> {
     if (this.idOnly) {
-      const stored = await this.stamp(record.job.jobId);
-      if (!stored || stored.rev !== expectedRev) return false;
-      if (record.fence !== undefined && stored.fence !== undefined && stored.fence > record.fence) return false;
-      return (await this.c.replaceOne({ _id: record.job.jobId }, toJobDoc(record))).matchedCount === 1;
+      const id = record.job.jobId;
+      const stored = await this.stamp(this.c, id);
+      if (stored) {
+        if (stored.rev !== expectedRev) return false;
+        if (record.fence !== undefined && stored.fence !== undefined && stored.fence > record.fence) return false;
+        return (await this.c.replaceOne({ _id: id }, toJobDoc(record))).matchedCount === 1;
+      }
+      // Not in `jobs`: waiting in `job_queue`, whose documents keep their revision; moving one is an
+      // insert into `jobs`, which succeeds once.
+      const queued = this.q ? await this.stamp(this.q, id) : undefined;
+      if (!queued || queued.rev !== expectedRev) return false;
+      try {
+        await this.c.insertOne(toJobDoc(record));
+      } catch (err) {
+        if (isDuplicateKeyError(err)) return false;
+        throw err;
+      }
+      this.retire(id);
+      return true;
     }
     // A write that carries a fencing token never lands over one written with a larger token.
     const fenced = record.fence === undefined ? {} : { $or: [{ fence: { $exists: false } }, { fence: { $lte: record.fence } }] };
     const res = await this.c.replaceOne({ _id: record.job.jobId, rev: expectedRev, ...fenced }, toJobDoc(record));
     return res.matchedCount === 1;
+  }
+
+  /** Queues the deletion of a moved job's `job_queue` copy; deletes a batch now and then. */
+  private retire(jobId: string): void {
+    this.moved.add(jobId);
+    if (this.retiring || !this.q) return;
+    if (this.moved.size < RETIRE_BATCH && Date.now() - this.lastRetire < RETIRE_EVERY_MS) return;
+    const q = this.q;
+    const ids = [...this.moved];
+    this.moved.clear();
+    this.lastRetire = Date.now();
+    this.retiring = q
+      .deleteMany({ _id: { $in: ids } })
+      .then(() => undefined)
+      .catch(() => {
+        for (const id of ids) this.moved.add(id); // harmless until deleted: reads prefer `jobs`
+      })
+      .finally(() => (this.retiring = undefined));
   }
 
   async removeFromOutbox(record: JobRecord, seqs: readonly number[]): Promise<void> {
@@ -238,20 +312,50 @@ export class MongoJobRepository implements JobRepository {
     const keep = record.outbox.filter((e) => !seqs.includes(e.seq));
     if (keep.length === record.outbox.length) return;
     if (this.idOnly) {
-      if ((await this.stamp(record.job.jobId))?.rev !== record.rev) return;
-      await this.c.updateOne({ _id: record.job.jobId }, { $set: { outbox: keep.map(toOutboxDoc) } });
+      const id = record.job.jobId;
+      const inJobs = await this.stamp(this.c, id);
+      const where = inJobs ? this.c : this.q;
+      const stored = inJobs ?? (this.q ? await this.stamp(this.q, id) : undefined);
+      if (!where || stored?.rev !== record.rev) return;
+      await where.updateOne({ _id: id }, { $set: { outbox: keep.map(toOutboxDoc) } });
       return;
     }
     await this.c.updateOne({ _id: record.job.jobId, rev: record.rev }, { $set: { outbox: keep.map(toOutboxDoc) } });
   }
 
+  /** Documents of `job_queue` matching `filter` that were not moved to `jobs` (moved copies not yet deleted are dropped). */
+  private async queued(filter: Filter<JobDoc>, sort?: Record<string, 1 | -1>, limit?: number): Promise<JobDoc[]> {
+    if (!this.q) return [];
+    let cursor = this.q.find(filter);
+    if (sort) cursor = cursor.sort(sort);
+    if (limit !== undefined) cursor = cursor.limit(limit);
+    const docs = (await cursor.toArray()).filter((d) => !this.moved.has(d._id));
+    if (docs.length === 0) return docs;
+    // Copies left by a process that stopped before deleting them (their job is in `jobs`).
+    // (One pass over `jobs` either way on FerretDB; a large `$in` would be compared document by document.)
+    const ids = new Set(docs.map((d) => d._id));
+    const inJobs = (await this.c.find({}, { projection: { _id: 1 } }).toArray()).map((d) => d._id).filter((id) => ids.has(id));
+    for (const id of inJobs) this.retire(id);
+    const stale = new Set(inJobs);
+    return docs.filter((d) => !stale.has(d._id));
+  }
+
   async withPendingOutbox(): Promise<JobRecord[]> {
-    const docs = await this.c.find({ 'outbox.0': { $exists: true } }).toArray();
+    const filter = { 'outbox.0': { $exists: true } };
+    const docs = [...(await this.c.find(filter).toArray()), ...(await this.queued(filter))];
     return docs.map(fromJobDoc);
   }
 
   async findInStates(states: readonly training.JobState[], page?: { limit: number; skip?: number }): Promise<JobRecord[]> {
-    let cursor = this.c.find({ state: { $in: [...states] } }).sort({ priority: -1, queuedAt: 1, _id: 1 });
+    const filter = { state: { $in: [...states] } };
+    const sort = { priority: -1, queuedAt: 1, _id: 1 } as const;
+    if (this.q) {
+      const want = page ? (page.skip ?? 0) + Math.max(1, page.limit) : undefined;
+      const docs = [...(await this.c.find(filter).sort(sort).limit(want ?? 0).toArray()), ...(await this.queued(filter, sort, want))].sort(queueOrder);
+      const from = page?.skip ?? 0;
+      return docs.slice(from, want ?? docs.length).map(fromJobDoc);
+    }
+    let cursor = this.c.find(filter).sort(sort);
     if (page?.skip) cursor = cursor.skip(page.skip);
     if (page) cursor = cursor.limit(Math.max(1, page.limit));
     const docs = await cursor.toArray();
@@ -260,6 +364,7 @@ export class MongoJobRepository implements JobRepository {
 
   async findOccupying(workerIds: readonly string[]): Promise<JobRecord[]> {
     if (workerIds.length === 0) return [];
+    // Never a `job_queue` document: those hold no worker.
     const docs = await this.c.find({ occupies: { $in: [...workerIds] } }).toArray();
     return docs.map(fromJobDoc);
   }
@@ -271,11 +376,13 @@ export class MongoJobRepository implements JobRepository {
     if (q.experiment) and.push({ experiment: q.experiment });
     for (const kv of tagKv({ ...q.tags })) and.push({ tagKv: kv });
     if (q.beforeJobId) and.push({ _id: { $lt: q.beforeJobId } });
-    const docs = await this.c
-      .find(and.length ? { $and: and } : {})
-      .sort({ _id: -1 })
-      .limit(q.limit)
-      .toArray();
+    const filter = and.length ? { $and: and } : {};
+    const docs = await this.c.find(filter).sort({ _id: -1 }).limit(q.limit).toArray();
+    if (this.q) {
+      docs.push(...(await this.queued(filter, { _id: -1 }, q.limit)));
+      docs.sort((a, b) => (a._id < b._id ? 1 : a._id > b._id ? -1 : 0));
+      docs.length = Math.min(docs.length, q.limit);
+    }
     return docs.map(fromJobDoc);
   }
 }
