@@ -33,6 +33,8 @@ const JOBS = Number(process.env['BENCH_JOBS'] ?? 10_000);
 const PHASE_S = Number(process.env['BENCH_PHASE_S'] ?? 30);
 const HOLD_MS = Number(process.env['BENCH_HOLD_MS'] ?? 300);
 const SEED = process.env['BENCH_SEED'] ?? 'bulk';
+/** Heartbeat interval of the workers (default: the service's default, 5 s; earlier runs used 2 s). */
+const BEAT_MS = Number(process.env['BENCH_HEARTBEAT_MS'] ?? 5_000);
 const DIGEST = 'be'.repeat(32);
 const log = createLogger({ service: 'scheduler-bench', level: 'warn' });
 
@@ -57,7 +59,7 @@ async function main(): Promise<void> {
     MEDTUNE_TRAINING_DB: db,
     MEDTUNE_TRAINING_DATASET_ADDR: datasets.address,
     MEDTUNE_TRAINING_ARTIFACT_ROOT: 'file:///tmp/medtune-bench-artifacts',
-    MEDTUNE_TRAINING_HEARTBEAT_INTERVAL: '2000',
+    MEDTUNE_TRAINING_HEARTBEAT_INTERVAL: String(BEAT_MS),
     MEDTUNE_TRAINING_WORKER_LEASE: '60000',
     MEDTUNE_TRAINING_SCHEDULE_INTERVAL: '1000',
     MEDTUNE_TRAINING_WORKER_BACKOFF: '100',
@@ -125,7 +127,7 @@ async function main(): Promise<void> {
   console.log(`registered ${WORKERS} workers in ${((performance.now() - tr) / 1000).toFixed(1)} s (setup)`);
   const beat = setInterval(() => {
     for (const w of fleet) void registry.unary('heartbeat', { info: infoOf(w) }).catch(() => undefined);
-  }, 2_000);
+  }, BEAT_MS);
 
   // Baseline: bare StartJob calls to the same servers (ids the workers will see once).
   const baseStart = performance.now();
@@ -195,7 +197,7 @@ async function main(): Promise<void> {
   await new Promise<void>((r) => hole.listen(0, '127.0.0.1', r));
   const holePort = (hole.address() as { port: number }).port;
   await registry.unary('registerWorker', { info: trainer.WorkerInfo.fromPartial({ workerId: 'black-hole', address: `127.0.0.1:${holePort}`, gpuName: 'cpu' }) });
-  const holeBeat = setInterval(() => void registry.unary('heartbeat', { info: trainer.WorkerInfo.fromPartial({ workerId: 'black-hole', address: `127.0.0.1:${holePort}`, gpuName: 'cpu' }) }).catch(() => undefined), 2_000);
+  const holeBeat = setInterval(() => void registry.unary('heartbeat', { info: trainer.WorkerInfo.fromPartial({ workerId: 'black-hole', address: `127.0.0.1:${holePort}`, gpuName: 'cpu' }) }).catch(() => undefined), BEAT_MS);
   await phase(`the same with one worker address black-holed`);
   console.log(`unreachable now: ${app.core.scheduler.unreachable().join(', ') || '-'}`);
   console.log(`\nbaseline: bare unary calls to the worker servers from one client: ${rawRate.toFixed(0)} calls/s`);

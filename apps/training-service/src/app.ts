@@ -82,7 +82,7 @@ export async function startTraining(cfg: TrainingConfig, log: Logger, clock: Clo
   const executor =
     cfg.executor === 'ray'
       ? await rayExecutorFor(cfg, {
-          workers: new MongoWorkerRepository(mongo.db),
+          workers: new MongoWorkerRepository(mongo.db, { store: mongo.store }),
           jobs: new MongoJobRepository(mongo.db, { store: mongo.store }),
           workerClients,
           resetChannel: (address) => workerClients.reset(address),
@@ -97,7 +97,7 @@ export async function startTraining(cfg: TrainingConfig, log: Logger, clock: Clo
     events: new MongoJobEventRepository(mongo.db),
     // The lease holder schedules from an in-memory queue index kept by these events (core/queue-index.ts).
     jobChanges: natsJobChanges(nc, namespace, log.child({ component: 'job-changes' })),
-    workers: new MongoWorkerRepository(mongo.db),
+    workers: new MongoWorkerRepository(mongo.db, { store: mongo.store }),
     publisher: natsEventPublisher(createPublisher(nc, { source: 'medtune/training-service', clock, namespace })),
     datasets,
     workerClients,

@@ -3,7 +3,8 @@
  * executor (registered workers by default), grants waiting worker holds (evaluation runs), then
  * reads only as many waiting jobs (QUEUED and RECOVERING; highest priority first, then oldest; the
  * `queue` index) as there are free slots, places them (placement.ts: the smallest slot with the
- * GPUs a job asks for) and sends the StartJobs in parallel, each with a short deadline. The claim on
+ * GPUs a job asks for) and starts the StartJobs in parallel, each with a short deadline, without
+ * waiting for them (the next pass skips the slots and jobs in flight). The claim on
  * the slot is stored in the job before StartJob is sent, so a restart finishes (StartJob is
  * idempotent by job id) or undoes it. A busy worker (RESOURCE_EXHAUSTED) leaves the job waiting and
  * is paused; one that does not answer (UNAVAILABLE, DEADLINE_EXCEEDED) is marked unreachable and
@@ -129,11 +130,29 @@ export class Scheduler {
    */
   private readonly inDoubt = new Map<string, { workerId: string; until: number }>();
   private readonly stats = { passes: 0, dispatched: 0, lastPassMs: 0, lastPassCpuUs: 0, totalPassMs: 0, totalPassCpuUs: 0 };
+  /**
+   * Dispatches in flight (begin, StartJob, accept), by slot, and their jobs: a pass does not wait
+   * for them (a slow or silent worker never holds the next pass, so a worker that frees meanwhile
+   * gets its job at once), and a later pass leaves their slots and jobs alone.
+   */
+  private readonly inflight = new Map<string, Promise<void>>();
+  private readonly inflightJobs = new Set<string>();
 
   constructor(private readonly deps: SchedulerDeps) {}
 
-  /** Runs a scheduling pass now, or right after the one in progress. */
+  /**
+   * Runs a scheduling pass now, or right after the one in progress. The promise settles when that
+   * pass and the dispatches in flight have (passes themselves do not wait for dispatches).
+   */
   poke(): Promise<void> {
+    return this.startPass().then(() => this.settled());
+  }
+
+  private async settled(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight.values()]);
+  }
+
+  private startPass(): Promise<void> {
     if (this.running) {
       this.again = true;
       return this.running;
@@ -153,9 +172,22 @@ export class Scheduler {
     return this.running;
   }
 
-  /** Waits for the pass in progress, if any. */
+  /** Waits for the pass in progress, if any, and the dispatches in flight. */
   async idle(): Promise<void> {
     await this.running;
+    await this.settled();
+  }
+
+  /** Starts a dispatch on `slotId` without waiting for it. */
+  private dispatchOn(slotId: string, jobId: string, work: () => Promise<void>): void {
+    this.inflightJobs.add(jobId);
+    const p = work()
+      .catch((err: unknown) => this.deps.log.error({ err, jobId, workerId: slotId }, 'dispatch failed'))
+      .finally(() => {
+        this.inflight.delete(slotId);
+        this.inflightJobs.delete(jobId);
+      });
+    this.inflight.set(slotId, p);
   }
 
   /** A worker registered (again): its old channel is dropped and it is no longer paused or unreachable. */
@@ -192,7 +224,7 @@ export class Scheduler {
   }
 
   private available(slotId: string, now: number): boolean {
-    return (this.pausedUntil.get(slotId) ?? 0) <= now && (this.unreachableUntil.get(slotId)?.until ?? 0) <= now;
+    return !this.inflight.has(slotId) && (this.pausedUntil.get(slotId) ?? 0) <= now && (this.unreachableUntil.get(slotId)?.until ?? 0) <= now;
   }
 
   private async pass(): Promise<void> {
@@ -206,11 +238,13 @@ export class Scheduler {
     for (const id of (await this.deps.holds?.occupied()) ?? []) taken.add(id);
     const byId = new Map(slots.map((s) => [s.slotId, s]));
 
-    const sends: Promise<void>[] = [];
     // A dispatch recorded by a process that died before finishing it: send it again (idempotent).
     for (const r of resend) {
       const slot = r.dispatch ? byId.get(r.dispatch.workerId) : undefined;
-      if (r.dispatch && slot && WAITING_STATES.includes(r.job.state) && this.available(slot.slotId, now)) sends.push(this.send(r, r.dispatch, slot));
+      const d = r.dispatch;
+      if (d && slot && WAITING_STATES.includes(r.job.state) && this.available(slot.slotId, now) && !this.inflightJobs.has(r.job.jobId)) {
+        this.dispatchOn(slot.slotId, r.job.jobId, () => this.send(r, d, slot));
+      }
     }
 
     let free = slots.filter((s) => !taken.has(s.slotId) && this.available(s.slotId, now) && !this.busyElsewhere(s));
@@ -223,8 +257,11 @@ export class Scheduler {
     free = free.filter((s) => s.use !== 'holds');
     if (index && free.length > 0) {
       // The queue from memory: at most as many pages as a store read would take, no read at all.
-      const demands = index.waiting(free.length * MAX_PAGES).map((e) => ({ item: e, gpus: gpusOf(e), fits: (s: ExecutionSlot) => this.mayRun(e, s, now) }));
-      for (const a of place(demands, free)) sends.push(this.begin(a.item.jobId, a.slot));
+      const demands = index
+        .waiting(free.length * MAX_PAGES + this.inflightJobs.size)
+        .filter((e) => !this.inflightJobs.has(e.jobId))
+        .map((e) => ({ item: e, gpus: gpusOf(e), fits: (s: ExecutionSlot) => this.mayRun(e, s, now) }));
+      for (const a of place(demands, free)) this.dispatchOn(a.slot.slotId, a.item.jobId, () => this.begin(a.item.jobId, a.slot));
       free = [];
     }
     for (let page = 0, skip = 0; page < MAX_PAGES && free.length > 0; page++) {
@@ -232,15 +269,14 @@ export class Scheduler {
       const batch = await jobs.findInStates(WAITING_STATES, { limit, skip });
       skip += batch.length;
       const demands = batch
-        .filter((r) => !r.dispatch && !r.occupies)
+        .filter((r) => !r.dispatch && !r.occupies && !this.inflightJobs.has(r.job.jobId))
         .map((r) => ({ item: r, gpus: gpusOf(r.job), fits: (s: ExecutionSlot) => this.mayRun(r.job, s, now) }));
       const assigned = place(demands, free);
       const used = new Set(assigned.map((a) => a.slot.slotId));
       free = free.filter((s) => !used.has(s.slotId));
-      for (const a of assigned) sends.push(this.begin(a.item.job.jobId, a.slot));
+      for (const a of assigned) this.dispatchOn(a.slot.slotId, a.item.job.jobId, () => this.begin(a.item.job.jobId, a.slot));
       if (batch.length < limit) break;
     }
-    await Promise.all(sends);
   }
 
   /** True when the job may go to the slot: it fits, the worker did not refuse it, it is not in doubt elsewhere. */

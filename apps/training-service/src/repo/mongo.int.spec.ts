@@ -17,7 +17,6 @@ let tm: TestMongo;
 let mongo: MongoHandle;
 let jobs: MongoJobRepository;
 let events: MongoJobEventRepository;
-let workers: MongoWorkerRepository;
 
 beforeAll(async () => {
   tm = await testMongo();
@@ -25,7 +24,6 @@ beforeAll(async () => {
   await ensureIndexes(mongo.db, TRAINING_INDEXES);
   jobs = new MongoJobRepository(mongo.db);
   events = new MongoJobEventRepository(mongo.db);
-  workers = new MongoWorkerRepository(mongo.db);
   return async () => {
     await mongo.close();
     await tm.cleanup();
@@ -212,7 +210,9 @@ describe('MongoJobEventRepository on FerretDB', () => {
 });
 
 describe('MongoWorkerRepository on FerretDB', () => {
-  it('registers, heartbeats, and marks lost only if no heartbeat came since', async () => {
+  it.each(['mongodb', 'ferretdb'] as const)('registers, heartbeats, and marks lost only if no heartbeat came since (writes for store %s)', async (store) => {
+    const workers = new MongoWorkerRepository(mongo.db, { store });
+    await mongo.db.collection('workers').deleteMany({});
     const info = trainer.WorkerInfo.fromPartial({ workerId: 'w1', address: '127.0.0.1:1', backends: [common.Backend.BACKEND_HF], gpuMemoryBytes: 80e9 });
     const t0 = new Date(Date.UTC(2030, 0, 1));
     await workers.upsert({ workerId: 'w1', info, registeredAt: t0, lastHeartbeat: t0, lost: false });

@@ -492,8 +492,11 @@ export class MongoRetentionStore implements RetentionStore {
 /** Registered workers in `workers`. */
 export class MongoWorkerRepository implements WorkerRepository {
   private readonly c: Collection<WorkerDoc>;
-  constructor(db: Db) {
+  private readonly idOnly: boolean;
+  /** `store: 'ferretdb'`: the heartbeat's write filters on `_id` alone (see MongoJobRepository). */
+  constructor(db: Db, options: { store?: 'ferretdb' | 'mongodb' } = {}) {
     this.c = db.collection<WorkerDoc>('workers');
+    this.idOnly = options.store === 'ferretdb';
   }
 
   async upsert(r: WorkerRecord): Promise<void> {
@@ -506,6 +509,13 @@ export class MongoWorkerRepository implements WorkerRepository {
   }
 
   async heartbeat(workerId: string, info: trainer.WorkerInfo, at: Date): Promise<boolean> {
+    if (this.idOnly) {
+      // Two lookups FerretDB pushes down instead of one `{_id, lost}` filter it decodes every
+      // registration for. A worker declared lost in between gets this beat's time and stays lost.
+      const w = await this.c.findOne({ _id: workerId }, { projection: { lost: 1 } });
+      if (!w || w.lost) return false;
+      return (await this.c.updateOne({ _id: workerId }, { $set: { info: bin(trainer.WorkerInfo.encode(info).finish()), lastHeartbeat: at } })).matchedCount === 1;
+    }
     const res = await this.c.updateOne({ _id: workerId, lost: false }, { $set: { info: bin(trainer.WorkerInfo.encode(info).finish()), lastHeartbeat: at } });
     return res.matchedCount === 1;
   }
