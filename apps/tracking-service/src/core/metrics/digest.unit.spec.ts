@@ -7,16 +7,10 @@ import { SeriesDigest } from './digest';
 import { RunMetricState } from './run-state';
 import type { PointInput } from './types';
 
-/** A small seeded generator (mulberry32), so a failure can be replayed. */
+/** A seeded linear congruential generator (Numerical Recipes' constants), so a failure can be replayed. */
 function rng(seed: number): () => number {
   let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+  return () => (a = (Math.imul(a, 1_664_525) + 1_013_904_223) >>> 0) / 4_294_967_296;
 }
 
 /** Points of `n` distinct steps in [0, span), values with many ties, in a shuffled arrival order, each sent twice. */
