@@ -32,7 +32,7 @@ export interface OrchestratorTiming {
   workerBackoffMs: number;
   /** Deadline of one StartJob (short: an unreachable worker must not hold the queue). Default 5 s. */
   dispatchDeadlineMs?: number;
-  /** With a queue index: its reconcile scan and the relay's full outbox scan, this often. Default 60 s. */
+  /** With a queue index: its reconcile scan and the relay's full outbox scan, this often. Default 5 min (each is a scan of every job on FerretDB: seconds at 10,000 jobs). */
   reconcileIntervalMs?: number;
 }
 
@@ -176,7 +176,7 @@ export class Orchestrator {
     if (this.index) {
       // The outbox relay's full scan (whole collection on FerretDB) and the index's repair, off the
       // hot path; failed flushes of this process are retried by `_id` at the usual interval.
-      const slow = timing.reconcileIntervalMs ?? 60_000;
+      const slow = timing.reconcileIntervalMs ?? 300_000;
       this.every(timing.outboxIntervalMs, () => this.ledger.flushKnown());
       this.every(slow, () => this.ledger.flushPending());
       this.every(slow, () => this.reconcile());

@@ -186,8 +186,8 @@ function queueOrder(a: JobDoc, b: JobDoc): number {
 }
 
 /** Deleting moved queue copies: in batches, at most this often (each is one scan of `job_queue`). */
-const RETIRE_BATCH = 100;
-const RETIRE_EVERY_MS = 5_000;
+const RETIRE_BATCH = 1_000;
+const RETIRE_EVERY_MS = 30_000;
 
 /**
  * Jobs in the `jobs` collection. On FerretDB (`store: 'ferretdb'`) every command but an insert
