@@ -133,9 +133,9 @@ try {
             phases['CreateJob → Ray accepted the submission'] = submitted - created;
             phases['→ entrypoint process started (placement, supervisor, shell, python)'] = marks.process - submitted;
             phases['→ trainer listening (imports, gRPC server)'] = marks.listening - marks.process;
-            phases['→ StartJob received (register, schedule, dispatch)'] = marks['start-job'] - marks.listening;
+            if (marks.registering) phases['→ libraries imported, registering (torch, transformers, peft, trl)'] = marks.registering - marks.listening;
+            phases['→ StartJob accepted (register, schedule, dispatch, StartJob checks)'] = marks['start-job'] - (marks.registering ?? marks.listening);
             phases['→ RUNNING (StartJob checks, model load)'] = at(S.JOB_STATE_RUNNING) - marks['start-job'];
-            if (marks['imports-warm']) phases['(torch imported, on its thread, after process start)'] = marks['imports-warm'] - marks.process;
           }
         } else {
           phases['CreateJob → STARTING (dispatch)'] = at(S.JOB_STATE_STARTING) - created;

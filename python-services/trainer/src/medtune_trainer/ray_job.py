@@ -38,12 +38,18 @@ from .config import WorkerConfig  # noqa: E402
 
 log = logging.getLogger("medtune_trainer.ray_job")
 
-# The largest import a training attempt pays in a fresh process (the warm registered worker paid it
-# once, before its first job): started on a thread first thing, it overlaps the gRPC server's
-# start, the registration and the StartJob round trip. torch only: it imports none of the
-# libraries the job's own thread imports next (transformers, peft, trl), so the two threads never
-# wait on each other's module locks; importing those here too could (a _DeadlockError in the job).
-WARM_IMPORTS = ("torch",)
+# What a training attempt imports (backends/hf.py, common.py, runner.py), which a fresh process pays
+# for once (the warm registered worker paid it before its first job): imported on a thread first
+# thing, overlapping the gRPC server's start, and finished before the trainer registers, so the
+# StartJob that follows finds them loaded (and no job thread ever imports them concurrently with
+# this one: two threads importing the same libraries can deadlock on their module locks).
+WARM_IMPORTS = (
+    ("torch", ()),
+    ("transformers", ("AutoTokenizer", "AutoModelForCausalLM", "Trainer", "TrainerCallback")),
+    ("peft", ("LoraConfig", "get_peft_model", "PeftModel")),
+    ("trl", ("SFTTrainer", "SFTConfig")),
+    ("datasets", ("Dataset",)),
+)
 
 
 def _mark(phase: str) -> None:
@@ -54,9 +60,11 @@ def _mark(phase: str) -> None:
 def _warm() -> None:
     import importlib
 
-    for name in WARM_IMPORTS:
+    for name, attrs in WARM_IMPORTS:
         try:
-            importlib.import_module(name)
+            mod = importlib.import_module(name)
+            for a in attrs:  # transformers and peft load these lazily, on first access
+                getattr(mod, a)
         except Exception as e:  # noqa: BLE001 - a missing optional library fails later, where it is used
             print(f"ray_job: warm import of {name} failed: {e}", file=sys.stderr, flush=True)
     _mark("imports-warm")
@@ -101,8 +109,9 @@ def main() -> int:
         print("ray_job: MEDTUNE_TRAINER_ONE_JOB, MEDTUNE_TRAINER_WORKER_ID and MEDTUNE_TRAINER_REGISTRY_ADDR are required", file=sys.stderr)
         return 2
     print(f"ray_job: phase process at {int(_T0 * 1000)}", flush=True)
+    warm = threading.Thread(target=_warm, name="warm-imports", daemon=True)
     if env.get("MEDTUNE_TRAINER_WARM_IMPORTS", "1") != "0":
-        threading.Thread(target=_warm, name="warm-imports", daemon=True).start()
+        warm.start()
     from .registration import Registrar
     from .server import build
 
@@ -146,6 +155,9 @@ def main() -> int:
     # The worker's own config: TLS to the training service (MEDTUNE_TLS_*), its token file or
     # token, as the registered worker's path uses them (__main__.py).
     registrar = Registrar(registry, info, on_cancel, cfg.auth_token, config=cfg)
+    if warm.is_alive():
+        warm.join(start_timeout_s)
+    _mark("registering")
     registrar.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
