@@ -13,7 +13,7 @@ import { createClient } from '@medtune/kit';
 import { printLogsOnFailure, startTrainerWorker, testMongo, testNats, testS3, waitFor, type RunningProcess, type TestMongo, type TestNats, type TestS3 } from '@medtune/testing';
 import { ObjectStore } from '@medtune/kit/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importTinyDataset, tinyModelDir } from '../ray/support';
+import { importTinyDataset, repoRoot, tinyModelDir } from '../ray/support';
 import { startService, type StartedService } from '../support/services';
 
 printLogsOnFailure();
