@@ -10,7 +10,7 @@ import { MongoClient } from 'mongodb';
 import { MongoWorkerRepository } from '../src/repo/mongo';
 const stats = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return `min ${s[0]!.toFixed(2)} median ${s[Math.floor(s.length / 2)]!.toFixed(2)} p99 ${s[Math.floor(s.length * 0.99)]!.toFixed(2)} max ${s.at(-1)!.toFixed(2)} ms`; };
 const nc = await connect({ servers: process.env['NATS_URL']! });
-const kv = await new Kvm(nc).create(`h1beat${Date.now()}`, { history: 1, max_age: 60_000 });
+const kv = await new Kvm(nc).create(`h1beat${Date.now()}`, { history: 1, ttl: 60_000 });
 const mc = new MongoClient(process.env['MONGODB_URI']!, { maxPoolSize: 1 });
 await mc.connect();
 const db = mc.db(`h1beat${Date.now()}`);

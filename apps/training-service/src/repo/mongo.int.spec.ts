@@ -148,7 +148,7 @@ describe('MongoJobRepository with writes filtered on _id alone (store: ferretdb,
     expect((await idOnly.getByIdempotencyKey(r.job.idempotencyKey))?.job.jobId).toBe(r.job.jobId);
     await expect(idOnly.insert(record({ idempotencyKey: r.job.idempotencyKey }))).rejects.toThrow(IdempotencyKeyTakenError);
 
-    const { record: claimed } = beginDispatch(r, { workerId: 'wq', address: 'h:1' }, new Date());
+    const claimed = beginDispatch(r, { workerId: 'wq', address: 'h:1' }, new Date())!.record;
     claimed.rev = r.rev + 1;
     expect(await idOnly.replace(claimed, r.rev)).toBe(true);
     // A second writer from the same revision loses (the move is one insert into jobs).
