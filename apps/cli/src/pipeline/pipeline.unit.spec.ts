@@ -63,6 +63,9 @@ describe('the example pipelines', () => {
     const rows = JSON.parse(readFileSync(path.join(root, 'examples/demo/data/train.json'), 'utf8')) as Record<string, string>[];
     expect(rows.length).toBeGreaterThanOrEqual(24);
     for (const r of rows) expect(Object.keys(r).sort()).toEqual(['Complex_CoT', 'Question', 'Response']);
+    // The measured fast settings (README "Timings"): one row a step, cosine, one checkpoint, no recomputation.
+    expect(p.spec.training).toMatchObject({ batch_size: 1, max_steps: 80, lr_scheduler_type: 'cosine', save_steps: 1000 });
+    expect(p.spec.training.lora.gradient_checkpointing).toBe('false');
   });
 
   it('the 14B and 32B recipes are the seed\'s: unsloth, 4-bit, seq 4096, r 32, batch 2 × 4, lr 2e-4, 3 epochs, GGUF on', () => {
