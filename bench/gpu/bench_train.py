@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -83,38 +84,55 @@ def run_worker(a, spec_pb_builder, tmp: Path) -> dict:
             stub.StartJob(t.StartJobRequest(job_id="bench", spec=spec_pb_builder(), attempt=1), timeout=3600)
             points, peak, state, failure = [], 0.0, None, None
             peak_reserved, step_tps, plan, losses = 0.0, [], None, []
-            for r in stub.WatchJob(t.WatchJobRequest(job_id="bench"), timeout=7200):
-                ev = r.event
-                kind = ev.WhichOneof("payload")
-                if kind == "metrics":
-                    v = ev.metrics.values
-                    points.append((ev.metrics.step, ev.time.ToNanoseconds() / 1e9, v["tokens_seen"]))
-                    peak = max(peak, v["peak_gpu_memory_bytes"])
-                    peak_reserved = max(peak_reserved, v.get("peak_gpu_memory_reserved_bytes", 0.0))
-                    if ev.metrics.step > a.warmup:
-                        step_tps.append(v["tokens_per_second"])
-                    if "loss" in v:
-                        losses.append((ev.metrics.step, v["loss"]))
-                elif kind == "execution_plan":
-                    p = ev.execution_plan
-                    plan = {"micro_batch_size": p.micro_batch_size, "gradient_accumulation_steps": p.gradient_accumulation_steps, "gpus": p.gpus,
-                            "gradient_checkpointing": p.gradient_checkpointing, "reason": p.reason,
-                            "probe_peak_allocated_gib": p.probe_peak_allocated_bytes / 2**30, "probe_peak_reserved_gib": p.probe_peak_reserved_bytes / 2**30}
-                elif kind == "state_changed":
-                    state = ev.state_changed.state
-                    if ev.state_changed.HasField("failure"):
-                        failure = ev.state_changed.failure.message + " | " + ev.state_changed.failure.detail
-            job = stub.GetJob(t.GetJobRequest(job_id="bench"), timeout=30).job
+            partial = False
+
+            class CutShort(Exception):
+                pass
+
+            def on_term(signum, frame):  # `timeout` ends a run: keep what was measured
+                raise CutShort()
+
+            previous = signal.signal(signal.SIGTERM, on_term)
+            try:
+                for r in stub.WatchJob(t.WatchJobRequest(job_id="bench"), timeout=7200):
+                    ev = r.event
+                    kind = ev.WhichOneof("payload")
+                    if kind == "metrics":
+                        v = ev.metrics.values
+                        points.append((ev.metrics.step, ev.time.ToNanoseconds() / 1e9, v["tokens_seen"]))
+                        peak = max(peak, v["peak_gpu_memory_bytes"])
+                        peak_reserved = max(peak_reserved, v.get("peak_gpu_memory_reserved_bytes", 0.0))
+                        if ev.metrics.step > a.warmup:
+                            step_tps.append(v["tokens_per_second"])
+                        if "loss" in v:
+                            losses.append((ev.metrics.step, v["loss"]))
+                    elif kind == "execution_plan":
+                        p = ev.execution_plan
+                        plan = {"micro_batch_size": p.micro_batch_size, "gradient_accumulation_steps": p.gradient_accumulation_steps, "gpus": p.gpus,
+                                "gradient_checkpointing": p.gradient_checkpointing, "reason": p.reason,
+                                "probe_peak_allocated_gib": p.probe_peak_allocated_bytes / 2**30, "probe_peak_reserved_gib": p.probe_peak_reserved_bytes / 2**30}
+                    elif kind == "state_changed":
+                        state = ev.state_changed.state
+                        if ev.state_changed.HasField("failure"):
+                            failure = ev.state_changed.failure.message + " | " + ev.state_changed.failure.detail
+            except CutShort:
+                partial = True
+            finally:
+                signal.signal(signal.SIGTERM, previous)
+            job = None if partial else stub.GetJob(t.GetJobRequest(job_id="bench"), timeout=30).job
     finally:
         w.server.stop(0)
-    if job.state != t.WORKER_JOB_STATE_SUCCEEDED:
+    if partial and len([p for p in points if p[0] > a.warmup]) < 2:
+        return {"error": f"cut short by its timeout after {len(points)} steps (too few to measure)", "losses": losses, "execution_plan": plan}
+    if not partial and job.state != t.WORKER_JOB_STATE_SUCCEEDED:
         return {"error": failure or f"state {job.state}"}
     tps, times = rate(points, a.warmup)
     return {
         "tokens_per_second": tps, "peak_gpu_memory_bytes": peak, "peak_gpu_memory_reserved_bytes": peak_reserved,
         "step_tokens_per_second": spread(step_tps), "measured_steps": len(step_tps),
-        "step_times_s": times, "wall_s": time.time() - t0, "backend_reason": job.backend_reason, "execution_plan": plan,
+        "step_times_s": times, "wall_s": time.time() - t0, "backend_reason": job.backend_reason if job else "", "execution_plan": plan,
         "losses": losses,  # (step, training loss) at each logging step: the plans' curves compared in NOTES.md
+        "partial": partial,  # True: cut by its timeout; the figures are of the steps done until then
     }
 
 
