@@ -241,6 +241,12 @@ describe.skipIf(!existsSync(MEDQA_ZH))('two replicas of each of the five service
       }, 60_000, { message: 'the JetStream API answers after the node kill', intervalMs: 500 });
       expect((await jsm.streams.info(stream)).config.num_replicas).toBe(3);
       const mine = async (subject: string) => (await storedFor(jsm, stream, subject)).filter((d) => events.EvaluationRunChanged.decode(d).evaluation?.evaluationId === id).length;
+      // A publish cut by the node kill (no ack: the collector above may have seen it on the
+      // subject while the stream did not store it) is retried by the outbox, under the lease the
+      // survivor may first have to win back after JetStream's re-election: wait until it is stored.
+      for (const subject of ['medtune.evaluation.run.started', 'medtune.evaluation.run.completed']) {
+        await waitFor(async () => (await mine(subject)) >= 1, 60_000, { message: `${subject} stored in the stream`, intervalMs: 500 });
+      }
       expect(await mine('medtune.evaluation.run.started')).toBe(1);
       expect(await mine('medtune.evaluation.run.completed')).toBe(1);
       // The hold was given back to the placement authority.
