@@ -46,6 +46,9 @@ cmd_up() {
   export RAY_task_max_retries=0
   # Short: a killed node is noticed within a few seconds, not 30.
   export RAY_health_check_period_ms=1000 RAY_health_check_failure_threshold=3
+  # The nodes' one-job trainers fork from warm servers (medtune_trainer/warm_start.py) kept under
+  # the cluster's own directory, so `down` stops them with it.
+  export MEDTUNE_TRAINER_WARM_DIR=${MEDTUNE_TRAINER_WARM_DIR:-$dir/warm}
   # On a loaded machine a dashboard module sometimes dies while starting ("Module MetricsHead
   # failed to start"): clean up and try again, on fresh ports.
   for attempt in 1 2 3; do
@@ -120,6 +123,13 @@ cmd_down() {
   for p in $(pgrep -f -- "${gcs:-__none__}|$dir/t" || true); do
     [[ $p == "$$" ]] && continue
     kill -KILL "$p" 2>/dev/null || true
+  done
+  # The warm servers its jobs started (warm_start.py writes each one's pid in its lock file).
+  local lock
+  for lock in "$dir"/warm/medtune-warm-*/*.lock; do
+    [[ -f $lock ]] || continue
+    p=$(head -n 1 "$lock" 2>/dev/null || true)
+    [[ $p =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "medtune_trainer.warm_start serve" && kill -TERM "$p" 2>/dev/null || true
   done
   say "stopped the cluster of $dir"
 }

@@ -13,6 +13,11 @@ It is the ordinary worker (same server, runner and event log) with three differe
   killed: its heartbeats stop, the training service declares it lost and resumes the job elsewhere
   from its last checkpoint. Ray never restarts it (the training service owns retries).
 
+By default it runs as a child forked from the node's warm server (warm_start.py), which imported
+torch / transformers / peft / trl once: this process stays the Ray job's process (its output, exit
+status and Ray's stop signal are the child's) and the job skips the ~10-20 s import of a fresh
+process. MEDTUNE_TRAINER_WARM_START=0 keeps every attempt in a process of its own from the start.
+
 Environment (set by the executor; never a secret, since Ray stores a submission's environment):
 MEDTUNE_TRAINER_WORKER_ID, MEDTUNE_TRAINER_REGISTRY_ADDR, MEDTUNE_TRAINER_ONE_JOB,
 MEDTUNE_TRAINER_ONE_JOB_ATTEMPT, MEDTUNE_TRAINER_GPU_COUNT. Credentials (MEDTUNE_TRAINER_AUTH_TOKEN or
@@ -101,17 +106,29 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def main() -> int:
+def main(watch: list[int] | None = None, t0: float | None = None, warm: bool = False) -> int:
+    """The one-job trainer. `warm`: this is a child of the node's warm server (warm_start.py),
+    which has imported the libraries already; `watch` are the pids whose end ends this trainer (the
+    entrypoint process, its shell and Ray's supervisor); `t0` the entrypoint's start."""
     env = os.environ
     job_id = env.get("MEDTUNE_TRAINER_ONE_JOB", "")
     registry = env.get("MEDTUNE_TRAINER_REGISTRY_ADDR", "") or env.get("MEDTUNE_TRAINER_TRAINING_ADDR", "")
     if not job_id or not registry or not env.get("MEDTUNE_TRAINER_WORKER_ID"):
         print("ray_job: MEDTUNE_TRAINER_ONE_JOB, MEDTUNE_TRAINER_WORKER_ID and MEDTUNE_TRAINER_REGISTRY_ADDR are required", file=sys.stderr)
         return 2
-    print(f"ray_job: phase process at {int(_T0 * 1000)}", flush=True)
-    warm = threading.Thread(target=_warm, name="warm-imports", daemon=True)
-    if env.get("MEDTUNE_TRAINER_WARM_IMPORTS", "1") != "0":
-        warm.start()
+    if not warm:
+        print(f"ray_job: phase process at {int(_T0 * 1000)}", flush=True)
+        from . import warm_start
+
+        if warm_start.enabled(env):
+            code = warm_start.run(_T0, lambda m: print(m, file=sys.stderr, flush=True))
+            if code is not None:
+                return code
+    else:
+        _mark("forked")
+    warm_thread = threading.Thread(target=_warm, name="warm-imports", daemon=True)
+    if not warm and env.get("MEDTUNE_TRAINER_WARM_IMPORTS", "1") != "0":
+        warm_thread.start()
     from .registration import Registrar
     from .server import build
 
@@ -128,7 +145,7 @@ def main() -> int:
     # The shell Ray runs the entrypoint in, and Ray's supervisor above it: when either is gone,
     # so is the Ray job this process belongs to.
     parent = os.getppid()
-    ancestors = [p for p in (parent, _parent_of(parent)) if p > 1]
+    ancestors = watch if watch is not None else [p for p in (parent, _parent_of(parent)) if p > 1]
     worker = build(cfg.grpc_addr, cfg)
     address = f"{host}:{worker.port}"
     worker.servicer.address = lambda: address  # type: ignore[method-assign]
@@ -155,9 +172,12 @@ def main() -> int:
     # The worker's own config: TLS to the training service (MEDTUNE_TLS_*), its token file or
     # token, as the registered worker's path uses them (__main__.py).
     registrar = Registrar(registry, info, on_cancel, cfg.auth_token, config=cfg)
-    if warm.is_alive():
-        warm.join(start_timeout_s)
+    if warm_thread.is_alive():
+        warm_thread.join(start_timeout_s)
     _mark("registering")
+    torch = sys.modules.get("torch")
+    if torch is not None:  # what the attempt computes with (Ray sets OMP_NUM_THREADS from its CPU request)
+        print(f"ray_job: torch threads {torch.get_num_threads()} (OMP_NUM_THREADS={env.get('OMP_NUM_THREADS', 'unset')})", flush=True)
     registrar.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -167,7 +187,7 @@ def main() -> int:
     started = False
     code = 0
     while not stop.wait(0.5):
-        if os.getppid() != parent or not all(_alive(p) for p in ancestors):
+        if (watch is None and os.getppid() != parent) or not all(_alive(p) for p in ancestors):
             # Ray's supervisor is gone (node lost): stop heartbeating at once, no graceful end.
             print("ray_job: the Ray supervisor is gone; exiting", file=sys.stderr, flush=True)
             os._exit(3)
