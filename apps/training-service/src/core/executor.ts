@@ -35,6 +35,13 @@ export interface ExecutionSlot {
    * cluster, kept for evaluations), or both (unset: a registered worker with the workers executor).
    */
   readonly use?: 'jobs' | 'holds';
+  /**
+   * Slots of one group are one door for a job (the Ray executor's submission slots): a job one of
+   * them cannot start now (RESOURCE_EXHAUSTED: it waits in Ray's queue) is not offered to the
+   * others of the group until the worker backoff has passed, and the slot is not paused for the
+   * other jobs. Unset: a place of its own (a busy worker is paused).
+   */
+  readonly group?: string;
 }
 
 /** What a start attempt at a slot is told. */

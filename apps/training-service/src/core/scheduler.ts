@@ -119,6 +119,8 @@ export class Scheduler {
   private running: Promise<void> | undefined;
   private again = false;
   private readonly pausedUntil = new Map<string, number>();
+  /** `job|group`: a job a slot group cannot start now, not offered to that group until then. */
+  private readonly waitingUntil = new Map<string, number>();
   /** Places that did not answer StartJob: until when they are skipped, and how long the last pause was. */
   private readonly unreachableUntil = new Map<string, { until: number; pauseMs: number }>();
   /** Workers that hold an older attempt of a job under the same id: never offer them that job. */
@@ -281,7 +283,18 @@ export class Scheduler {
 
   /** True when the job may go to the slot: it fits, the worker did not refuse it, it is not in doubt elsewhere. */
   private mayRun(job: FitFacts & { readonly jobId: string }, s: ExecutionSlot, now: number): boolean {
-    return fits(job, s.info) && !this.refused.has(`${job.jobId}|${s.slotId}`) && this.mayOffer(job.jobId, s.slotId, now);
+    return fits(job, s.info) && !this.refused.has(`${job.jobId}|${s.slotId}`) && this.mayOffer(job.jobId, s.slotId, now) && !this.waitsAt(job.jobId, s, now);
+  }
+
+  /** True while the job waits at the slot's group (see ExecutionSlot.group). */
+  private waitsAt(jobId: string, s: ExecutionSlot, now: number): boolean {
+    if (!s.group) return false;
+    const key = `${jobId}|${s.group}`;
+    const until = this.waitingUntil.get(key);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.waitingUntil.delete(key);
+    return false;
   }
 
   /** Occupied slots and the recorded dispatches to re-send, from the store (a whole-collection query on FerretDB). */
@@ -340,7 +353,11 @@ export class Scheduler {
       if (err instanceof AlreadyExistsError) this.refused.add(`${jobId}|${d.workerId}`);
       if (err instanceof DeadlineExceededError) this.inDoubt.set(jobId, { workerId: d.workerId, until: clock().getTime() + IN_DOUBT_MS });
       if (err instanceof UnavailableError || err instanceof DeadlineExceededError) this.markUnreachable(d.workerId, err);
-      else {
+      else if (slot.group) {
+        // The group's other slots would answer the same: the job waits, the slot stays free for others.
+        log.info({ jobId, workerId: d.workerId, err: (err as Error).message }, 'the job waits at this door; it stays queued');
+        this.waitingUntil.set(`${jobId}|${slot.group}`, clock().getTime() + (this.deps.workerBackoffMs ?? 2_000));
+      } else {
         log.info({ jobId, workerId: d.workerId, err: (err as Error).message }, 'worker cannot take the job now; it stays queued');
         this.pause(d.workerId);
       }

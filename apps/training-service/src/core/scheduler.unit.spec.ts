@@ -6,7 +6,8 @@ import { dataset, trainer, training } from '@medtune/contracts';
 import { waitFor } from '@medtune/testing';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ExecutionSlot } from './executor';
+import { ResourceExhaustedError } from '@medtune/kit';
+import type { ExecutionSlot, Executor } from './executor';
 import type { HoldRecord, HoldRepository } from './holds';
 import { FencedOffError } from './ledger';
 import { Orchestrator, type OrchestratorDeps } from './orchestrator';
@@ -132,6 +133,42 @@ afterEach(async () => {
 });
 
 describe('Scheduler', () => {
+  it('a job that waits at a slot group (Ray submission slots) is not offered to the rest of the group meanwhile, and the slot stays free for other jobs', async () => {
+    const w = (current = world());
+    const offers: string[] = [];
+    let waiting = '';
+    const door = (k: number): ExecutionSlot => ({ ...slot(`door-${k}`, 1), use: 'jobs', group: 'door' });
+    const executor: Executor = {
+      kind: 'doors',
+      slots: async () => [door(0), door(1), door(2)],
+      start: async (s, req) => {
+        offers.push(`${req.jobId}@${s.slotId}`);
+        // The first job waits in the cluster's queue; the others start.
+        if (!waiting || req.jobId === waiting) {
+          waiting = req.jobId;
+          throw new ResourceExhaustedError('waiting for 1 GPU on the cluster');
+        }
+        return trainer.StartJobResponse.fromPartial({ created: true, job: { jobId: req.jobId, attempt: req.attempt } });
+      },
+      client: () => {
+        throw new Error('not used');
+      },
+      reset: () => undefined,
+    };
+    const o = await w.boot({ executor, timing: { heartbeatIntervalMs: 1_000, leaseMs: 60_000, scheduleIntervalMs: 60_000, outboxIntervalMs: 60_000, watchPollMs: 50, workerBackoffMs: 60_000, dispatchDeadlineMs: 300 } });
+    const a = (await w.create(o)).job!.jobId;
+    await waitFor(() => offers.length >= 1, 5_000);
+    for (let i = 0; i < 5; i++) await o.scheduler.poke();
+    // One offer of the waiting job to the group within the backoff, not one per slot per pass.
+    expect(offers.filter((x) => x.startsWith(a))).toEqual([`${a}@door-0`]);
+    expect(await w.state(a)).toBe(S.JOB_STATE_QUEUED);
+    // The door it waits at is not paused for the next job.
+    const b = (await w.create(o)).job!.jobId;
+    await o.scheduler.poke();
+    await waitFor(async () => (await w.state(b)) === S.JOB_STATE_STARTING, 5_000);
+    expect(offers.filter((x) => x.startsWith(b))).toEqual([`${b}@door-0`]);
+  });
+
   it('reads only as many waiting jobs as there are free workers', async () => {
     const w = (current = world());
     const o = await w.boot();

@@ -235,7 +235,7 @@ export class RayExecutor implements Executor {
         gpuCount: ANY_GPUS,
         versions: { [RAY_SLOT_MARK]: 'ray-submission' },
       });
-      out.push({ slotId: info.workerId, address: info.address, gpus: ANY_GPUS, info, use: 'jobs' });
+      out.push({ slotId: info.workerId, address: info.address, gpus: ANY_GPUS, info, use: 'jobs', group: SUBMISSION_SLOT_PREFIX });
     }
     return out;
   }
