@@ -67,6 +67,13 @@ export interface JobRecord {
   workerSeq: number;
   /** Set while a StartJob is being sent. */
   dispatch?: Dispatch;
+  /**
+   * The worker of the last dispatch that was deferred (its StartJob timed out or the worker could
+   * not take it now), and when: a timed-out StartJob may have started the attempt there, so that
+   * worker's heartbeat is not told to stop the job while the scheduler offers it there again
+   * (StartJob is idempotent: it attaches).
+   */
+  deferredTo?: { workerId: string; at: Date };
   /** URI of the newest checkpoint over all attempts. */
   lastCheckpointUri?: string;
   /**

@@ -333,6 +333,7 @@ export function deferDispatch(record: JobRecord, d: Dispatch, now: Date): JobDra
   const draft = new JobDraft(record);
   delete draft.record.dispatch;
   delete draft.record.occupies;
+  draft.record.deferredTo = { workerId: d.workerId, at: now };
   draft.touch(now);
   return draft;
 }

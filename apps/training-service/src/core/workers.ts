@@ -13,6 +13,9 @@ import type { EventPublisher, JobRepository, WorkerRepository } from './ports';
 import { isTerminal, WAITING_STATES } from './state-machine';
 import { loseWorker, nextAttempt } from './transitions';
 
+/** How long a deferred dispatch's worker may keep running the job unasked (the scheduler's in-doubt time, 2 × its longest pause). */
+const IN_DOUBT_WINDOW_MS = 60_000;
+
 /** Dependencies of {@link WorkerRegistry}. */
 export interface WorkerRegistryDeps {
   workers: WorkerRepository;
@@ -104,11 +107,21 @@ export class WorkerRegistry {
       const r = await this.deps.jobs.get(info.currentJobId);
       const ownedHere = r?.occupies === info.workerId;
       if (r && ownedHere && r.job.state === training.JobState.JOB_STATE_CANCEL_REQUESTED) ids.add(r.job.jobId);
-      else if (r && !ownedHere && (isTerminal(r.job.state) || r.job.state === training.JobState.JOB_STATE_RECOVERING || r.occupies) && !this.boundToNext(info.workerId, r)) {
+      else if (r && !ownedHere && (isTerminal(r.job.state) || r.job.state === training.JobState.JOB_STATE_RECOVERING || r.occupies) && !this.boundToNext(info.workerId, r) && !this.inDoubtHere(info.workerId, r)) {
         ids.add(info.currentJobId);
       }
     }
     return [...ids];
+  }
+
+  /**
+   * True while the waiting job `r` was last deferred from `workerId` within the in-doubt window:
+   * a StartJob that timed out may have started it there, and the scheduler offers it there again
+   * (StartJob attaches); telling the worker to stop it would cancel the attempt being resumed.
+   */
+  private inDoubtHere(workerId: string, r: JobRecord): boolean {
+    const d = r.deferredTo;
+    return !!d && d.workerId === workerId && !r.occupies && WAITING_STATES.includes(r.job.state) && this.deps.clock().getTime() - d.at.getTime() < IN_DOUBT_WINDOW_MS;
   }
 
   /** True when `workerId` is bound to the attempt the waiting job `r` starts next. */

@@ -15,7 +15,7 @@ import { WorkerRegistry } from './workers';
 const S = training.JobState;
 const JOB = 'job_0001';
 
-function record(state: training.JobState, attempt: number, extra: Pick<JobRecord, 'occupies' | 'dispatch'> = {}): JobRecord {
+function record(state: training.JobState, attempt: number, extra: Pick<JobRecord, 'occupies' | 'dispatch' | 'deferredTo'> = {}): JobRecord {
   return { job: training.Job.fromPartial({ jobId: JOB, idempotencyKey: 'k', state, attempt }), rev: 1, requestHash: 'h', queuedAt: new Date(0), workerSeq: 0, outbox: [], ...extra };
 }
 
@@ -54,6 +54,16 @@ describe('heartbeat answer for a trainer bound to one attempt (Ray)', () => {
   it('a job that ended or runs elsewhere is still stopped on a bound trainer', async () => {
     expect(await heartbeatOf(`medtune-${JOB}-a1`, record(S.JOB_STATE_CANCELLED, 1), true)).toEqual([JOB]);
     expect(await heartbeatOf(`medtune-${JOB}-a1`, record(S.JOB_STATE_RUNNING, 2, { occupies: `medtune-${JOB}-a2` }), true)).toEqual([JOB]);
+  });
+
+  it('an ordinary worker whose StartJob of a RECOVERING job timed out just now is not told to stop it (the scheduler offers it there again); another worker, or long after, is', async () => {
+    // ManualClock starts at its own epoch: a deferral "now" is the clock's start.
+    const now = new ManualClock().now();
+    const deferred = record(S.JOB_STATE_RECOVERING, 2, { deferredTo: { workerId: 'w-b', at: now } });
+    expect(await heartbeatOf('w-b', deferred, false)).toEqual([]);
+    expect(await heartbeatOf('w-c', deferred, false)).toEqual([JOB]);
+    const old = record(S.JOB_STATE_RECOVERING, 2, { deferredTo: { workerId: 'w-b', at: new Date(now.getTime() - 120_000) } });
+    expect(await heartbeatOf('w-b', old, false)).toEqual([JOB]);
   });
 
   it('an ordinary worker reporting a RECOVERING job is told to stop it (unchanged)', async () => {

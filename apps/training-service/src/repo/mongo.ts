@@ -73,6 +73,7 @@ interface JobDoc {
   workerSeq: number;
   dispatch?: Dispatch;
   lastCheckpointUri?: string;
+  deferredTo?: { workerId: string; at: Date };
   /** Fencing token of the scheduler lease holder that last wrote the job (see core/ledger.ts). */
   fence?: number;
   /** When the job reached SUCCEEDED / FAILED / CANCELLED (its updateTime then): log retention counts from it. */
@@ -150,6 +151,7 @@ function toJobDoc(r: JobRecord): JobDoc {
   if (r.dispatch !== undefined) doc.dispatch = { ...r.dispatch };
   if (r.lastCheckpointUri !== undefined) doc.lastCheckpointUri = r.lastCheckpointUri;
   if (r.fence !== undefined) doc.fence = r.fence;
+  if (r.deferredTo !== undefined) doc.deferredTo = { ...r.deferredTo };
   if (isTerminal(j.state) && j.updateTime) doc.endedAt = j.updateTime;
   return doc;
 }
@@ -168,6 +170,7 @@ function fromJobDoc(d: JobDoc): JobRecord {
   if (d.dispatch != null) r.dispatch = { workerId: d.dispatch.workerId, address: d.dispatch.address, attempt: d.dispatch.attempt, resumeFrom: d.dispatch.resumeFrom };
   if (d.lastCheckpointUri != null) r.lastCheckpointUri = d.lastCheckpointUri;
   if (d.fence != null) r.fence = d.fence;
+  if (d.deferredTo?.workerId) r.deferredTo = { workerId: d.deferredTo.workerId, at: new Date(d.deferredTo.at) };
   return r;
 }
 
