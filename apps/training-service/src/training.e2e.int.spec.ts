@@ -333,8 +333,21 @@ describe('training with the real worker, dataset service, NATS and FerretDB', ()
     expect(done.attempt).toBe(2);
     expect(done.workerId).not.toBe(firstJob.workerId);
     const second = workerOf(done);
-    expect(await jobStatesOf(jobId)).toEqual(['validating', 'queued', 'starting', 'running', 'recovering', 'starting', 'running', 'uploading', 'succeeded']);
-    const restart = done.history.filter((h) => h.state === S.JOB_STATE_STARTING)[1]!;
+    // A StartJob to the second worker that misses its deadline (a fresh worker on a loaded machine)
+    // sends the job back to RECOVERING and the scheduler tries again: a legal detour, kept apart.
+    const collapsed: string[] = [];
+    let detours = 0;
+    for (const st of await jobStatesOf(jobId)) {
+      if ((st === 'recovering' || st === 'queued') && collapsed.at(-1) === 'starting' && collapsed.at(-2) === st) {
+        collapsed.pop();
+        detours++;
+        continue;
+      }
+      collapsed.push(st);
+    }
+    expect(collapsed).toEqual(['validating', 'queued', 'starting', 'running', 'recovering', 'starting', 'running', 'uploading', 'succeeded']);
+    expect(detours).toBeLessThanOrEqual(2);
+    const restart = done.history.filter((h) => h.state === S.JOB_STATE_STARTING).at(-1)!;
     const resumedFrom = /resuming from (\S+)\)/.exec(restart.reason)?.[1];
     expect(resumedFrom).toBeTruthy();
     const checkpoints = (await jobs.unary('listCheckpoints', { jobId })).checkpoints;
