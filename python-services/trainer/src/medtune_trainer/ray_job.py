@@ -40,6 +40,7 @@ import threading  # noqa: E402
 from dataclasses import replace  # noqa: E402
 
 from .config import WorkerConfig  # noqa: E402
+from .warm_start import _alive, _parent_of  # noqa: E402  (stdlib only)
 
 log = logging.getLogger("medtune_trainer.ray_job")
 
@@ -86,24 +87,6 @@ def _local_ip_towards(addr: str) -> str:
             return s.getsockname()[0]
     except OSError:
         return socket.gethostbyname(socket.gethostname())
-
-
-def _parent_of(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
 
 
 def main(watch: list[int] | None = None, t0: float | None = None, warm: bool = False) -> int:
